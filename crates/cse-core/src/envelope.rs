@@ -1,0 +1,293 @@
+//! The envelope: what an object's metadata says about its encryption.
+
+use rand_core::CryptoRng;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Field, Result};
+use crate::fixed::{FixedBytes, FixedStr};
+use crate::key::{CONTENT_KEY_LEN, COUNTER_BLOCK_LEN, ContentMaterial};
+use crate::master::MasterCipher;
+
+/// The only content cipher OSS client-side encryption defines (`cek-alg`).
+pub const CEK_ALG_AES_CTR: &str = "AES/CTR/NoPadding";
+/// The RSA wrap algorithm every SDK writes (`wrap-alg`): PKCS#1 v1.5 encryption.
+pub const WRAP_ALG_RSA: &str = "RSA/NONE/PKCS1Padding";
+/// The Alibaba Cloud KMS wrap algorithm (`wrap-alg`).
+pub const WRAP_ALG_KMS: &str = "KMS/ALICLOUD";
+
+/// The largest wrapped value accepted: an RSA-8192 ciphertext.
+pub const MAX_WRAPPED_LEN: usize = 1024;
+/// The largest wrap-alg name accepted.
+pub const MAX_WRAP_ALG_LEN: usize = 64;
+/// The largest matdesc header accepted.
+pub const MAX_MATDESC_LEN: usize = 2048;
+
+/// A wrapped (encrypted) content key or counter block, as carried base64-encoded in the `key`
+/// and `start` headers. Not secret: it is public metadata.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct WrappedValue(FixedBytes<MAX_WRAPPED_LEN>);
+
+impl WrappedValue {
+    /// Wraps raw ciphertext bytes.
+    ///
+    /// # Errors
+    /// [`Error::ValueTooLong`] above [`MAX_WRAPPED_LEN`] bytes, naming `field`.
+    pub fn from_slice(bytes: &[u8], field: Field) -> Result<Self> {
+        FixedBytes::from_slice(bytes)
+            .map(Self)
+            .ok_or(Error::ValueTooLong {
+                field,
+                max: MAX_WRAPPED_LEN,
+            })
+    }
+
+    pub(crate) fn from_fixed(bytes: FixedBytes<MAX_WRAPPED_LEN>) -> Self {
+        Self(bytes)
+    }
+
+    /// The wrapped bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+}
+
+/// The multipart fields of an envelope, present on objects written by multipart upload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MultipartSizes {
+    /// `part-size`: every part but the last holds exactly this many bytes.
+    pub part_size: u64,
+    /// `data-size`: the whole plaintext length, when the writer declared it.
+    pub data_size: Option<u64>,
+}
+
+/// An object's encryption metadata: the wrapped key and counter block, the algorithms, the
+/// material description and the declared lengths. Decode it with [`crate::decode_envelope`],
+/// encode it with [`Envelope::encode_headers`].
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Envelope {
+    pub(crate) wrapped_key: WrappedValue,
+    pub(crate) wrapped_counter: WrappedValue,
+    pub(crate) wrap_alg: FixedStr<MAX_WRAP_ALG_LEN>,
+    pub(crate) matdesc: FixedStr<MAX_MATDESC_LEN>,
+    pub(crate) unencrypted_content_length: Option<u64>,
+    pub(crate) unencrypted_content_md5: Option<[u8; 16]>,
+    pub(crate) multipart: Option<MultipartSizes>,
+}
+
+impl Envelope {
+    /// Wraps `material` with `master` and builds the envelope of a new object.
+    ///
+    /// # Errors
+    /// Whatever `master` returns from [`MasterCipher::wrap`], or [`Error::ValueTooLong`] when
+    /// its wrap-alg or matdesc exceeds this engine's limits.
+    pub fn seal(
+        material: &ContentMaterial,
+        master: &dyn MasterCipher,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<Self> {
+        let wrapped_key = master.wrap(material.key().as_bytes(), rng)?;
+        let wrapped_counter = master.wrap(material.counter().as_bytes(), rng)?;
+        Self::from_wrapped(
+            master.wrap_alg(),
+            master.matdesc(),
+            wrapped_key.as_bytes(),
+            wrapped_counter.as_bytes(),
+        )
+    }
+
+    /// Builds an envelope from values wrapped outside the engine, for a master key that needs IO
+    /// (KMS): wrap [`ContentKey::as_bytes`](crate::ContentKey::as_bytes) and
+    /// [`CounterBlock::as_bytes`](crate::CounterBlock::as_bytes) however the key service wants,
+    /// then hand the results here.
+    ///
+    /// `matdesc` is the header value to write (empty for none); with `alloc`, use
+    /// [`MatDesc::to_canonical`](crate::MatDesc::to_canonical).
+    ///
+    /// # Errors
+    /// [`Error::EmptyHeader`] for an empty wrap-alg or wrapped value, [`Error::ValueTooLong`] past
+    /// the limits, [`Error::InvalidMatDesc`] for a matdesc that is not a JSON object of strings
+    /// (checked with `alloc`).
+    pub fn from_wrapped(
+        wrap_alg: &str,
+        matdesc: &str,
+        wrapped_key: &[u8],
+        wrapped_counter: &[u8],
+    ) -> Result<Self> {
+        if wrapped_key.is_empty() {
+            return Err(Error::EmptyHeader(Field::Key));
+        }
+        if wrapped_counter.is_empty() {
+            return Err(Error::EmptyHeader(Field::Start));
+        }
+        Ok(Self {
+            wrapped_key: WrappedValue::from_slice(wrapped_key, Field::Key)?,
+            wrapped_counter: WrappedValue::from_slice(wrapped_counter, Field::Start)?,
+            wrap_alg: checked_wrap_alg(wrap_alg.as_bytes())?,
+            matdesc: checked_matdesc(matdesc.as_bytes())?,
+            unencrypted_content_length: None,
+            unencrypted_content_md5: None,
+            multipart: None,
+        })
+    }
+
+    /// Declares the plaintext length (`unencrypted-content-length`); readers check it.
+    #[must_use]
+    pub const fn with_unencrypted_content_length(mut self, len: u64) -> Self {
+        self.unencrypted_content_length = Some(len);
+        self
+    }
+
+    /// Records the caller's Content-MD5 of the plaintext (`unencrypted-content-md5`). OSS never
+    /// sees a plaintext MD5 otherwise, since the ciphertext is what is uploaded.
+    #[must_use]
+    pub const fn with_unencrypted_content_md5(mut self, md5: [u8; 16]) -> Self {
+        self.unencrypted_content_md5 = Some(md5);
+        self
+    }
+
+    pub(crate) const fn with_multipart(mut self, sizes: MultipartSizes) -> Self {
+        self.multipart = Some(sizes);
+        self
+    }
+
+    /// Unwraps the content material with `master`.
+    ///
+    /// # Errors
+    /// [`Error::WrapAlgMismatch`] when the object's wrap-alg is not `master`'s (compared
+    /// ASCII-case-insensitively, as Java does); [`Error::MissingPrivateKey`] when `master` cannot
+    /// unwrap; otherwise every failure is the opaque [`Error::Unwrap`].
+    pub fn open(
+        &self,
+        master: &dyn MasterCipher,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<ContentMaterial> {
+        if !self.wrap_alg().eq_ignore_ascii_case(master.wrap_alg()) {
+            return Err(Error::WrapAlgMismatch);
+        }
+        let mut key = Zeroizing::new([0u8; CONTENT_KEY_LEN]);
+        let mut counter = Zeroizing::new([0u8; COUNTER_BLOCK_LEN]);
+        let opaque = |e: Error| {
+            if e == Error::MissingPrivateKey {
+                e
+            } else {
+                Error::Unwrap
+            }
+        };
+        master
+            .unwrap(self.wrapped_key.as_bytes(), &mut key[..], rng)
+            .map_err(opaque)?;
+        master
+            .unwrap(self.wrapped_counter.as_bytes(), &mut counter[..], rng)
+            .map_err(opaque)?;
+        ContentMaterial::from_unwrapped(&key[..], &counter[..])
+    }
+
+    /// The wrapped content key (`key` header), for a caller that unwraps outside the engine.
+    #[must_use]
+    pub const fn wrapped_key(&self) -> &WrappedValue {
+        &self.wrapped_key
+    }
+
+    /// The wrapped counter block (`start` header).
+    #[must_use]
+    pub const fn wrapped_counter(&self) -> &WrappedValue {
+        &self.wrapped_counter
+    }
+
+    /// The content cipher; always [`CEK_ALG_AES_CTR`], since decoding rejects any other.
+    #[must_use]
+    pub const fn cek_alg(&self) -> &'static str {
+        CEK_ALG_AES_CTR
+    }
+
+    /// The key-wrap algorithm (`wrap-alg`).
+    #[must_use]
+    pub fn wrap_alg(&self) -> &str {
+        self.wrap_alg.as_str()
+    }
+
+    /// The matdesc header value as written (empty when absent).
+    #[must_use]
+    pub fn matdesc_text(&self) -> &str {
+        self.matdesc.as_str()
+    }
+
+    /// The parsed material description.
+    ///
+    /// # Errors
+    /// Never for a decoded envelope (decoding validates it); kept fallible for envelopes built
+    /// without `alloc` validation.
+    #[cfg(feature = "alloc")]
+    pub fn matdesc(&self) -> Result<crate::MatDesc> {
+        if self.matdesc.as_str().is_empty() {
+            Ok(crate::MatDesc::new())
+        } else {
+            crate::MatDesc::parse(self.matdesc.as_str().as_bytes())
+        }
+    }
+
+    /// The declared plaintext length (`unencrypted-content-length`).
+    #[must_use]
+    pub const fn unencrypted_content_length(&self) -> Option<u64> {
+        self.unencrypted_content_length
+    }
+
+    /// The caller's plaintext MD5 (`unencrypted-content-md5`). Unkeyed, so it authenticates
+    /// nothing; no SDK checks it.
+    #[must_use]
+    pub const fn unencrypted_content_md5(&self) -> Option<&[u8; 16]> {
+        self.unencrypted_content_md5.as_ref()
+    }
+
+    /// The multipart sizes, for an object written by multipart upload.
+    #[must_use]
+    pub const fn multipart(&self) -> Option<MultipartSizes> {
+        self.multipart
+    }
+
+    /// The plaintext length the envelope declares: `unencrypted-content-length`, else the
+    /// multipart `data-size`. A whole-object read checks the ciphertext against it.
+    #[must_use]
+    pub fn declared_len(&self) -> Option<u64> {
+        self.unencrypted_content_length
+            .or_else(|| self.multipart.and_then(|m| m.data_size))
+    }
+
+    /// An [`Opener`](crate::Opener) for a whole-object read, checking the declared length when
+    /// there is one.
+    #[must_use]
+    pub fn whole_opener(&self, material: &ContentMaterial) -> crate::Opener {
+        match self.declared_len() {
+            Some(len) => crate::Opener::with_len(material, len),
+            None => crate::Opener::new(material),
+        }
+    }
+}
+
+pub(crate) fn checked_wrap_alg(value: &[u8]) -> Result<FixedStr<MAX_WRAP_ALG_LEN>> {
+    if value.is_empty() {
+        return Err(Error::EmptyHeader(Field::WrapAlg));
+    }
+    let text = core::str::from_utf8(value)
+        .ok()
+        .filter(|s| s.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or(Error::InvalidWrapAlg)?;
+    FixedStr::from_str(text).ok_or(Error::ValueTooLong {
+        field: Field::WrapAlg,
+        max: MAX_WRAP_ALG_LEN,
+    })
+}
+
+pub(crate) fn checked_matdesc(value: &[u8]) -> Result<FixedStr<MAX_MATDESC_LEN>> {
+    if value.is_empty() {
+        return Ok(FixedStr::new());
+    }
+    #[cfg(feature = "alloc")]
+    crate::MatDesc::parse(value)?;
+    let text = core::str::from_utf8(value).map_err(|_| Error::InvalidMatDesc)?;
+    FixedStr::from_str(text).ok_or(Error::ValueTooLong {
+        field: Field::MatDesc,
+        max: MAX_MATDESC_LEN,
+    })
+}

@@ -1,0 +1,373 @@
+//! The one error type of the engine.
+
+use core::fmt;
+
+/// A metadata field of the envelope, named in errors by its header suffix.
+///
+/// The full header name is the configured prefix (default `x-oss-meta-`) followed by
+/// [`Field::suffix`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Field {
+    /// `client-side-encryption-key`: the wrapped content key.
+    Key,
+    /// `client-side-encryption-start`: the wrapped counter block.
+    Start,
+    /// `client-side-encryption-cek-alg`: the content cipher.
+    CekAlg,
+    /// `client-side-encryption-wrap-alg`: the key-wrap algorithm.
+    WrapAlg,
+    /// `client-side-encryption-matdesc`: the material description.
+    MatDesc,
+    /// `client-side-encryption-unencrypted-content-length`.
+    UnencryptedContentLength,
+    /// `client-side-encryption-unencrypted-content-md5`.
+    UnencryptedContentMd5,
+    /// `client-side-encryption-data-size`: the plaintext size of a multipart object.
+    DataSize,
+    /// `client-side-encryption-part-size`: the part size of a multipart object.
+    PartSize,
+    /// Legacy (2018 oss2) `oss-crypto-key`.
+    LegacyKey,
+    /// Legacy (2018 oss2) `oss-crypto-start`.
+    LegacyStart,
+    /// Legacy (2018 oss2) `oss-cek-alg`.
+    LegacyCekAlg,
+    /// Legacy (2018 oss2) `oss-wrap-alg`.
+    LegacyWrapAlg,
+    /// Legacy (2018 oss2) `oss-crypto-matdesc`.
+    LegacyMatDesc,
+}
+
+impl Field {
+    /// The header name without the user-metadata prefix, as it appears after `x-oss-meta-`.
+    #[must_use]
+    pub const fn suffix(self) -> &'static str {
+        match self {
+            Self::Key => "client-side-encryption-key",
+            Self::Start => "client-side-encryption-start",
+            Self::CekAlg => "client-side-encryption-cek-alg",
+            Self::WrapAlg => "client-side-encryption-wrap-alg",
+            Self::MatDesc => "client-side-encryption-matdesc",
+            Self::UnencryptedContentLength => "client-side-encryption-unencrypted-content-length",
+            Self::UnencryptedContentMd5 => "client-side-encryption-unencrypted-content-md5",
+            Self::DataSize => "client-side-encryption-data-size",
+            Self::PartSize => "client-side-encryption-part-size",
+            Self::LegacyKey => "oss-crypto-key",
+            Self::LegacyStart => "oss-crypto-start",
+            Self::LegacyCekAlg => "oss-cek-alg",
+            Self::LegacyWrapAlg => "oss-wrap-alg",
+            Self::LegacyMatDesc => "oss-crypto-matdesc",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "x-oss-meta-{}", self.suffix())
+    }
+}
+
+/// Why a byte range, a Content-Range or a response status was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RangeProblem {
+    /// The text is not `bytes=A-B`, `bytes=A-` or `bytes=-N` with decimal numbers.
+    Syntax,
+    /// `bytes=A-B` with `B < A`.
+    Reversed,
+    /// More than one range (`bytes=0-1,5-6`); OSS serves one range per request.
+    MultipleRanges,
+    /// `bytes=-0`: a suffix of length zero is never satisfiable.
+    EmptySuffix,
+    /// A number does not fit in 64 bits.
+    Overflow,
+    /// The response's Content-Range is not `bytes A-B/N` with `A <= B < N`.
+    ContentRangeSyntax,
+    /// The response covers less than the bytes that were asked for.
+    ResponseDoesNotCover,
+    /// The response status is not 200, 206 or 416.
+    UnexpectedStatus,
+    /// The response's total length differs from the length the plan was made for.
+    LengthChanged,
+}
+
+impl RangeProblem {
+    const fn describe(self) -> &'static str {
+        match self {
+            Self::Syntax => "is not of the form bytes=A-B, bytes=A- or bytes=-N",
+            Self::Reversed => "ends before it starts (bytes=A-B needs A <= B)",
+            Self::MultipleRanges => "names several ranges; ask for one range per request",
+            Self::EmptySuffix => "asks for the last 0 bytes (bytes=-0), which is never satisfiable",
+            Self::Overflow => "has a number that does not fit in 64 bits",
+            Self::ContentRangeSyntax => {
+                "in the response is not of the form `bytes A-B/N` with A <= B < N"
+            }
+            Self::ResponseDoesNotCover => {
+                "in the response does not cover the requested bytes; the server or a proxy \
+                 answered a different range"
+            }
+            Self::UnexpectedStatus => "came with a status other than 200, 206 or 416",
+            Self::LengthChanged => {
+                "reports an object length different from the one the request was planned for; \
+                 the object changed, plan the read again"
+            }
+        }
+    }
+}
+
+/// Why a key file was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyProblem {
+    /// Not PEM with a known label, and not DER of a known structure.
+    Unrecognized,
+    /// PEM or DER that parses but holds no valid RSA key.
+    Malformed,
+    /// A public key where a private key is needed.
+    NotPrivate,
+    /// The modulus is too small to wrap a 32-byte key with PKCS#1 v1.5 (RSA-1024 or larger needed).
+    TooSmall,
+}
+
+/// Everything that can go wrong in the engine.
+///
+/// Display messages name the header, field or argument and say what to do next. No variant ever
+/// carries secret bytes. Every failure to unwrap key material, whatever its cause, is the single
+/// opaque [`Error::Unwrap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A required envelope header is absent.
+    MissingHeader(Field),
+    /// A required envelope header is present but empty.
+    EmptyHeader(Field),
+    /// The same envelope header appears twice (compared case-insensitively).
+    DuplicateHeader(Field),
+    /// A header value is not strict standard base64 (`+/` alphabet, `=` padded, no whitespace).
+    InvalidBase64(Field),
+    /// A header value is not a decimal unsigned 64-bit integer.
+    InvalidNumber(Field),
+    /// A header value is longer than this engine accepts.
+    ValueTooLong {
+        /// The header.
+        field: Field,
+        /// The largest accepted length, in bytes (decoded bytes for base64 values).
+        max: usize,
+    },
+    /// The matdesc header is not a JSON object whose values are all strings, or repeats a key.
+    InvalidMatDesc,
+    /// The cek-alg header names a content cipher other than `AES/CTR/NoPadding`.
+    UnsupportedCekAlg,
+    /// The wrap-alg header is not printable ASCII without spaces.
+    InvalidWrapAlg,
+    /// The wrap-alg header does not match the master key chosen to open the object.
+    WrapAlgMismatch,
+    /// The object carries no envelope, and the reader is strict.
+    NotEncrypted,
+    /// The content key or counter block could not be unwrapped. Deliberately opaque: a wrong
+    /// key, a corrupt header and a wrong unwrapped length are indistinguishable.
+    Unwrap,
+    /// The master key cannot unwrap because it holds only a public key.
+    MissingPrivateKey,
+    /// A key file or key bytes were refused.
+    InvalidKey(KeyProblem),
+    /// The master cipher failed to wrap (for example, the RNG failed).
+    Wrap,
+    /// The caller's output buffer is too small. Nothing was consumed and the state is unchanged.
+    BufferTooSmall {
+        /// The output length this call needs.
+        required: usize,
+    },
+    /// More ciphertext arrived than the object's declared length.
+    Extended {
+        /// The declared plaintext length.
+        expected: u64,
+    },
+    /// The stream ended before the object's declared length.
+    Truncated {
+        /// The declared plaintext length.
+        expected: u64,
+        /// The number of bytes that arrived.
+        actual: u64,
+    },
+    /// The stream position would pass 2^64 - 1 bytes.
+    StreamTooLong,
+    /// A byte range, a Content-Range or a response status was refused.
+    InvalidRange(RangeProblem),
+    /// The range starts at or beyond the end of the object (HTTP 416).
+    RangeNotSatisfiable {
+        /// The object length, when known.
+        object_len: Option<u64>,
+    },
+    /// The part size is zero or not a multiple of 16.
+    InvalidPartSize,
+    /// The data size is zero, or needs more than 10 000 parts of the part size.
+    InvalidDataSize,
+    /// A part number is zero or beyond the last part of the data size.
+    PartNumberOutOfRange {
+        /// The part number given.
+        part: u32,
+        /// The number of parts the data size makes.
+        parts: u32,
+    },
+    /// A sealer for this part number was already handed out: sealing it again would reuse keystream.
+    PartAlreadySealed {
+        /// The part number.
+        part: u32,
+    },
+    /// A part's plaintext is not exactly the length its number requires.
+    PartLength {
+        /// The part number.
+        part: u32,
+        /// The length the part must have.
+        expected: u64,
+        /// The length that was given (so far, for an overlong part).
+        actual: u64,
+    },
+    /// The header-name prefix is longer than 64 bytes or not lower-case-insensitive ASCII.
+    InvalidPrefix,
+    /// A legacy counter header is not a decimal integer below 2^128.
+    InvalidLegacyCounter,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::MissingHeader(h) => write!(
+                f,
+                "header {h} is missing: the object's encryption metadata is incomplete; \
+                 check that all x-oss-meta-client-side-encryption-* headers were copied"
+            ),
+            Self::EmptyHeader(h) => write!(f, "header {h} is empty; it must carry a value"),
+            Self::DuplicateHeader(h) => {
+                write!(f, "header {h} appears more than once; keep exactly one")
+            }
+            Self::InvalidBase64(h) => write!(
+                f,
+                "header {h} is not standard base64 (A-Z a-z 0-9 + /, padded with =, no spaces)"
+            ),
+            Self::InvalidNumber(h) => {
+                write!(f, "header {h} is not a decimal number between 0 and 2^64-1")
+            }
+            Self::ValueTooLong { field, max } => {
+                write!(
+                    f,
+                    "header {field} is longer than the {max} bytes this engine accepts"
+                )
+            }
+            Self::InvalidMatDesc => write!(
+                f,
+                "header {} is not a JSON object of string values with distinct keys",
+                Field::MatDesc
+            ),
+            Self::UnsupportedCekAlg => write!(
+                f,
+                "header {} names a content cipher other than AES/CTR/NoPadding, the only one \
+                 OSS client-side encryption defines",
+                Field::CekAlg
+            ),
+            Self::InvalidWrapAlg => write!(
+                f,
+                "header {} is not an algorithm name (printable ASCII, no spaces)",
+                Field::WrapAlg
+            ),
+            Self::WrapAlgMismatch => write!(
+                f,
+                "header {} does not match the master key chosen to open the object; \
+                 supply the master key the object was written with",
+                Field::WrapAlg
+            ),
+            Self::NotEncrypted => f.write_str(
+                "the object carries no client-side-encryption envelope; it was stored in the \
+                 clear, or its metadata was stripped (pass-through mode reads it as is)",
+            ),
+            Self::Unwrap => f.write_str(
+                "the content key could not be unwrapped: wrong master key, or damaged \
+                 key/start headers",
+            ),
+            Self::MissingPrivateKey => f.write_str(
+                "the master key has no private part, so it can wrap but not unwrap; \
+                 load the private key to decrypt",
+            ),
+            Self::InvalidKey(KeyProblem::Unrecognized) => {
+                f.write_str("the key is not an RSA key in PKCS#1, PKCS#8 or SPKI form (PEM or DER)")
+            }
+            Self::InvalidKey(KeyProblem::Malformed) => {
+                f.write_str("the key file parses but does not hold a valid RSA key")
+            }
+            Self::InvalidKey(KeyProblem::NotPrivate) => {
+                f.write_str("a private key is needed here, but the key is public")
+            }
+            Self::InvalidKey(KeyProblem::TooSmall) => {
+                f.write_str("the RSA key is too small; use 1024 bits or more (2048+ advised)")
+            }
+            Self::Wrap => f.write_str("the master key failed to wrap the content key"),
+            Self::BufferTooSmall { required } => {
+                write!(
+                    f,
+                    "the output buffer is too small: this call needs {required} bytes"
+                )
+            }
+            Self::Extended { expected } => write!(
+                f,
+                "the ciphertext is longer than the {expected} bytes the object declares; \
+                 the object was extended or replaced"
+            ),
+            Self::Truncated { expected, actual } => write!(
+                f,
+                "the ciphertext ended after {actual} of the {expected} bytes the object \
+                 declares; the download was cut short or the object truncated"
+            ),
+            Self::StreamTooLong => f.write_str("the stream would pass 2^64-1 bytes"),
+            Self::InvalidRange(p) => write!(f, "the byte range {}", p.describe()),
+            Self::RangeNotSatisfiable {
+                object_len: Some(n),
+            } => write!(
+                f,
+                "the range is not satisfiable: it starts at or beyond the end of the \
+                 {n}-byte object (HTTP 416)"
+            ),
+            Self::RangeNotSatisfiable { object_len: None } => f.write_str(
+                "the range is not satisfiable: it starts at or beyond the end of the object \
+                 (HTTP 416)",
+            ),
+            Self::InvalidPartSize => {
+                f.write_str("the part size must be a positive multiple of 16 bytes")
+            }
+            Self::InvalidDataSize => f.write_str(
+                "the data size must be positive and fit in 10000 parts of the part size",
+            ),
+            Self::PartNumberOutOfRange { part, parts } => write!(
+                f,
+                "part number {part} is outside 1..={parts}, the parts the data size makes"
+            ),
+            Self::PartAlreadySealed { part } => write!(
+                f,
+                "part {part} was already sealed by this upload; sealing it again would reuse \
+                 keystream, so resend the ciphertext already produced, or start a new upload"
+            ),
+            Self::PartLength {
+                part,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "part {part} must hold exactly {expected} plaintext bytes, got {actual}"
+            ),
+            Self::InvalidPrefix => f.write_str(
+                "the metadata prefix must be at most 64 printable ASCII bytes, like x-oss-meta-",
+            ),
+            Self::InvalidLegacyCounter => write!(
+                f,
+                "header {} does not unwrap to a decimal counter below 2^128",
+                Field::LegacyStart
+            ),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+/// The engine's result type.
+pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -1,0 +1,232 @@
+//! Multipart upload: one content material, many parts, each sealed from its own counter.
+//!
+//! Part `N` (1-based) is encrypted from counter `IV + (N-1) * part_size / 16`, so the finished
+//! object is byte-identical to one continuous CTR stream. That is safe only if no two different
+//! plaintexts ever meet the same counter. The SDKs leave it to the server; here the context
+//! refuses it: every part must be exactly as long as its number requires, and each part number can
+//! be sealed once per upload.
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use crate::envelope::{Envelope, MultipartSizes};
+use crate::error::{Error, Result};
+use crate::key::{BLOCK_LEN, ContentMaterial};
+use crate::stream::Sealer;
+
+/// The most parts an OSS multipart upload may have.
+pub const MAX_PARTS: u32 = 10_000;
+
+const WORDS: usize = (MAX_PARTS as usize).div_ceil(32);
+
+/// The state of one multipart upload: its material, envelope, sizes, and which parts were sealed.
+///
+/// `Sync`: parts can be sealed from several threads at once (`&self`), in any order.
+pub struct MultipartContext {
+    material: ContentMaterial,
+    envelope: Envelope,
+    part_size: u64,
+    data_size: u64,
+    parts: u32,
+    sealed: [AtomicU32; WORDS],
+}
+
+impl core::fmt::Debug for MultipartContext {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MultipartContext")
+            .field("part_size", &self.part_size)
+            .field("data_size", &self.data_size)
+            .field("parts", &self.parts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MultipartContext {
+    /// A context for uploading `data_size` plaintext bytes in parts of `part_size`, with the
+    /// `material` that `envelope` wraps. Use a fresh material per upload.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPartSize`] unless `part_size` is a positive multiple of 16;
+    /// [`Error::InvalidDataSize`] unless `data_size` is positive and needs at most 10 000 parts.
+    pub fn new(
+        material: ContentMaterial,
+        envelope: Envelope,
+        part_size: u64,
+        data_size: u64,
+    ) -> Result<Self> {
+        if part_size == 0 || !part_size.is_multiple_of(BLOCK_LEN) {
+            return Err(Error::InvalidPartSize);
+        }
+        let parts = u32::try_from(data_size.div_ceil(part_size))
+            .ok()
+            .filter(|&p| (1..=MAX_PARTS).contains(&p))
+            .ok_or(Error::InvalidDataSize)?;
+        let envelope = envelope.with_multipart(MultipartSizes {
+            part_size,
+            data_size: Some(data_size),
+        });
+        Ok(Self {
+            material,
+            envelope,
+            part_size,
+            data_size,
+            parts,
+            sealed: [const { AtomicU32::new(0) }; WORDS],
+        })
+    }
+
+    /// The envelope with `part-size` and `data-size`: the headers of InitiateMultipartUpload, and
+    /// of every UploadPart (Python V2, Go V2 and oss2 repeat them; OSS checks them when present).
+    /// CompleteMultipartUpload carries none.
+    #[must_use]
+    pub const fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    /// The part size.
+    #[must_use]
+    pub const fn part_size(&self) -> u64 {
+        self.part_size
+    }
+
+    /// The total plaintext size.
+    #[must_use]
+    pub const fn data_size(&self) -> u64 {
+        self.data_size
+    }
+
+    /// The number of parts the sizes make.
+    #[must_use]
+    pub const fn part_count(&self) -> u32 {
+        self.parts
+    }
+
+    /// The exact plaintext length of part `part`.
+    ///
+    /// # Errors
+    /// [`Error::PartNumberOutOfRange`].
+    pub fn part_len(&self, part: u32) -> Result<u64> {
+        self.check_number(part)?;
+        let offset = u64::from(part - 1) * self.part_size;
+        Ok((self.data_size - offset).min(self.part_size))
+    }
+
+    fn check_number(&self, part: u32) -> Result<()> {
+        if (1..=self.parts).contains(&part) {
+            Ok(())
+        } else {
+            Err(Error::PartNumberOutOfRange {
+                part,
+                parts: self.parts,
+            })
+        }
+    }
+
+    /// The sealer for part `part`, starting at counter `IV + (part-1) * part_size / 16`. Each
+    /// part number is handed out once: keep the ciphertext to retry an upload.
+    ///
+    /// # Errors
+    /// [`Error::PartNumberOutOfRange`], or [`Error::PartAlreadySealed`] on a second call for the
+    /// same number.
+    pub fn part_sealer(&self, part: u32) -> Result<PartSealer> {
+        let len = self.part_len(part)?;
+        let index = (part - 1) as usize;
+        let bit = 1u32 << (index % 32);
+        if self.sealed[index / 32].fetch_or(bit, Ordering::AcqRel) & bit != 0 {
+            return Err(Error::PartAlreadySealed { part });
+        }
+        let offset = u64::from(part - 1) * self.part_size;
+        Ok(PartSealer {
+            part,
+            offset,
+            len,
+            sealer: Sealer::at(&self.material, offset, Some(len)),
+        })
+    }
+}
+
+/// Seals exactly one part: refuses a byte beyond the part's length, and a short part at
+/// [`finish`](Self::finish).
+#[derive(Debug)]
+pub struct PartSealer {
+    part: u32,
+    offset: u64,
+    len: u64,
+    sealer: Sealer,
+}
+
+impl PartSealer {
+    /// The part number.
+    #[must_use]
+    pub const fn part(&self) -> u32 {
+        self.part
+    }
+
+    /// The exact plaintext length this part must have.
+    #[must_use]
+    pub const fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the part is empty; never, since every part holds at least one byte.
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn sealed_so_far(&self) -> u64 {
+        self.sealer.position() - self.offset
+    }
+
+    /// Plaintext bytes still to come.
+    #[must_use]
+    pub fn remaining(&self) -> u64 {
+        self.len - self.sealed_so_far()
+    }
+
+    fn too_long(&self, extra: usize) -> Error {
+        Error::PartLength {
+            part: self.part,
+            expected: self.len,
+            actual: self.sealed_so_far().saturating_add(extra as u64),
+        }
+    }
+
+    /// Encrypts `input` into `output[..input.len()]`.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`]; [`Error::PartLength`] when the part would grow past its
+    /// length. The state is unchanged on error.
+    pub fn update(&mut self, input: &[u8], output: &mut [u8]) -> Result<usize> {
+        match self.sealer.update(input, output) {
+            Err(Error::Extended { .. }) => Err(self.too_long(input.len())),
+            other => other,
+        }
+    }
+
+    /// Encrypts `buf` in place.
+    ///
+    /// # Errors
+    /// [`Error::PartLength`] when the part would grow past its length; the state is unchanged.
+    pub fn update_in_place(&mut self, buf: &mut [u8]) -> Result<()> {
+        match self.sealer.update_in_place(buf) {
+            Err(Error::Extended { .. }) => Err(self.too_long(buf.len())),
+            other => other,
+        }
+    }
+
+    /// Ends the part.
+    ///
+    /// # Errors
+    /// [`Error::PartLength`] when the part is shorter than its length.
+    pub fn finish(self) -> Result<()> {
+        let (part, expected, actual) = (self.part, self.len, self.sealed_so_far());
+        self.sealer
+            .finish()
+            .map(|_| ())
+            .map_err(|_| Error::PartLength {
+                part,
+                expected,
+                actual,
+            })
+    }
+}

@@ -1,0 +1,330 @@
+//! Streaming AES-256-CTR over caller-owned buffers: [`Sealer`] encrypts, [`Opener`] decrypts.
+//!
+//! # Hazmat
+//! OSS client-side encryption is unauthenticated: CTR has no tag, so a flipped ciphertext bit
+//! flips the same plaintext bit, and nothing detects it. The only integrity this engine can add is
+//! the length check against the declared length ([`Opener::with_len`]).
+//!
+//! Both state machines share one keystream path. Each call either succeeds completely or returns
+//! an error and leaves the state unchanged, so a caller can retry with a larger buffer.
+
+use core::ops::Range;
+
+use aes::Aes256;
+use ctr::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
+
+use crate::error::{Error, Result};
+use crate::key::ContentMaterial;
+
+type Aes256Ctr = ctr::Ctr128BE<Aes256>;
+
+/// The keystream of one object, positioned at a byte offset.
+///
+/// Block `i` is `AES-256(key, (counter + i) mod 2^128)`, the big-endian 128-bit increment that
+/// every SDK uses (Go `cipher.NewCTR`, JCE `AES/CTR/NoPadding`, pycryptodome `Counter.new(128)`).
+struct Keystream(Aes256Ctr);
+
+impl Keystream {
+    fn at(material: &ContentMaterial, offset: u64) -> Self {
+        let mut ctr = Aes256Ctr::new(
+            material.key().as_bytes().into(),
+            material.counter().as_bytes().into(),
+        );
+        // The 128-bit counter never runs out from a 64-bit byte offset: `ctr` only reports an
+        // exhausted keystream after 2^128 blocks, so seeking cannot fail here.
+        if ctr.try_seek(offset).is_err() {
+            unreachable_keystream_end();
+        }
+        Self(ctr)
+    }
+
+    fn apply(&mut self, input: &[u8], output: &mut [u8]) {
+        // Every caller passes equal lengths, and a 64-bit stream never exhausts a 128-bit counter.
+        if self.0.try_apply_keystream_b2b(input, output).is_err() {
+            unreachable_keystream_end();
+        }
+    }
+
+    fn apply_in_place(&mut self, buf: &mut [u8]) {
+        self.0.apply_keystream(buf);
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[allow(clippy::panic)]
+fn unreachable_keystream_end() -> ! {
+    panic!("AES-CTR keystream of 2^128 blocks exhausted or buffer lengths differ: engine bug")
+}
+
+fn end_of(pos: u64, len: usize) -> Result<u64> {
+    u64::try_from(len)
+        .ok()
+        .and_then(|l| pos.checked_add(l))
+        .ok_or(Error::StreamTooLong)
+}
+
+/// Encrypts a plaintext stream, chunk by chunk, in place or into a caller buffer.
+///
+/// ```
+/// use cse_core::{ContentMaterial, ContentKey, CounterBlock, Sealer};
+/// let material = ContentMaterial::new(ContentKey::from_bytes([7; 32]), CounterBlock::from_bytes([0; 16]));
+/// let mut sealer = Sealer::with_len(&material, 11);
+/// let mut out = [0u8; 11];
+/// sealer.update(b"hello ", &mut out[..6])?;
+/// sealer.update(b"world", &mut out[6..])?;
+/// assert_eq!(sealer.finish()?, 11);
+/// # Ok::<(), cse_core::Error>(())
+/// ```
+pub struct Sealer {
+    keystream: Keystream,
+    pos: u64,
+    end: Option<u64>,
+}
+
+impl core::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Sealer")
+            .field("pos", &self.pos)
+            .field("end", &self.end)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sealer {
+    /// A sealer for a whole object of unknown length.
+    #[must_use]
+    pub fn new(material: &ContentMaterial) -> Self {
+        Self::at(material, 0, None)
+    }
+
+    /// A sealer for a whole object of exactly `len` bytes: it refuses more, and
+    /// [`finish`](Self::finish) refuses less.
+    #[must_use]
+    pub fn with_len(material: &ContentMaterial, len: u64) -> Self {
+        Self::at(material, 0, Some(len))
+    }
+
+    pub(crate) fn at(material: &ContentMaterial, offset: u64, len: Option<u64>) -> Self {
+        Self {
+            keystream: Keystream::at(material, offset),
+            pos: offset,
+            end: len.map(|l| offset.saturating_add(l)),
+        }
+    }
+
+    fn check(&self, len: usize) -> Result<u64> {
+        let end = end_of(self.pos, len)?;
+        match self.end {
+            Some(limit) if end > limit => Err(Error::Extended { expected: limit }),
+            _ => Ok(end),
+        }
+    }
+
+    /// Encrypts `input` into `output[..input.len()]` and returns `input.len()`.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] when `output` is shorter than `input`; [`Error::Extended`] when
+    /// the declared length would be passed. The state is unchanged on error.
+    pub fn update(&mut self, input: &[u8], output: &mut [u8]) -> Result<usize> {
+        let out = output.get_mut(..input.len()).ok_or(Error::BufferTooSmall {
+            required: input.len(),
+        })?;
+        self.pos = self.check(input.len())?;
+        self.keystream.apply(input, out);
+        Ok(input.len())
+    }
+
+    /// Encrypts `buf` in place.
+    ///
+    /// # Errors
+    /// [`Error::Extended`] when the declared length would be passed; the state is unchanged.
+    pub fn update_in_place(&mut self, buf: &mut [u8]) -> Result<()> {
+        self.pos = self.check(buf.len())?;
+        self.keystream.apply_in_place(buf);
+        Ok(())
+    }
+
+    /// The stream offset of the next byte.
+    #[must_use]
+    pub const fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Ends the stream and returns its end offset (the plaintext length for a whole object).
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] when a declared length was not reached.
+    pub fn finish(self) -> Result<u64> {
+        match self.end {
+            Some(end) if self.pos < end => Err(Error::Truncated {
+                expected: end,
+                actual: self.pos,
+            }),
+            _ => Ok(self.pos),
+        }
+    }
+}
+
+/// Which part of a ciphertext body to decrypt and deliver.
+///
+/// A whole-object read delivers everything; a ranged read ([`crate::BodyPlan`]) drops the bytes
+/// before the requested start and everything after the requested end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Window {
+    /// Object offset of the first body byte.
+    pub(crate) body_start: u64,
+    /// Object offsets to deliver: `[keep_start, keep_end)`.
+    pub(crate) keep_start: u64,
+    pub(crate) keep_end: u64,
+    /// Object offset one past the last body byte, when the body length is declared.
+    pub(crate) body_end: Option<u64>,
+}
+
+/// Decrypts a ciphertext stream, chunk by chunk, in place or into a caller buffer, and checks
+/// its length against the declared one.
+///
+/// ```
+/// use cse_core::{ContentMaterial, ContentKey, CounterBlock, Opener, Sealer};
+/// let material = ContentMaterial::new(ContentKey::from_bytes([7; 32]), CounterBlock::from_bytes([0; 16]));
+/// let mut data = *b"attack at dawn";
+/// Sealer::new(&material).update_in_place(&mut data)?;
+/// let mut opener = Opener::with_len(&material, 14);
+/// let kept = opener.update_in_place(&mut data)?;
+/// assert_eq!(&data[kept], b"attack at dawn");
+/// opener.finish()?;
+/// # Ok::<(), cse_core::Error>(())
+/// ```
+pub struct Opener {
+    keystream: Keystream,
+    pos: u64,
+    window: Window,
+}
+
+impl core::fmt::Debug for Opener {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Opener")
+            .field("pos", &self.pos)
+            .field("window", &self.window)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Opener {
+    /// An opener for a whole object whose length is not declared. Prefer
+    /// [`with_len`](Self::with_len) whenever the envelope declares a length.
+    #[must_use]
+    pub fn new(material: &ContentMaterial) -> Self {
+        Self::for_window(
+            material,
+            Window {
+                body_start: 0,
+                keep_start: 0,
+                keep_end: u64::MAX,
+                body_end: None,
+            },
+        )
+    }
+
+    /// An opener for a whole object of `len` bytes: more ciphertext is an [`Error::Extended`],
+    /// less is an [`Error::Truncated`] at [`finish`](Self::finish).
+    #[must_use]
+    pub fn with_len(material: &ContentMaterial, len: u64) -> Self {
+        Self::for_window(
+            material,
+            Window {
+                body_start: 0,
+                keep_start: 0,
+                keep_end: len,
+                body_end: Some(len),
+            },
+        )
+    }
+
+    pub(crate) fn for_window(material: &ContentMaterial, window: Window) -> Self {
+        Self {
+            keystream: Keystream::at(material, window.keep_start),
+            pos: window.body_start,
+            window,
+        }
+    }
+
+    /// The part of `[pos, pos + len)` that is delivered, as object offsets, after checking the
+    /// declared body length.
+    fn plan(&self, len: usize) -> Result<(u64, Range<u64>)> {
+        let end = end_of(self.pos, len)?;
+        if let Some(body_end) = self.window.body_end {
+            if end > body_end {
+                return Err(Error::Extended {
+                    expected: body_end - self.window.body_start,
+                });
+            }
+        }
+        let from = self.pos.clamp(self.window.keep_start, self.window.keep_end);
+        let to = end.clamp(self.window.keep_start, self.window.keep_end);
+        Ok((end, from..to))
+    }
+
+    fn local(&self, keep: &Range<u64>) -> Range<usize> {
+        // Both bounds lie within the current chunk, whose length is a usize.
+        let start = usize::try_from(keep.start - self.pos).unwrap_or(usize::MAX);
+        let end = usize::try_from(keep.end - self.pos).unwrap_or(usize::MAX);
+        start..end
+    }
+
+    /// Decrypts the delivered part of `input` into the front of `output` and returns how many
+    /// bytes it wrote. All of `input` is consumed.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] when `output` cannot hold the delivered bytes;
+    /// [`Error::Extended`] when the input passes the declared length. The state is unchanged on
+    /// error.
+    pub fn update(&mut self, input: &[u8], output: &mut [u8]) -> Result<usize> {
+        let (end, keep) = self.plan(input.len())?;
+        let local = self.local(&keep);
+        let n = local.len();
+        let out = output
+            .get_mut(..n)
+            .ok_or(Error::BufferTooSmall { required: n })?;
+        self.keystream.apply(&input[local], out);
+        self.pos = end;
+        Ok(n)
+    }
+
+    /// Decrypts `buf` in place and returns the range of `buf` that holds delivered plaintext.
+    ///
+    /// # Errors
+    /// [`Error::Extended`] when the input passes the declared length; the state is unchanged.
+    pub fn update_in_place(&mut self, buf: &mut [u8]) -> Result<Range<usize>> {
+        let (end, keep) = self.plan(buf.len())?;
+        let local = self.local(&keep);
+        self.keystream.apply_in_place(&mut buf[local.clone()]);
+        self.pos = end;
+        Ok(local)
+    }
+
+    /// Whether every byte to deliver has been delivered. The rest of the body, if any, only
+    /// needs to be drained (or the connection dropped).
+    #[must_use]
+    pub const fn is_done(&self) -> bool {
+        self.pos >= self.window.keep_end
+    }
+
+    /// Ends the stream and returns the number of plaintext bytes delivered.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] when the body ended before its declared length.
+    pub fn finish(self) -> Result<u64> {
+        let w = self.window;
+        if let Some(body_end) = w.body_end {
+            if self.pos < body_end {
+                return Err(Error::Truncated {
+                    expected: body_end - w.body_start,
+                    actual: self.pos - w.body_start,
+                });
+            }
+        }
+        let delivered_to = self.pos.min(w.keep_end);
+        Ok(delivered_to.saturating_sub(w.keep_start))
+    }
+}
