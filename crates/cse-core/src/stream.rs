@@ -260,8 +260,10 @@ impl Opener {
                 });
             }
         }
-        let from = self.pos.clamp(self.window.keep_start, self.window.keep_end);
-        let to = end.clamp(self.window.keep_start, self.window.keep_end);
+        // The delivered part lies inside this chunk, and is empty when the chunk is wholly before
+        // or after the window.
+        let from = self.pos.max(self.window.keep_start).min(end);
+        let to = end.min(self.window.keep_end).max(from);
         Ok((end, from..to))
     }
 
