@@ -55,11 +55,9 @@ where
     K: AsRef<[u8]> + ?Sized + 'h,
     V: AsRef<[u8]> + ?Sized + 'h,
 {
-    let [key, start, cek_alg, wrap_alg, matdesc] = collect(headers, prefix, &FIELDS)?;
-    if [key, start, cek_alg, wrap_alg, matdesc]
-        .iter()
-        .all(Option::is_none)
-    {
+    let ([key, start, cek_alg, wrap_alg, _matdesc], any) =
+        collect(headers, prefix, "oss-", &FIELDS)?;
+    if !any {
         return Ok(None);
     }
     let cek_alg = required(cek_alg, Field::LegacyCekAlg)?;

@@ -94,20 +94,24 @@ pub(crate) fn name_is(name: &[u8], prefix: &str, suffix: &str) -> bool {
         && name[prefix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
-/// Collects each field's single value from a header list, refusing duplicates.
+/// Collects each field's single value from a header list, refusing duplicates, and says whether
+/// any header name starts with `prefix` + `stem` (a field this engine may not even know).
 pub(crate) fn collect<'h, const N: usize, I, K, V>(
     headers: I,
     prefix: &str,
+    stem: &str,
     fields: &[Field; N],
-) -> Result<[Option<&'h [u8]>; N]>
+) -> Result<([Option<&'h [u8]>; N], bool)>
 where
     I: IntoIterator<Item = (&'h K, &'h V)>,
     K: AsRef<[u8]> + ?Sized + 'h,
     V: AsRef<[u8]> + ?Sized + 'h,
 {
     let mut found = [None; N];
+    let mut any = false;
     for (name, value) in headers {
         let name = name.as_ref();
+        any |= has_stem(name, prefix, stem);
         for (slot, field) in found.iter_mut().zip(fields) {
             if name_is(name, prefix, field.suffix()) {
                 if slot.is_some() {
@@ -117,7 +121,14 @@ where
             }
         }
     }
-    Ok(found)
+    Ok((found, any))
+}
+
+fn has_stem(name: &[u8], prefix: &str, stem: &str) -> bool {
+    let stem_end = prefix.len() + stem.len();
+    name.len() > stem_end
+        && name[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        && name[prefix.len()..stem_end].eq_ignore_ascii_case(stem.as_bytes())
 }
 
 pub(crate) fn required(value: Option<&[u8]>, field: Field) -> Result<&[u8]> {
@@ -151,7 +162,8 @@ fn number(value: Option<&[u8]>, field: Field) -> Result<Option<u64>> {
 
 /// Reads an envelope from response or request headers.
 ///
-/// Returns `Ok(None)` for an object that carries no `client-side-encryption-*` header at all,
+/// Returns `Ok(None)` for an object that carries no `client-side-encryption-*` header at all
+/// (known to this engine or not),
 /// when `options.missing` is [`MissingEnvelope::PassThrough`]. An object that carries some of
 /// them but not `key`, `start`, `cek-alg` and `wrap-alg` is an error in every mode: a partly
 /// stripped envelope is never read as plaintext.
@@ -171,22 +183,20 @@ where
     V: AsRef<[u8]> + ?Sized + 'h,
 {
     check_prefix(options.prefix)?;
-    let [
-        key,
-        start,
-        cek_alg,
-        wrap_alg,
-        matdesc,
-        plain_len,
-        plain_md5,
-        data_size,
-        part_size,
-    ] = collect(headers, options.prefix, &FIELDS)?;
-    let any = [
-        key, start, cek_alg, wrap_alg, matdesc, plain_len, plain_md5, data_size, part_size,
-    ]
-    .iter()
-    .any(Option::is_some);
+    let (
+        [
+            key,
+            start,
+            cek_alg,
+            wrap_alg,
+            matdesc,
+            plain_len,
+            plain_md5,
+            data_size,
+            part_size,
+        ],
+        any,
+    ) = collect(headers, options.prefix, ENVELOPE_HEADER_STEM, &FIELDS)?;
     if !any {
         return match options.missing {
             MissingEnvelope::PassThrough => Ok(None),
@@ -307,8 +317,5 @@ impl Envelope {
 /// adapter that must strip or copy envelope headers without knowing their names.
 #[must_use]
 pub fn is_envelope_header(name: &[u8], prefix: &str) -> bool {
-    let stem_end = prefix.len() + ENVELOPE_HEADER_STEM.len();
-    name.len() > stem_end
-        && name[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
-        && name[prefix.len()..stem_end].eq_ignore_ascii_case(ENVELOPE_HEADER_STEM.as_bytes())
+    has_stem(name, prefix, ENVELOPE_HEADER_STEM)
 }

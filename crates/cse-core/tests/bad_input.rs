@@ -1,5 +1,10 @@
 //! Every class of bad input gives its own specific error, and never a panic.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)]
 
 mod common;
 
@@ -234,6 +239,9 @@ fn objects_without_an_envelope() {
         Err(Error::MissingHeader(Field::Key))
     );
     assert_eq!(decode(&stripped), Err(Error::MissingHeader(Field::Key)));
+    // So is an object carrying only an envelope header this engine does not know.
+    let unknown = vec![(format!("{P}magic-number-hmac"), "AAAA".to_owned())];
+    assert_eq!(decode(&unknown), Err(Error::MissingHeader(Field::Key)));
 }
 
 #[test]

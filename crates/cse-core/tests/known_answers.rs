@@ -1,6 +1,11 @@
 //! Known-answer tests: NIST SP 800-38A, 128-bit carry vectors, the SDK-written objects in
 //! `../shared/oss-cse-kat`, and the Python SDK V2 objects in `testvectors/python-v2`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_possible_truncation)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)]
 
 mod common;
 
