@@ -101,8 +101,8 @@ impl Envelope {
     /// [`CounterBlock::as_bytes`](crate::CounterBlock::as_bytes) however the key service wants,
     /// then hand the results here.
     ///
-    /// `matdesc` is the header value to write (empty for none); with `alloc`, use
-    /// [`MatDesc::to_canonical`](crate::MatDesc::to_canonical).
+    /// `matdesc` is the material description as JSON (empty for none); with `alloc` it is
+    /// written in canonical form ([`MatDesc::to_canonical`](crate::MatDesc::to_canonical)).
     ///
     /// # Errors
     /// [`Error::EmptyHeader`] for an empty wrap-alg or wrapped value, [`Error::ValueTooLong`] past
@@ -124,7 +124,7 @@ impl Envelope {
             wrapped_key: WrappedValue::from_slice(wrapped_key, Field::Key)?,
             wrapped_counter: WrappedValue::from_slice(wrapped_counter, Field::Start)?,
             wrap_alg: checked_wrap_alg(wrap_alg.as_bytes())?,
-            matdesc: checked_matdesc(matdesc.as_bytes())?,
+            matdesc: canonical_matdesc(matdesc)?,
             unencrypted_content_length: None,
             unencrypted_content_md5: None,
             multipart: None,
@@ -277,6 +277,20 @@ pub(crate) fn checked_wrap_alg(value: &[u8]) -> Result<FixedStr<MAX_WRAP_ALG_LEN
         field: Field::WrapAlg,
         max: MAX_WRAP_ALG_LEN,
     })
+}
+
+/// On the write path the matdesc is written canonically (compact, sorted, ASCII) when `alloc` can
+/// parse it; without `alloc` it is written as given.
+fn canonical_matdesc(text: &str) -> Result<FixedStr<MAX_MATDESC_LEN>> {
+    #[cfg(feature = "alloc")]
+    if !text.is_empty() {
+        return checked_matdesc(
+            crate::MatDesc::parse(text.as_bytes())?
+                .to_canonical()
+                .as_bytes(),
+        );
+    }
+    checked_matdesc(text.as_bytes())
 }
 
 pub(crate) fn checked_matdesc(value: &[u8]) -> Result<FixedStr<MAX_MATDESC_LEN>> {
