@@ -174,12 +174,10 @@ impl Envelope {
                 Error::Unwrap
             }
         };
-        master
-            .unwrap(self.wrapped_key.as_bytes(), &mut key[..], rng)
-            .map_err(opaque)?;
-        master
-            .unwrap(self.wrapped_counter.as_bytes(), &mut counter[..], rng)
-            .map_err(opaque)?;
+        // Both unwraps always run, so the time taken does not say which of the two failed.
+        let key_result = master.unwrap(self.wrapped_key.as_bytes(), &mut key[..], rng);
+        let counter_result = master.unwrap(self.wrapped_counter.as_bytes(), &mut counter[..], rng);
+        key_result.and(counter_result).map_err(opaque)?;
         ContentMaterial::from_unwrapped(&key[..], &counter[..])
     }
 
