@@ -181,6 +181,43 @@ impl Envelope {
         ContentMaterial::from_unwrapped(&key[..], &counter[..])
     }
 
+    /// The envelope of the same object under another master key (key rotation): `material`
+    /// wrapped by `master`, with `master`'s wrap-alg and matdesc, and every other field kept
+    /// (declared length, plaintext MD5, multipart sizes), so the stored ciphertext stays valid.
+    ///
+    /// `material` must be what this envelope opens to ([`open`](Self::open), or an unwrap
+    /// outside the engine); the engine cannot check that without the old master key.
+    ///
+    /// ```
+    /// # let pem = include_str!("../tests/data/test-rsa2048.pem");
+    /// use cse_core::{ContentMaterial, Envelope, RsaMasterCipher};
+    /// let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    /// let (old, new) = (RsaMasterCipher::from_pem(pem)?, RsaMasterCipher::from_pem(pem)?);
+    /// let envelope = Envelope::seal(&ContentMaterial::generate(&mut rng), &old, &mut rng)?
+    ///     .with_unencrypted_content_length(42);
+    /// let material = envelope.open(&old, &mut rng)?;
+    /// let rotated = envelope.rewrap(&material, &new, &mut rng)?;
+    /// assert_eq!(rotated.open(&new, &mut rng)?, material);
+    /// assert_eq!(rotated.unencrypted_content_length(), Some(42));
+    /// # Ok::<(), cse_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Envelope::seal`].
+    pub fn rewrap(
+        &self,
+        material: &ContentMaterial,
+        master: &dyn MasterCipher,
+        rng: &mut dyn CryptoRng,
+    ) -> Result<Self> {
+        Ok(Self {
+            unencrypted_content_length: self.unencrypted_content_length,
+            unencrypted_content_md5: self.unencrypted_content_md5,
+            multipart: self.multipart,
+            ..Self::seal(material, master, rng)?
+        })
+    }
+
     /// The wrapped content key (`key` header), for a caller that unwraps outside the engine.
     #[must_use]
     pub const fn wrapped_key(&self) -> &WrappedValue {

@@ -78,7 +78,8 @@ pub enum RangeProblem {
     Reversed,
     /// More than one range (`bytes=0-1,5-6`); OSS serves one range per request.
     MultipleRanges,
-    /// `bytes=-0`: a suffix of length zero is never satisfiable.
+    /// No longer produced: `bytes=-0` parses and is [`Error::RangeNotSatisfiable`].
+    #[doc(hidden)]
     EmptySuffix,
     /// A number does not fit in 64 bits.
     Overflow,

@@ -154,6 +154,15 @@ pub(crate) fn decode_base64<const N: usize>(value: &[u8], field: Field) -> Resul
     Ok(out)
 }
 
+/// Strict standard base64 of exactly 16 bytes, the form of both Content-MD5 (RFC 1864) and
+/// `unencrypted-content-md5`.
+fn decode_md5(value: &[u8]) -> Result<[u8; 16]> {
+    let md5 = decode_base64::<16>(value, Field::UnencryptedContentMd5)?;
+    md5.as_slice()
+        .try_into()
+        .map_err(|_| Error::InvalidBase64(Field::UnencryptedContentMd5))
+}
+
 fn number(value: Option<&[u8]>, field: Field) -> Result<Option<u64>> {
     value
         .map(|v| parse_decimal(v).ok_or(Error::InvalidNumber(field)))
@@ -210,17 +219,7 @@ where
     }
     let wrap_alg = checked_wrap_alg(required(wrap_alg, Field::WrapAlg)?)?;
     let matdesc = checked_matdesc(matdesc.unwrap_or_default())?;
-    let unencrypted_content_md5 = match plain_md5 {
-        None => None,
-        Some(v) => {
-            let md5 = decode_base64::<16>(v, Field::UnencryptedContentMd5)?;
-            Some(
-                md5.as_slice()
-                    .try_into()
-                    .map_err(|_| Error::InvalidBase64(Field::UnencryptedContentMd5))?,
-            )
-        }
-    };
+    let unencrypted_content_md5 = plain_md5.map(decode_md5).transpose()?;
     let data_size = number(data_size, Field::DataSize)?;
     let multipart = match (number(part_size, Field::PartSize)?, data_size) {
         (Some(part_size), data_size) => Some(MultipartSizes {
@@ -242,6 +241,18 @@ where
 }
 
 impl Envelope {
+    /// Records a PutObject's `Content-MD5` header value (the standard base64 of the plaintext's
+    /// 16-byte MD5, RFC 1864) as `unencrypted-content-md5`. The write path removes Content-MD5
+    /// from the request, since OSS receives the ciphertext (format §8); this keeps the digest in
+    /// the envelope, in the same strict base64 as every other envelope value.
+    ///
+    /// # Errors
+    /// [`Error::InvalidBase64`] naming [`Field::UnencryptedContentMd5`] when `value` is not strict
+    /// standard base64 of exactly 16 bytes; [`Error::ValueTooLong`] when it is longer.
+    pub fn with_content_md5_header(self, value: &[u8]) -> Result<Self> {
+        Ok(self.with_unencrypted_content_md5(decode_md5(value)?))
+    }
+
     /// Writes the envelope as header pairs through `emit(name, value)`, in lower case with
     /// `prefix`, without allocating: `key`, `start`, `cek-alg`, `wrap-alg`, then `matdesc`,
     /// `unencrypted-content-length`, `unencrypted-content-md5`, `data-size`, `part-size` when set.

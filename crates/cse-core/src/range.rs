@@ -46,8 +46,8 @@ impl ByteRange {
     /// case-insensitive, no spaces, one range).
     ///
     /// # Errors
-    /// [`Error::InvalidRange`] with the problem: syntax, `B < A`, several ranges, `bytes=-0`, or
-    /// a number past 2^64 - 1.
+    /// [`Error::InvalidRange`] with the problem: syntax, `B < A`, several ranges, or a number past
+    /// 2^64 - 1. `bytes=-0` parses: it is well formed, and unsatisfiable whatever the object.
     pub fn parse(text: &str) -> Result<Self> {
         let bad = |p| Error::InvalidRange(p);
         let spec = text
@@ -67,10 +67,9 @@ impl ByteRange {
         };
         match (a.is_empty(), b.is_empty()) {
             (true, true) => Err(bad(RangeProblem::Syntax)),
-            (true, false) => match num(b)? {
-                0 => Err(bad(RangeProblem::EmptySuffix)),
-                len => Ok(Self::Suffix { len }),
-            },
+            // `bytes=-0` is well formed and never satisfiable (RFC 9110 §14.1.2): it parses, and
+            // planning it fails with `RangeNotSatisfiable`.
+            (true, false) => Ok(Self::Suffix { len: num(b)? }),
             (false, true) => Ok(Self::From { first: num(a)? }),
             (false, false) => {
                 let (first, last) = (num(a)?, num(b)?);
@@ -86,8 +85,8 @@ impl ByteRange {
     /// `(first, last)`, by RFC 9110 §14.1.2.
     ///
     /// # Errors
-    /// [`Error::RangeNotSatisfiable`] when the range starts at or past the end, or is a suffix of
-    /// an empty object.
+    /// [`Error::RangeNotSatisfiable`] when the range starts at or past the end, is a suffix of an
+    /// empty object, or is `bytes=-0`.
     pub fn resolve(self, len: u64) -> Result<(u64, u64)> {
         let unsatisfiable = Error::RangeNotSatisfiable {
             object_len: Some(len),
@@ -98,7 +97,7 @@ impl ByteRange {
             }
             Self::Bounded { first, last } => Ok((first, last.min(len - 1))),
             Self::From { first } => Ok((first, len - 1)),
-            Self::Suffix { .. } if len == 0 => Err(unsatisfiable),
+            Self::Suffix { len: n } if len == 0 || n == 0 => Err(unsatisfiable),
             Self::Suffix { len: n } => Ok((len - n.min(len), len - 1)),
         }
     }
@@ -221,13 +220,20 @@ pub struct RangePlan {
 
 /// Plans a ranged read of `requested`, with the object length when it is known (from a HEAD).
 ///
-/// With the length known, an unsatisfiable range fails here, before any request.
+/// With the length known, an unsatisfiable range fails here, before any request; so does
+/// `bytes=-0`, which nothing satisfies.
 ///
 /// # Errors
 /// [`Error::RangeNotSatisfiable`] when the length is known and the range selects nothing.
 pub fn plan_range(requested: ByteRange, object_len: Option<u64>) -> Result<RangePlan> {
-    if let Some(len) = object_len {
-        requested.resolve(len)?;
+    match (requested, object_len) {
+        (_, Some(len)) => {
+            requested.resolve(len)?;
+        }
+        (ByteRange::Suffix { len: 0 }, None) => {
+            return Err(Error::RangeNotSatisfiable { object_len: None });
+        }
+        _ => {}
     }
     Ok(RangePlan {
         requested,

@@ -114,10 +114,14 @@ impl Sealer {
     }
 
     fn check(&self, len: usize) -> Result<u64> {
-        let end = end_of(self.pos, len)?;
+        let end = end_of(self.pos, len);
         match self.end {
-            Some(limit) if end > limit => Err(Error::Extended { expected: limit }),
-            _ => Ok(end),
+            // An end past 2^64 - 1 is past any declared length too: report the length, not the
+            // overflow (found by fuzzing, a part that ends near 2^64).
+            Some(limit) if !matches!(end, Ok(e) if e <= limit) => {
+                Err(Error::Extended { expected: limit })
+            }
+            _ => end,
         }
     }
 
@@ -252,14 +256,16 @@ impl Opener {
     /// The part of `[pos, pos + len)` that is delivered, as object offsets, after checking the
     /// declared body length.
     fn plan(&self, len: usize) -> Result<(u64, Range<u64>)> {
-        let end = end_of(self.pos, len)?;
+        let end = end_of(self.pos, len);
         if let Some(body_end) = self.window.body_end {
-            if end > body_end {
+            // As in `Sealer::check`: an end past 2^64 - 1 is past the declared body end.
+            if !matches!(end, Ok(e) if e <= body_end) {
                 return Err(Error::Extended {
                     expected: body_end - self.window.body_start,
                 });
             }
         }
+        let end = end?;
         // The delivered part lies inside this chunk, and is empty when the chunk is wholly before
         // or after the window.
         let from = self.pos.max(self.window.keep_start).min(end);

@@ -357,14 +357,7 @@ fn python_sdk_v2_objects_decrypt_whole_and_ranged() {
 
         for case in v["ranges"].as_array().unwrap() {
             let text = case["range"].as_str().unwrap();
-            let range = match ByteRange::parse(text) {
-                Ok(r) => r,
-                Err(e) => {
-                    assert_eq!(case["kind"], "suffix-zero", "{name} {text}");
-                    assert_eq!(e, Error::InvalidRange(RangeProblem::EmptySuffix));
-                    continue;
-                }
-            };
+            let range = ByteRange::parse(text).unwrap();
             for known in [None, Some(len)] {
                 let outcome = plan_range(range, known).and_then(|plan| {
                     let (resp, body) = serve(plan.wire_range(), &ct);
