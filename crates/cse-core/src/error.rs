@@ -78,9 +78,6 @@ pub enum RangeProblem {
     Reversed,
     /// More than one range (`bytes=0-1,5-6`); OSS serves one range per request.
     MultipleRanges,
-    /// No longer produced: `bytes=-0` parses and is [`Error::RangeNotSatisfiable`].
-    #[doc(hidden)]
-    EmptySuffix,
     /// A number does not fit in 64 bits.
     Overflow,
     /// The response's Content-Range is not `bytes A-B/N` with `A <= B < N`.
@@ -99,7 +96,6 @@ impl RangeProblem {
             Self::Syntax => "is not of the form bytes=A-B, bytes=A- or bytes=-N",
             Self::Reversed => "ends before it starts (bytes=A-B needs A <= B)",
             Self::MultipleRanges => "names several ranges; ask for one range per request",
-            Self::EmptySuffix => "asks for the last 0 bytes (bytes=-0), which is never satisfiable",
             Self::Overflow => "has a number that does not fit in 64 bits",
             Self::ContentRangeSyntax => {
                 "in the response is not of the form `bytes A-B/N` with A <= B < N"

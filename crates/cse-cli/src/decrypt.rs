@@ -1,0 +1,161 @@
+//! `cse decrypt`: ciphertext and META.json in, plaintext (whole or a range) out.
+
+use std::ops::Range;
+
+use cse_core::{ByteRange, ContentRange, Error, Opener, RangeResponse, plan_range};
+
+use crate::cli::DecryptArgs;
+use crate::error::{CliError, CliResult, Context as _};
+use crate::files::{BUF_LEN, Input, Mode, Output, progress};
+use crate::meta_file;
+use crate::object::{Sealed, classify, declared_len, load_private_key, open_material};
+
+/// Runs `cse decrypt`.
+///
+/// # Errors
+/// Exit 2 for malformed arguments, metadata or key; exit 1 when the key does not open the object,
+/// the range is not satisfiable, or the ciphertext length does not match the metadata.
+pub fn run(args: &DecryptArgs) -> CliResult<()> {
+    let range = args
+        .range
+        .as_deref()
+        .map(|text| ByteRange::parse(text).ctx(format!("--range {text}")))
+        .transpose()?;
+    let origin = format!("--meta {}", args.meta.display());
+    let headers = meta_file::read(&args.meta, "--meta")?;
+    let sealed = classify(&headers, &origin)?;
+    let mut input = Input::open(&args.input, "--in")?;
+    if range.is_some() && input.len().is_none() {
+        return Err(CliError::usage(format!(
+            "--range reads only the bytes it needs, so --in must be a regular file, not {}",
+            input.describe()
+        )));
+    }
+    let material = match &sealed {
+        Sealed::Plain if args.strict => {
+            return Err(CliError::core(&origin, Error::NotEncrypted));
+        }
+        Sealed::Plain => {
+            eprintln!(
+                "warning: {origin} has no client-side-encryption envelope; copying --in to --out \
+                 unchanged, as the SDKs do (pass --strict to refuse)"
+            );
+            None
+        }
+        _ => {
+            let key = load_private_key(&args.private_key, "--private-key")?;
+            let name = format!("--private-key {}", args.private_key.display());
+            Some(open_material(&sealed, key, &name)?)
+        }
+    };
+    let mut output = Output::create(&args.output, "--out", Mode::Normal)?;
+    let what = format!("--in {}", input.describe());
+
+    match (range, material) {
+        (None, None) => {
+            let len = input.len();
+            pump(&mut input, None, len, &mut output, |buf| Ok(0..buf.len()))?;
+        }
+        (None, Some(material)) => {
+            let mut opener = match &sealed {
+                Sealed::Current(envelope) => envelope.whole_opener(&material),
+                _ => Opener::new(&material),
+            };
+            let len = input.len();
+            pump(&mut input, None, len, &mut output, |buf| {
+                opener.update_in_place(buf).ctx(&what)
+            })?;
+            opener.finish().ctx(&what)?;
+        }
+        (Some(range), None) => {
+            // Stored in the clear: the requested bytes are the stored bytes.
+            let file_len = input.len().unwrap_or_default();
+            let (first, last) = range.resolve(file_len).ctx(format!("--range {range}"))?;
+            input.seek_to(first)?;
+            let limit = Some(last - first + 1);
+            pump(
+                &mut input,
+                limit,
+                limit,
+                &mut output,
+                |buf| Ok(0..buf.len()),
+            )?;
+        }
+        (Some(range), Some(material)) => {
+            let file_len = input.len().unwrap_or_default();
+            check_declared_len(declared_len(&sealed), file_len, &what)?;
+            let plan = plan_range(range, Some(file_len)).ctx(format!("--range {range}"))?;
+            // Read what a server would send for the planned request: the wire range, with its
+            // start rounded down to a block.
+            let (first, last) = plan
+                .wire_range()
+                .resolve(file_len)
+                .ctx(format!("--range {range}"))?;
+            let response = RangeResponse::Partial(ContentRange {
+                first,
+                last,
+                total: file_len,
+            });
+            let body = plan.on_response(response).ctx(format!("--range {range}"))?;
+            input.seek_to(body.body_start())?;
+            let limit = Some(body.body_len());
+            let mut opener = body.opener(&material);
+            pump(&mut input, limit, limit, &mut output, |buf| {
+                opener.update_in_place(buf).ctx(&what)
+            })?;
+            opener.finish().ctx(&what)?;
+        }
+    }
+    output.commit()
+}
+
+/// A file shorter or longer than the length its metadata declares is refused before any range is
+/// read, as a whole-object read would refuse it.
+fn check_declared_len(declared: Option<u64>, file_len: u64, what: &str) -> CliResult<()> {
+    match declared {
+        Some(expected) if file_len < expected => Err(CliError::core(
+            what,
+            Error::Truncated {
+                expected,
+                actual: file_len,
+            },
+        )),
+        Some(expected) if file_len > expected => {
+            Err(CliError::core(what, Error::Extended { expected }))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Streams `input` through `step` into `output` in one fixed buffer: up to `limit` bytes, or to
+/// the end. `step` transforms a chunk in place and returns the part of it to write.
+fn pump(
+    input: &mut Input,
+    limit: Option<u64>,
+    progress_len: Option<u64>,
+    output: &mut Output,
+    mut step: impl FnMut(&mut [u8]) -> CliResult<Range<usize>>,
+) -> CliResult<()> {
+    let bar = progress(progress_len);
+    let mut buf = vec![0u8; BUF_LEN];
+    let mut remaining = limit;
+    loop {
+        let want = remaining.map_or(BUF_LEN, |r| {
+            usize::try_from(r).map_or(BUF_LEN, |r| r.min(BUF_LEN))
+        });
+        if want == 0 {
+            break;
+        }
+        let n = input.read_full(&mut buf[..want])?;
+        if n == 0 {
+            break;
+        }
+        let chunk = &mut buf[..n];
+        let keep = step(chunk)?;
+        output.write_all(&chunk[keep])?;
+        remaining = remaining.map(|r| r - n as u64);
+        bar.inc(n as u64);
+    }
+    bar.finish_and_clear();
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! `cse encrypt`: plaintext in, ciphertext and META.json out.
+
+use cse_core::{
+    ContentMaterial, DEFAULT_PREFIX, Envelope, Error, MultipartContext, RsaMasterCipher, Sealer,
+};
+
+use crate::cli::EncryptArgs;
+use crate::error::{CliError, CliResult, Context as _};
+use crate::files::{BUF_LEN, Input, Mode, Output, is_stdio, progress};
+use crate::meta_file;
+use crate::object::{load_key, parse_matdesc, rng};
+
+/// Runs `cse encrypt`.
+///
+/// # Errors
+/// Exit 2 for bad arguments, key or matdesc; exit 1 when reading or writing fails or the input
+/// changes length while it is read.
+pub fn run(args: &EncryptArgs) -> CliResult<()> {
+    if is_stdio(&args.meta_out) {
+        return Err(CliError::usage(
+            "--meta-out must be a file; the metadata cannot share standard output",
+        ));
+    }
+    if args.output == args.meta_out {
+        return Err(CliError::usage(
+            "--out and --meta-out name the same file; give the metadata its own file",
+        ));
+    }
+    let mut master = load_key(&args.public_key, "--public-key")?;
+    if let Some(text) = &args.matdesc {
+        master = master.with_matdesc(&parse_matdesc(text)?);
+    }
+    let mut input = Input::open(&args.input, "--in")?;
+    let len = match (input.len(), args.size) {
+        (Some(file_len), Some(size)) if file_len != size => {
+            return Err(CliError::usage(format!(
+                "--size {size} differs from the {file_len} bytes of --in {}; drop --size",
+                input.describe()
+            )));
+        }
+        (Some(file_len), _) => Some(file_len),
+        (None, size) => size,
+    };
+    let mut output = Output::create(&args.output, "--out", Mode::Normal)?;
+    let meta_output = Output::create(&args.meta_out, "--meta-out", Mode::Normal)?;
+
+    let envelope = match args.part_size {
+        None => seal_single(&master, &mut input, len, &mut output)?,
+        Some(part_size) => {
+            let Some(len) = len else {
+                return Err(CliError::usage(
+                    "--part-size needs the plaintext length up front (the data-size header): \
+                     give --in a file, or pass --size N with standard input",
+                ));
+            };
+            seal_parts(&master, &mut input, part_size, len, &mut output)?
+        }
+    };
+    let headers = envelope.to_headers(DEFAULT_PREFIX).ctx("--meta-out")?;
+    write_meta(meta_output, &headers, output)
+}
+
+/// Commits the ciphertext, then the metadata beside it.
+fn write_meta(
+    mut meta_output: Output,
+    headers: &[(String, String)],
+    output: Output,
+) -> CliResult<()> {
+    meta_output.write_all(meta_file::to_json(headers).as_bytes())?;
+    output.commit()?;
+    meta_output.commit()
+}
+
+/// One PutObject stream: the whole plaintext under one sealer.
+fn seal_single(
+    master: &RsaMasterCipher,
+    input: &mut Input,
+    len: Option<u64>,
+    output: &mut Output,
+) -> CliResult<Envelope> {
+    let mut rng = rng();
+    let material = ContentMaterial::generate(&mut rng);
+    let envelope = Envelope::seal(&material, master, &mut rng).ctx("--public-key")?;
+    let (envelope, mut sealer) = match len {
+        Some(len) => (
+            envelope.with_unencrypted_content_length(len),
+            Sealer::with_len(&material, len),
+        ),
+        None => (envelope, Sealer::new(&material)),
+    };
+    let what = format!("--in {}", input.describe());
+    let bar = progress(len);
+    let mut buf = vec![0u8; BUF_LEN];
+    loop {
+        let n = input.read_full(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        sealer
+            .update_in_place(&mut buf[..n])
+            .map_err(|e| grew(&what, e))?;
+        output.write_all(&buf[..n])?;
+        bar.inc(n as u64);
+    }
+    bar.finish_and_clear();
+    sealer.finish().map_err(|e| grew(&what, e))?;
+    Ok(envelope)
+}
+
+/// A multipart upload's parts, sealed in order with their own sealers: the concatenation is the
+/// single-stream ciphertext, which is what proves the part counters right.
+fn seal_parts(
+    master: &RsaMasterCipher,
+    input: &mut Input,
+    part_size: u64,
+    len: u64,
+    output: &mut Output,
+) -> CliResult<Envelope> {
+    let mut rng = rng();
+    let material = ContentMaterial::generate(&mut rng);
+    let envelope = Envelope::seal(&material, master, &mut rng).ctx("--public-key")?;
+    let upload = MultipartContext::new(material, envelope, part_size, len)
+        .ctx(format!("--part-size {part_size} for {len} bytes"))?;
+    let what = format!("--in {}", input.describe());
+    let bar = progress(Some(len));
+    let mut buf = vec![0u8; BUF_LEN];
+    for part in 1..=upload.part_count() {
+        let mut sealer = upload.part_sealer(part).ctx(&what)?;
+        while sealer.remaining() > 0 {
+            let want = usize::try_from(sealer.remaining()).map_or(BUF_LEN, |r| r.min(BUF_LEN));
+            let n = input.read_full(&mut buf[..want])?;
+            if n == 0 {
+                break;
+            }
+            sealer
+                .update_in_place(&mut buf[..n])
+                .map_err(|e| grew(&what, e))?;
+            output.write_all(&buf[..n])?;
+            bar.inc(n as u64);
+        }
+        sealer.finish().map_err(|e| grew(&what, e))?;
+    }
+    bar.finish_and_clear();
+    if input.read_full(&mut buf[..1])? != 0 {
+        return Err(grew(&what, Error::Extended { expected: len }));
+    }
+    Ok(upload.envelope().clone())
+}
+
+/// A length error while sealing: the input was longer or shorter than declared.
+fn grew(what: &str, error: Error) -> CliError {
+    CliError::core(
+        format!("{what} changed length while it was read, or differs from --size"),
+        error,
+    )
+}

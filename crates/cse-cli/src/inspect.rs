@@ -1,0 +1,179 @@
+//! `cse inspect`: what an object's envelope says. Never prints key or counter bytes.
+
+use std::fmt::Write as _;
+
+use cse_core::legacy::LegacyWrap;
+use cse_core::{ContentMaterial, Envelope, Field, is_envelope_header};
+
+use crate::cli::InspectArgs;
+use crate::error::CliResult;
+use crate::meta_file;
+use crate::object::{Sealed, classify, load_private_key, open_material};
+
+/// Runs `cse inspect`, printing the report on stdout.
+///
+/// # Errors
+/// Exit 2 for a malformed META.json or key file; exit 1 when the given key does not open the
+/// envelope (the report is printed first).
+pub fn run(args: &InspectArgs) -> CliResult<()> {
+    let origin = format!("--meta {}", args.meta.display());
+    let headers = meta_file::read(&args.meta, "--meta")?;
+    let sealed = classify(&headers, &origin)?;
+    let (report, result) = report(&sealed, &headers, args)?;
+    print!("{report}");
+    result
+}
+
+/// The report text, and the outcome of opening the envelope with the key when one was given.
+///
+/// # Errors
+/// Exit 2 when the key file is unusable.
+pub fn report(
+    sealed: &Sealed,
+    headers: &[(String, String)],
+    args: &InspectArgs,
+) -> CliResult<(String, CliResult<()>)> {
+    let mut out = String::new();
+    // Writing to a String cannot fail; the results are ignored on purpose below.
+    let mut line = |name: &str, value: &str| {
+        let _ = writeln!(out, "{name}: {value}");
+    };
+    match sealed {
+        Sealed::Current(envelope) => describe_current(envelope, &mut line),
+        Sealed::Legacy(legacy) => {
+            line("format", "2018 oss2 client-side encryption (read-only)");
+            line(&Field::LegacyCekAlg.to_string(), "AES-256-CTR data");
+            line(
+                &Field::LegacyWrapAlg.to_string(),
+                match legacy.wrap() {
+                    LegacyWrap::RsaOaepSha1 => "rsa (RSA-OAEP with SHA-1)",
+                    LegacyWrap::Kms => "kms (Alibaba Cloud KMS; this tool cannot unwrap it)",
+                },
+            );
+            line(
+                &Field::LegacyKey.to_string(),
+                &format!("{} bytes of base64 (wrapped)", legacy.key_header().len()),
+            );
+            line(
+                &Field::LegacyStart.to_string(),
+                &format!("{} bytes of base64 (wrapped)", legacy.start_header().len()),
+            );
+            line(
+                "declared plaintext length",
+                "none (the 2018 format has none)",
+            );
+        }
+        Sealed::Plain => {
+            line(
+                "format",
+                "no client-side-encryption envelope: stored in the clear, or its metadata was stripped",
+            );
+        }
+    }
+    let other = headers
+        .iter()
+        .filter(|(name, _)| !is_envelope_header(name.as_bytes(), cse_core::DEFAULT_PREFIX))
+        .count();
+    line("other metadata entries", &other.to_string());
+
+    let result = match (&args.private_key, sealed) {
+        (None, Sealed::Plain) => Ok(()),
+        (None, _) => {
+            line(
+                "private key",
+                "not given (pass --private-key to check it opens the envelope)",
+            );
+            line("counter block", "unknown without the private key");
+            Ok(())
+        }
+        (Some(_), Sealed::Plain) => {
+            line("private key", "nothing to open");
+            Ok(())
+        }
+        (Some(path), _) => {
+            let key = load_private_key(path, "--private-key")?;
+            let bits = key.bits();
+            let name = format!("--private-key {}", path.display());
+            match open_material(sealed, key, &name) {
+                Ok(material) => {
+                    line("private key", &format!("RSA-{bits}, opens the envelope"));
+                    line("counter block", counter_note(&material));
+                    Ok(())
+                }
+                Err(e) => {
+                    line(
+                        "private key",
+                        &format!("RSA-{bits}, does NOT open the envelope"),
+                    );
+                    line("counter block", "unknown (the envelope did not open)");
+                    Err(e)
+                }
+            }
+        }
+    };
+    Ok((out, result))
+}
+
+fn describe_current(envelope: &Envelope, line: &mut impl FnMut(&str, &str)) {
+    line("format", "OSS client-side encryption");
+    line(&Field::CekAlg.to_string(), envelope.cek_alg());
+    line(&Field::WrapAlg.to_string(), envelope.wrap_alg());
+    let matdesc = envelope.matdesc_text();
+    line(
+        &Field::MatDesc.to_string(),
+        if matdesc.is_empty() { "none" } else { matdesc },
+    );
+    line(
+        &Field::Key.to_string(),
+        &format!("{} bytes wrapped", envelope.wrapped_key().as_bytes().len()),
+    );
+    line(
+        &Field::Start.to_string(),
+        &format!(
+            "{} bytes wrapped",
+            envelope.wrapped_counter().as_bytes().len()
+        ),
+    );
+    let number = |n: Option<u64>| n.map_or_else(|| "not declared".to_owned(), |n| n.to_string());
+    line(
+        &Field::UnencryptedContentLength.to_string(),
+        &number(envelope.unencrypted_content_length()),
+    );
+    line(
+        &Field::UnencryptedContentMd5.to_string(),
+        &envelope
+            .unencrypted_content_md5()
+            .map_or_else(|| "not declared".to_owned(), |md5| hex(md5)),
+    );
+    match envelope.multipart() {
+        Some(sizes) => {
+            line(&Field::PartSize.to_string(), &sizes.part_size.to_string());
+            line(&Field::DataSize.to_string(), &number(sizes.data_size));
+        }
+        None => line("multipart", "no (no part-size header)"),
+    }
+    line(
+        "declared plaintext length",
+        &envelope.declared_len().map_or_else(
+            || "none (a whole-object read cannot detect truncation)".to_owned(),
+            |n| format!("{n} bytes (whole-object reads check it)"),
+        ),
+    );
+}
+
+fn counter_note(material: &ContentMaterial) -> &'static str {
+    if material.counter().is_canonical() {
+        "canonical (bytes 8..11 zero, as every SDK writes it)"
+    } else {
+        "NOT canonical (bytes 8..11 not zero): read correctly here, but the Java SDK seeks it \
+         wrongly for ranges and multipart"
+    }
+}
+
+/// The MD5 of the plaintext is public metadata (a header anyone with read access sees).
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}

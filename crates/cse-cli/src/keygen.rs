@@ -1,0 +1,103 @@
+//! `cse keygen`: an RSA master key pair.
+
+use std::path::Path;
+
+use cse_core::{ContentMaterial, Envelope, RsaMasterCipher};
+use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::{PrivateKey, PublicKey};
+
+use crate::cli::KeygenArgs;
+use crate::error::{CliError, CliResult, Context as _};
+use crate::files::{Mode, Output, is_stdio};
+use crate::object::rng;
+
+/// Runs `cse keygen`.
+///
+/// # Errors
+/// Exit 2 for bad paths or existing files without `--force`; exit 1 when generation fails.
+pub fn run(args: &KeygenArgs) -> CliResult<()> {
+    generate(
+        &args.private_out,
+        &args.public_out,
+        args.bits.get(),
+        args.force,
+    )?;
+    eprintln!(
+        "wrote an RSA-{} private key to {} (PKCS#8 PEM, mode 0600) and its public key to {} \
+         (SPKI PEM)",
+        args.bits.get(),
+        args.private_out.display(),
+        args.public_out.display()
+    );
+    Ok(())
+}
+
+/// Generates an RSA key pair of `bits` and writes both PEM files, only once both are ready.
+///
+/// # Errors
+/// As [`run`].
+pub fn generate(private_out: &Path, public_out: &Path, bits: usize, force: bool) -> CliResult<()> {
+    for (path, flag) in [(private_out, "--private-out"), (public_out, "--public-out")] {
+        if is_stdio(path) {
+            return Err(CliError::usage(format!("{flag} must be a file")));
+        }
+        if !force && path.exists() {
+            return Err(CliError::usage(format!(
+                "{flag} {}: already exists; pass --force to replace it",
+                path.display()
+            )));
+        }
+    }
+    if private_out == public_out {
+        return Err(CliError::usage(
+            "--private-out and --public-out must be different files",
+        ));
+    }
+    let private = PrivateKey::new(&mut getrandom::SysRng, bits)
+        .map_err(|e| CliError::failed(format!("generating an RSA-{bits} key failed: {e}")))?;
+    let private_pem = private
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| CliError::failed(format!("encoding the private key failed: {e}")))?;
+    let public_pem = PublicKey::from(&private)
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| CliError::failed(format!("encoding the public key failed: {e}")))?;
+    check_pair(&private_pem, &public_pem)?;
+
+    let mut private_file = Output::create(private_out, "--private-out", Mode::Private)?;
+    let mut public_file = Output::create(public_out, "--public-out", Mode::Normal)?;
+    private_file.write_all(private_pem.as_bytes())?;
+    public_file.write_all(public_pem.as_bytes())?;
+    let persist = |file: Output| {
+        if force {
+            file.commit()
+        } else {
+            file.commit_new()
+        }
+    };
+    persist(private_file)?;
+    if let Err(e) = persist(public_file) {
+        // Half a pair is worse than none: a private key whose public half was never written.
+        let _ = std::fs::remove_file(private_out);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The written PEMs load through the same path every other command uses, and the public key
+/// wraps what the private key unwraps.
+fn check_pair(private_pem: &str, public_pem: &str) -> CliResult<()> {
+    let private = RsaMasterCipher::from_pem(private_pem).ctx("the generated private key")?;
+    let public = RsaMasterCipher::from_pem(public_pem).ctx("the generated public key")?;
+    let mut rng = rng();
+    let material = ContentMaterial::generate(&mut rng);
+    let opened = Envelope::seal(&material, &public, &mut rng)
+        .and_then(|envelope| envelope.open(&private, &mut rng))
+        .ctx("checking the generated key pair")?;
+    if opened == material {
+        Ok(())
+    } else {
+        Err(CliError::failed(
+            "the generated key pair does not round-trip; nothing was written",
+        ))
+    }
+}

@@ -1,0 +1,53 @@
+//! `cse`: the command-line tool for Alibaba Cloud OSS client-side encryption (CSE).
+//!
+//! A thin shell around `cse-core`: every format rule (header names, counters, ranges, multipart)
+//! comes from the engine; this crate only moves bytes between files and the engine, in a fixed
+//! buffer, and writes outputs atomically.
+//!
+//! ```text
+//! cse keygen  --private-out PRIV.pem --public-out PUB.pem [--bits 2048|3072|4096]
+//! cse encrypt --public-key PUB.pem --in PLAIN --out CIPHER --meta-out META.json [--matdesc JSON] [--part-size N]
+//! cse decrypt --private-key PRIV.pem --meta META.json --in CIPHER --out PLAIN [--range bytes=A-B] [--strict]
+//! cse inspect --meta META.json [--private-key PRIV.pem]
+//! cse rewrap  --private-key OLD.pem --public-key NEW.pem --meta META.json --meta-out NEW.json
+//! cse demo
+//! ```
+//!
+//! Exit status: 0 success, 1 the operation failed, 2 usage error or malformed input.
+
+mod cli;
+mod decrypt;
+mod demo;
+mod encrypt;
+mod error;
+mod files;
+mod inspect;
+mod keygen;
+mod meta_file;
+mod object;
+mod rewrap;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Keygen(args) => keygen::run(args),
+        Command::Encrypt(args) => encrypt::run(args),
+        Command::Decrypt(args) => decrypt::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Rewrap(args) => rewrap::run(args),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.code())
+        }
+    }
+}

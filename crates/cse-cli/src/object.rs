@@ -1,0 +1,155 @@
+//! What an object's metadata holds, master keys from PEM files, and unwrapping.
+
+use std::path::Path;
+
+use cse_core::legacy::{LegacyEnvelope, LegacyWrap, decode_legacy_envelope};
+use cse_core::rand_core::UnwrapErr;
+use cse_core::{
+    ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Error, Keyring, MatDesc,
+    RsaMasterCipher, WRAP_ALG_KMS, WRAP_ALG_RSA, decode_envelope,
+};
+
+use crate::error::{CliError, CliResult, Context as _};
+use crate::files::read_small;
+
+/// The largest key file accepted (an RSA-16384 PEM is about 13 KiB).
+const MAX_KEY_FILE_LEN: u64 = 64 * 1024;
+
+/// The random source for content material and key wrapping: the operating system's.
+pub type Rng = UnwrapErr<getrandom::SysRng>;
+
+/// The operating system's random source. An OS that cannot supply randomness aborts the process
+/// rather than encrypt with weak keys.
+pub const fn rng() -> Rng {
+    UnwrapErr(getrandom::SysRng)
+}
+
+/// What an object's metadata says about its encryption.
+#[derive(Debug)]
+pub enum Sealed {
+    /// The current `client-side-encryption-*` envelope.
+    Current(Envelope),
+    /// The 2018 oss2 envelope.
+    Legacy(LegacyEnvelope),
+    /// No envelope at all.
+    Plain,
+}
+
+/// Reads the envelope from META.json headers; `origin` names the file in messages.
+///
+/// # Errors
+/// Exit 2 for malformed headers, naming the header.
+pub fn classify(headers: &[(String, String)], origin: &str) -> CliResult<Sealed> {
+    let pairs = || headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    // Pass-through here: --strict is applied by the caller, after the legacy format was tried.
+    if let Some(envelope) = decode_envelope(pairs(), &DecodeOptions::default()).ctx(origin)? {
+        return Ok(Sealed::Current(envelope));
+    }
+    Ok(
+        match decode_legacy_envelope(pairs(), DEFAULT_PREFIX).ctx(origin)? {
+            Some(legacy) => Sealed::Legacy(legacy),
+            None => Sealed::Plain,
+        },
+    )
+}
+
+/// Loads an RSA key from a PEM file given as the argument `flag`.
+///
+/// # Errors
+/// Exit 2 when the file cannot be read or holds no usable RSA key.
+pub fn load_key(path: &Path, flag: &str) -> CliResult<RsaMasterCipher> {
+    let context = || format!("{flag} {}", path.display());
+    let bytes = read_small(path, flag, MAX_KEY_FILE_LEN)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        CliError::usage(format!(
+            "{}: not a PEM file (PEM is ASCII text starting with -----BEGIN)",
+            context()
+        ))
+    })?;
+    RsaMasterCipher::from_pem(text).ctx(context())
+}
+
+/// Loads a private key, refusing a public one.
+///
+/// # Errors
+/// As [`load_key`], and exit 2 for a public key.
+pub fn load_private_key(path: &Path, flag: &str) -> CliResult<RsaMasterCipher> {
+    let key = load_key(path, flag)?;
+    if key.has_private_key() {
+        Ok(key)
+    } else {
+        Err(CliError::core(
+            format!("{flag} {}", path.display()),
+            Error::MissingPrivateKey,
+        ))
+    }
+}
+
+/// Parses a `--matdesc` argument.
+///
+/// # Errors
+/// Exit 2 when it is not a JSON object of strings.
+pub fn parse_matdesc(text: &str) -> CliResult<MatDesc> {
+    MatDesc::parse(text.as_bytes()).map_err(|_| {
+        CliError::usage(format!(
+            "--matdesc {text}: not a JSON object of string values with distinct keys, \
+             like '{{\"key-id\":\"2024\"}}'"
+        ))
+    })
+}
+
+/// Unwraps the content material of an encrypted object with `key`.
+///
+/// # Errors
+/// Exit 1 when the key does not open the envelope (or the object needs KMS); exit 2 for a
+/// malformed legacy header.
+pub fn open_material(
+    sealed: &Sealed,
+    key: RsaMasterCipher,
+    key_name: &str,
+) -> CliResult<ContentMaterial> {
+    let mut rng = rng();
+    match sealed {
+        Sealed::Current(envelope) => {
+            let wrap_alg = envelope.wrap_alg();
+            let keyring = Keyring::new(Box::new(key));
+            keyring.open(envelope, &mut rng).map_err(|e| match e {
+                Error::WrapAlgMismatch if wrap_alg.eq_ignore_ascii_case(WRAP_ALG_KMS) => {
+                    CliError::core(
+                        format!(
+                            "the object's key is wrapped by Alibaba Cloud KMS (wrap-alg \
+                             {wrap_alg}), which this tool cannot call; read it with an SDK \
+                             configured for KMS"
+                        ),
+                        e,
+                    )
+                }
+                Error::WrapAlgMismatch => CliError::core(
+                    format!(
+                        "the object's wrap-alg is {wrap_alg}, but {key_name} is an RSA key \
+                         ({WRAP_ALG_RSA})"
+                    ),
+                    e,
+                ),
+                _ => CliError::core(key_name, e),
+            })
+        }
+        Sealed::Legacy(legacy) => match legacy.wrap() {
+            LegacyWrap::RsaOaepSha1 => legacy.open_rsa(&key, &mut rng).ctx(key_name),
+            LegacyWrap::Kms => Err(CliError::failed(
+                "the object is in the 2018 oss2 format with its key wrapped by Alibaba Cloud KMS \
+                 (oss-wrap-alg kms); KMS legacy objects need KMS: read it with oss2 configured \
+                 with an AliKMSProvider",
+            )),
+        },
+        Sealed::Plain => Err(CliError::core(key_name, Error::NotEncrypted)),
+    }
+}
+
+/// The plaintext length the metadata declares, if any.
+pub fn declared_len(sealed: &Sealed) -> Option<u64> {
+    match sealed {
+        Sealed::Current(envelope) => envelope.declared_len(),
+        Sealed::Legacy(_) | Sealed::Plain => None,
+    }
+}

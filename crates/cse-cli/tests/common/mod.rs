@@ -1,0 +1,257 @@
+//! Helpers shared by the `cse` integration tests: run the binary, make inputs, read outputs.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    dead_code,
+    missing_docs
+)]
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The finished process.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+    pub args: Vec<String>,
+}
+
+impl Run {
+    /// Asserts success.
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "cse {:?} failed with {}: {}",
+            self.args, self.code, self.stderr
+        );
+        self
+    }
+
+    /// Asserts failure with `code` and a stderr that names every one of `needles`.
+    #[track_caller]
+    pub fn fails(self, code: i32, needles: &[&str]) -> Self {
+        assert_eq!(
+            self.code, code,
+            "cse {:?}: expected exit {code}, got {}: {}",
+            self.args, self.code, self.stderr
+        );
+        assert!(
+            self.stderr.starts_with("error: "),
+            "cse {:?}: stderr does not start with `error: `: {}",
+            self.args,
+            self.stderr
+        );
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "cse {:?}: stderr does not mention {needle:?}: {}",
+                self.args,
+                self.stderr
+            );
+        }
+        self
+    }
+
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+/// Runs `cse` with `args`, feeding `stdin`.
+pub fn cse_with_stdin(args: &[&str], stdin: &[u8]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cse"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    // Written from a thread so a child that writes a lot before reading cannot deadlock us.
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+    };
+    assert_ne!(run.code, 101, "cse {:?} panicked: {}", run.args, run.stderr);
+    assert_ne!(
+        run.code, -1,
+        "cse {:?} was killed: {}",
+        run.args, run.stderr
+    );
+    assert!(
+        !run.stderr.contains("panicked"),
+        "cse {:?} panicked: {}",
+        run.args,
+        run.stderr
+    );
+    run
+}
+
+/// Runs `cse` with `args` and an empty stdin.
+pub fn cse(args: &[&str]) -> Run {
+    cse_with_stdin(args, &[])
+}
+
+/// A path as an argument.
+pub fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// The workspace root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The committed test key pair (PKCS#1 private, SPKI public; test use only).
+pub fn test_keys() -> (PathBuf, PathBuf) {
+    let dir = repo().join("testvectors/python-v2");
+    (
+        dir.join("rsa2048-private.pem"),
+        dir.join("rsa2048-public.pem"),
+    )
+}
+
+/// The SDK known-answer objects beside the checkout, or `None` (with a note) when absent.
+pub fn kat() -> Option<PathBuf> {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/oss-cse-kat"
+    ));
+    if dir.join("example.jpg").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipped: the SDK known-answer files are not at {}",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Deterministic bytes that do not repeat with any short period.
+pub fn plaintext(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ len as u64;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24).to_le_bytes()[0]
+        })
+        .collect()
+}
+
+/// Encrypts `plain` with the test public key into `dir/<name>.enc` and `dir/<name>.meta.json`.
+pub fn encrypt(dir: &Path, name: &str, plain: &[u8], extra: &[&str]) -> (PathBuf, PathBuf) {
+    let (_, public) = test_keys();
+    let input = dir.join(format!("{name}.plain"));
+    let cipher = dir.join(format!("{name}.enc"));
+    let meta = dir.join(format!("{name}.meta.json"));
+    std::fs::write(&input, plain).unwrap();
+    let mut args = vec![
+        "encrypt",
+        "--public-key",
+        s(&public),
+        "--in",
+        s(&input),
+        "--out",
+        s(&cipher),
+        "--meta-out",
+        s(&meta),
+    ];
+    args.extend_from_slice(extra);
+    cse(&args).ok();
+    (cipher, meta)
+}
+
+/// Decrypts with the test private key, returning the run (not asserting success).
+pub fn decrypt(meta: &Path, cipher: &Path, out: &Path, extra: &[&str]) -> Run {
+    let (private, _) = test_keys();
+    let mut args = vec![
+        "decrypt",
+        "--private-key",
+        s(&private),
+        "--meta",
+        s(meta),
+        "--in",
+        s(cipher),
+        "--out",
+        s(out),
+    ];
+    args.extend_from_slice(extra);
+    cse(&args)
+}
+
+/// A META.json as a JSON object.
+pub fn read_meta(path: &Path) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap() {
+        serde_json::Value::Object(map) => map,
+        other => panic!("{} is not a JSON object: {other}", path.display()),
+    }
+}
+
+/// Writes a META.json.
+pub fn write_meta(path: &Path, meta: &serde_json::Map<String, serde_json::Value>) {
+    std::fs::write(path, serde_json::to_vec_pretty(meta).unwrap()).unwrap();
+}
+
+/// One header of a META.json, by its name after `x-oss-meta-client-side-encryption-`.
+pub fn header<'m>(
+    meta: &'m serde_json::Map<String, serde_json::Value>,
+    suffix: &str,
+) -> Option<&'m str> {
+    meta.get(&format!("x-oss-meta-client-side-encryption-{suffix}"))
+        .map(|v| v.as_str().unwrap())
+}
+
+/// Asserts that no temporary output was left behind in `dir`.
+#[track_caller]
+pub fn assert_no_partial_files(dir: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name();
+        assert!(
+            !name.to_string_lossy().starts_with(".cse-partial-"),
+            "a temporary file was left in {}: {name:?}",
+            dir.display()
+        );
+    }
+}
+
+/// The bytes an RFC 9110 range selects from `plain`, or `None` when it is unsatisfiable.
+pub fn expected_range(plain: &[u8], range: &str) -> Option<Vec<u8>> {
+    let len = plain.len();
+    let spec = range.strip_prefix("bytes=").unwrap();
+    let (a, b) = spec.split_once('-').unwrap();
+    let (first, last) = if a.is_empty() {
+        let n: usize = b.parse().unwrap();
+        if len == 0 {
+            return None;
+        }
+        (len - n.min(len), len - 1)
+    } else {
+        let first: usize = a.parse().unwrap();
+        if first >= len {
+            return None;
+        }
+        let last = if b.is_empty() {
+            len - 1
+        } else {
+            b.parse::<usize>().unwrap().min(len - 1)
+        };
+        (first, last)
+    };
+    Some(plain[first..=last].to_vec())
+}
