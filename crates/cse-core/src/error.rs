@@ -62,6 +62,34 @@ impl Field {
     }
 }
 
+impl Field {
+    /// The fields OSS's ListParts reports for an encrypted multipart upload, in its order.
+    /// ListParts carries no matdesc.
+    pub const LIST_PARTS: [Self; 6] = [
+        Self::Key,
+        Self::Start,
+        Self::CekAlg,
+        Self::WrapAlg,
+        Self::DataSize,
+        Self::PartSize,
+    ];
+
+    /// The ListParts XML element that carries this field (`ClientEncryptionKey`, ...), for the
+    /// fields in [`Field::LIST_PARTS`].
+    #[must_use]
+    pub const fn list_parts_element(self) -> Option<&'static str> {
+        match self {
+            Self::Key => Some("ClientEncryptionKey"),
+            Self::Start => Some("ClientEncryptionStart"),
+            Self::CekAlg => Some("ClientEncryptionCekAlg"),
+            Self::WrapAlg => Some("ClientEncryptionWrapAlg"),
+            Self::DataSize => Some("ClientEncryptionDataSize"),
+            Self::PartSize => Some("ClientEncryptionPartSize"),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "x-oss-meta-{}", self.suffix())

@@ -1,0 +1,900 @@
+//! The encryption client: the official SDKs' `EncryptionClient` over [`OssClient`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use cse_core::{
+    ByteRange, ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Field, Keyring,
+    MasterCipher, MissingEnvelope, MultipartContext, RangePlan, Sealer, plan_range,
+};
+use cse_http::OpenBody;
+use http::{HeaderMap, Method};
+use http_body_util::BodyExt as _;
+
+use crate::client::{
+    OssClient, OssRequest, PutObjectOutput, check_crc, header_str, request_id, response_crc64,
+    set_header,
+};
+use crate::error::{Error, Result};
+use crate::kms::KmsMasterKey;
+use crate::xml;
+
+fn rng() -> impl cse_core::rand_core::CryptoRng {
+    cse_core::rand_core::UnwrapErr(getrandom::SysRng)
+}
+
+/// Shares one master cipher between the sealing side and the keyring.
+struct Shared(Arc<dyn MasterCipher + Send + Sync>);
+
+impl MasterCipher for Shared {
+    fn wrap_alg(&self) -> &str {
+        self.0.wrap_alg()
+    }
+    fn matdesc(&self) -> &str {
+        self.0.matdesc()
+    }
+    fn wrap(
+        &self,
+        plaintext: &[u8],
+        rng: &mut dyn cse_core::rand_core::CryptoRng,
+    ) -> cse_core::Result<cse_core::WrappedValue> {
+        self.0.wrap(plaintext, rng)
+    }
+    fn unwrap(
+        &self,
+        wrapped: &[u8],
+        out: &mut [u8],
+        rng: &mut dyn cse_core::rand_core::CryptoRng,
+    ) -> cse_core::Result<()> {
+        self.0.unwrap(wrapped, out, rng)
+    }
+}
+
+enum Master {
+    Local {
+        sealing: Arc<dyn MasterCipher + Send + Sync>,
+        keyring: Keyring,
+    },
+    Kms(KmsMasterKey),
+}
+
+/// An OSS client that encrypts on upload and decrypts on download, byte-compatible with the
+/// official SDKs' encryption clients. Cheap to clone.
+#[derive(Clone)]
+pub struct EncryptionClient {
+    client: OssClient,
+    master: Arc<Master>,
+    missing: MissingEnvelope,
+}
+
+impl fmt::Debug for EncryptionClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let master = match self.master.as_ref() {
+            Master::Local { sealing, .. } => sealing.wrap_alg().to_owned(),
+            Master::Kms(_) => cse_core::WRAP_ALG_KMS.to_owned(),
+        };
+        f.debug_struct("EncryptionClient")
+            .field("client", &self.client)
+            .field("master", &master)
+            .field("missing", &self.missing)
+            .finish()
+    }
+}
+
+/// A PutObject to encrypt.
+#[derive(Clone, Debug)]
+pub struct PutObjectRequest {
+    /// The bucket.
+    pub bucket: String,
+    /// The object key.
+    pub key: String,
+    /// The plaintext.
+    pub body: Bytes,
+    /// Extra request headers (`content-type`, `content-md5` of the plaintext, `x-oss-meta-*`).
+    pub headers: Vec<(String, String)>,
+}
+
+impl PutObjectRequest {
+    /// A PutObject of `body` to `bucket`/`key`.
+    #[must_use]
+    pub fn new(bucket: impl Into<String>, key: impl Into<String>, body: impl Into<Bytes>) -> Self {
+        Self {
+            bucket: bucket.into(),
+            key: key.into(),
+            body: body.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a request header.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// What HeadObject answers, with the envelope decoded.
+#[derive(Clone, Debug)]
+pub struct HeadObjectOutput {
+    /// The object length (plaintext and ciphertext lengths are equal).
+    pub content_length: Option<u64>,
+    /// The ETag (of the ciphertext).
+    pub etag: Option<String>,
+    /// `Normal`, `Multipart` or `Appendable`.
+    pub object_type: Option<String>,
+    /// The envelope, `None` for an unencrypted object.
+    pub envelope: Option<Envelope>,
+    /// All response headers.
+    pub headers: HeaderMap,
+    /// The request id.
+    pub request_id: String,
+}
+
+/// A decrypted GetObject.
+#[derive(Debug)]
+pub struct GetObjectOutput {
+    /// 200 for a whole object, 206 for a range.
+    pub status: u16,
+    /// The plaintext bytes the body will hold.
+    pub content_length: Option<u64>,
+    /// For a range: the plaintext Content-Range (`bytes first-last/total`).
+    pub content_range: Option<cse_core::ContentRange>,
+    /// The envelope, `None` for an unencrypted object read as is.
+    pub envelope: Option<Envelope>,
+    /// The response headers as OSS sent them.
+    pub headers: HeaderMap,
+    /// The request id.
+    pub request_id: String,
+    /// The plaintext, streaming.
+    pub body: ObjectBody,
+}
+
+enum BodyInner {
+    Plain(reqwest::Body),
+    /// An unencrypted object read over a widened range: drop `skip` bytes, keep `keep`.
+    Trimmed {
+        body: reqwest::Body,
+        skip: u64,
+        keep: u64,
+    },
+    Opened(Box<OpenBody<reqwest::Body>>),
+}
+
+/// A streaming plaintext body. It ends with an error, never quietly, when the ciphertext is cut
+/// short or runs long.
+pub struct ObjectBody {
+    inner: BodyInner,
+}
+
+impl fmt::Debug for ObjectBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.inner {
+            BodyInner::Plain(_) | BodyInner::Trimmed { .. } => "ObjectBody(plain)",
+            BodyInner::Opened(_) => "ObjectBody(decrypting)",
+        })
+    }
+}
+
+impl ObjectBody {
+    /// The next piece of plaintext, `None` at the end.
+    ///
+    /// # Errors
+    /// [`Error::Body`] when the connection fails mid-body; [`Error::Core`] with
+    /// [`cse_core::Error::Truncated`] or [`cse_core::Error::Extended`] when the body is shorter or
+    /// longer than declared.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
+        loop {
+            let frame = match &mut self.inner {
+                BodyInner::Trimmed { body, skip, keep } => {
+                    let frame = body.frame().await;
+                    let data = match frame {
+                        None if *keep > 0 => {
+                            return Err(Error::Core(cse_core::Error::Truncated {
+                                expected: *keep,
+                                actual: 0,
+                            }));
+                        }
+                        None => return Ok(None),
+                        Some(Err(e)) => {
+                            return Err(Error::Body {
+                                operation: "GetObject",
+                                source: Box::new(e),
+                            });
+                        }
+                        Some(Ok(f)) => f.into_data().unwrap_or_default(),
+                    };
+                    let len = data.len() as u64;
+                    let dropped = (*skip).min(len);
+                    *skip -= dropped;
+                    let kept = (len - dropped).min(*keep);
+                    *keep -= kept;
+                    let from = usize::try_from(dropped).unwrap_or(usize::MAX);
+                    let to = usize::try_from(dropped + kept).unwrap_or(usize::MAX);
+                    let piece = data.slice(from.min(data.len())..to.min(data.len()));
+                    if piece.is_empty() {
+                        continue;
+                    }
+                    return Ok(Some(piece));
+                }
+                BodyInner::Plain(b) => b.frame().await.map(|f| {
+                    f.map_err(|e| Error::Body {
+                        operation: "GetObject",
+                        source: Box::new(e),
+                    })
+                }),
+                BodyInner::Opened(b) => b.frame().await.map(|f| {
+                    f.map_err(|e| match e {
+                        cse_http::Error::Body(source) => Error::Body {
+                            operation: "GetObject",
+                            source,
+                        },
+                        other => Error::from(other),
+                    })
+                }),
+            };
+            match frame {
+                None => return Ok(None),
+                Some(Err(e)) => return Err(e),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        if !data.is_empty() {
+                            return Ok(Some(data));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The whole plaintext in memory.
+    ///
+    /// # Errors
+    /// As [`chunk`](Self::chunk).
+    pub async fn bytes(mut self) -> Result<Bytes> {
+        let mut out = BytesMut::new();
+        while let Some(chunk) = self.chunk().await? {
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out.freeze())
+    }
+}
+
+/// What InitiateMultipartUpload asks.
+#[derive(Clone, Debug)]
+pub struct InitiateMultipartUploadRequest {
+    /// The bucket.
+    pub bucket: String,
+    /// The object key.
+    pub key: String,
+    /// The part size: a positive multiple of 16; every part but the last holds exactly this.
+    pub part_size: u64,
+    /// The whole plaintext size.
+    pub data_size: u64,
+    /// Extra request headers (`content-type`, `x-oss-meta-*`).
+    pub headers: Vec<(String, String)>,
+}
+
+impl InitiateMultipartUploadRequest {
+    /// An upload of `data_size` bytes to `bucket`/`key` in parts of `part_size`.
+    #[must_use]
+    pub fn new(
+        bucket: impl Into<String>,
+        key: impl Into<String>,
+        part_size: u64,
+        data_size: u64,
+    ) -> Self {
+        Self {
+            bucket: bucket.into(),
+            key: key.into(),
+            part_size,
+            data_size,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// An encrypted multipart upload in progress: its id and its [`MultipartContext`]. Cheap to
+/// clone and shareable between tasks; each part number can be sealed once.
+#[derive(Clone, Debug)]
+pub struct EncryptionMultipartContext {
+    /// The bucket.
+    pub bucket: String,
+    /// The object key.
+    pub key: String,
+    /// The upload id.
+    pub upload_id: String,
+    context: Arc<MultipartContext>,
+}
+
+impl EncryptionMultipartContext {
+    /// The engine's context (part lengths, part count, envelope).
+    #[must_use]
+    pub fn context(&self) -> &MultipartContext {
+        &self.context
+    }
+}
+
+/// A part uploaded: what CompleteMultipartUpload lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadedPart {
+    /// The part number.
+    pub part_number: u32,
+    /// The ETag OSS answered, quotes included.
+    pub etag: String,
+}
+
+/// One part as ListParts reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartSummary {
+    /// The part number.
+    pub part_number: u32,
+    /// The ETag.
+    pub etag: String,
+    /// The size in bytes.
+    pub size: u64,
+    /// The CRC-64 of the part.
+    pub crc64: Option<u64>,
+}
+
+/// What ListParts answers.
+#[derive(Clone, Debug)]
+pub struct ListPartsOutput {
+    /// The parts, by number.
+    pub parts: Vec<PartSummary>,
+    /// Whether more parts follow (ask again from `next_part_number_marker`).
+    pub is_truncated: bool,
+    /// Where the next page starts.
+    pub next_part_number_marker: u32,
+    /// The upload's envelope from the `ClientEncryption*` fields (which carry no matdesc), when
+    /// it is an encrypted upload.
+    pub envelope: Option<Envelope>,
+    /// The request id.
+    pub request_id: String,
+}
+
+fn headers_from(pairs: &[(String, String)]) -> Result<HeaderMap> {
+    let mut h = HeaderMap::new();
+    for (n, v) in pairs {
+        set_header(&mut h, n, v)?;
+    }
+    Ok(h)
+}
+
+fn envelope_headers(envelope: &Envelope, headers: &mut HeaderMap) -> Result<()> {
+    cse_http::encode_envelope(envelope, DEFAULT_PREFIX, headers)?;
+    Ok(())
+}
+
+impl EncryptionClient {
+    /// An encryption client that seals with `master` and opens with it too.
+    #[must_use]
+    pub fn new(client: OssClient, master: Box<dyn MasterCipher + Send + Sync>) -> Self {
+        Self::with_decrypt_master_ciphers(client, master, Vec::new())
+    }
+
+    /// An encryption client that seals with `master` and opens each object with the cipher whose
+    /// matdesc equals the object's (compared as parsed maps), falling back to `master`.
+    #[must_use]
+    pub fn with_decrypt_master_ciphers(
+        client: OssClient,
+        master: Box<dyn MasterCipher + Send + Sync>,
+        decrypt: Vec<Box<dyn MasterCipher + Send + Sync>>,
+    ) -> Self {
+        let sealing: Arc<dyn MasterCipher + Send + Sync> = Arc::from(master);
+        let mut keyring = Keyring::new(Box::new(Shared(Arc::clone(&sealing))));
+        for cipher in decrypt {
+            keyring = keyring.with(cipher);
+        }
+        Self {
+            client,
+            master: Arc::new(Master::Local { sealing, keyring }),
+            missing: MissingEnvelope::PassThrough,
+        }
+    }
+
+    /// An encryption client whose master key lives in Alibaba Cloud KMS (`KMS/ALICLOUD`).
+    #[must_use]
+    pub fn with_kms(client: OssClient, kms: KmsMasterKey) -> Self {
+        Self {
+            client,
+            master: Arc::new(Master::Kms(kms)),
+            missing: MissingEnvelope::PassThrough,
+        }
+    }
+
+    /// Refuse objects that carry no envelope instead of returning them as stored (the SDKs'
+    /// behaviour, which a stripped header silently turns into ciphertext-as-plaintext).
+    #[must_use]
+    pub const fn strict(mut self) -> Self {
+        self.missing = MissingEnvelope::Reject;
+        self
+    }
+
+    /// The plain client underneath.
+    #[must_use]
+    pub const fn unencrypted(&self) -> &OssClient {
+        &self.client
+    }
+
+    async fn seal_envelope(&self, material: &ContentMaterial) -> Result<Envelope> {
+        match self.master.as_ref() {
+            Master::Local { sealing, .. } => {
+                Ok(Envelope::seal(material, sealing.as_ref(), &mut rng())?)
+            }
+            Master::Kms(kms) => kms.seal(material).await,
+        }
+    }
+
+    pub(crate) async fn open_envelope(&self, envelope: &Envelope) -> Result<ContentMaterial> {
+        match self.master.as_ref() {
+            Master::Local { keyring, .. } => Ok(keyring.open(envelope, &mut rng())?),
+            Master::Kms(kms) => kms.open(envelope).await,
+        }
+    }
+
+    fn decode(&self, headers: &HeaderMap) -> Result<Option<Envelope>> {
+        let options = DecodeOptions {
+            missing: self.missing,
+            ..DecodeOptions::default()
+        };
+        Ok(cse_http::decode_envelope(headers, &options)?)
+    }
+
+    /// PutObject, encrypted: a fresh content key and counter block, wrapped by the master key
+    /// into the envelope headers; the caller's Content-MD5 moves into the envelope.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for bad headers, [`Error::Http`] for a bad Content-MD5, the
+    /// master key's errors, then those of the request ([`Error::Service`], [`Error::Transport`],
+    /// [`Error::CrcMismatch`]).
+    pub async fn put_object(&self, request: PutObjectRequest) -> Result<PutObjectOutput> {
+        let mut headers = headers_from(&request.headers)?;
+        let len = request.body.len() as u64;
+        set_header(&mut headers, "content-length", &len.to_string())?;
+        let material = ContentMaterial::generate(&mut rng());
+        let envelope = self.seal_envelope(&material).await?;
+        cse_http::prepare_put_headers(&mut headers, envelope, DEFAULT_PREFIX)?;
+        // reqwest sets Content-Length from the body; a second one would be refused.
+        headers.remove("content-length");
+        let mut body = BytesMut::from(request.body.as_ref());
+        let mut sealer = Sealer::with_len(&material, len);
+        sealer.update_in_place(&mut body)?;
+        sealer.finish()?;
+        let body = body.freeze();
+        self.client
+            .put_object(&request.bucket, &request.key, body, headers)
+            .await
+    }
+
+    /// HeadObject, with the envelope decoded.
+    ///
+    /// # Errors
+    /// [`Error::Service`], [`Error::Transport`]; [`Error::Core`] for a damaged envelope.
+    pub async fn head_object(&self, bucket: &str, key: &str) -> Result<HeadObjectOutput> {
+        let headers = self.client.head_object(bucket, key).await?;
+        let envelope = self.decode(&headers)?;
+        Ok(HeadObjectOutput {
+            content_length: header_str(&headers, "content-length").and_then(|v| v.parse().ok()),
+            etag: header_str(&headers, "etag").map(str::to_owned),
+            object_type: header_str(&headers, "x-oss-object-type").map(str::to_owned),
+            envelope,
+            request_id: request_id(&headers),
+            headers,
+        })
+    }
+
+    /// GetObjectMeta, passed through (the length is the plaintext length too).
+    ///
+    /// # Errors
+    /// [`Error::Service`], [`Error::Transport`].
+    pub async fn get_object_meta(&self, bucket: &str, key: &str) -> Result<crate::ObjectMeta> {
+        self.client.get_object_meta(bucket, key).await
+    }
+
+    /// GetObject, decrypted as it streams; `range` as `bytes=A-B`, `bytes=A-` or `bytes=-N`.
+    ///
+    /// A range is sent with its start rounded down to a cipher block and
+    /// `x-oss-range-behavior: standard`; the keystream position comes from the response's
+    /// Content-Range, so a server that answers another range is refused, not misread.
+    ///
+    /// # Errors
+    /// [`Error::Core`] with [`cse_core::Error::InvalidRange`] for a malformed range or a response
+    /// that does not cover it, [`cse_core::Error::RangeNotSatisfiable`] for a range past the end;
+    /// [`Error::Service`], [`Error::Transport`]; the master key's errors.
+    pub async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: Option<&str>,
+    ) -> Result<GetObjectOutput> {
+        let range = range.map(ByteRange::parse).transpose()?;
+        self.get_object_inner(bucket, key, range, None, HeaderMap::new())
+            .await
+    }
+
+    pub(crate) async fn get_object_inner(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: Option<ByteRange>,
+        known: Option<(&Envelope, &ContentMaterial)>,
+        mut headers: HeaderMap,
+    ) -> Result<GetObjectOutput> {
+        let plan: Option<RangePlan> = range.map(|r| plan_range(r, None)).transpose()?;
+        if let Some(plan) = &plan {
+            cse_http::encode_range(plan, &mut headers)?;
+        }
+        let resp = match self.client.get_object_raw(bucket, key, headers).await {
+            Err(Error::Service { error, .. }) if error.status == 416 => {
+                return Err(Error::Core(cse_core::Error::RangeNotSatisfiable {
+                    object_len: None,
+                }));
+            }
+            other => other?,
+        };
+        let status = resp.status();
+        let response_headers = resp.headers().clone();
+        let envelope = self.decode(&response_headers)?;
+        if let (Some((want, _)), Some(got)) = (known, envelope.as_ref()) {
+            if want != got {
+                return Err(Error::UnexpectedResponse {
+                    operation: "GetObject",
+                    problem: "the object's envelope changed between requests; it was \
+                              overwritten, start the read again"
+                        .to_owned(),
+                });
+            }
+        }
+        let http_response: http::Response<reqwest::Body> = resp.into();
+        let (mut parts, body) = http_response.into_parts();
+        let Some(envelope) = envelope else {
+            // Not encrypted, and the caller accepts that: hand the bytes over as stored.
+            if let Some(plan) = &plan {
+                let body_plan = cse_http::rewrite_range_response(plan, &mut parts)?;
+                return Ok(GetObjectOutput {
+                    status: 206,
+                    content_length: Some(body_plan.content_length()),
+                    content_range: Some(body_plan.content_range()),
+                    envelope: None,
+                    request_id: request_id(&response_headers),
+                    headers: response_headers,
+                    body: ObjectBody {
+                        inner: BodyInner::Trimmed {
+                            body,
+                            skip: body_plan.drop_len(),
+                            keep: body_plan.keep_len(),
+                        },
+                    },
+                });
+            }
+            let content_range = header_str(&parts.headers, "content-range")
+                .and_then(|v| cse_core::ContentRange::parse(v).ok());
+            return Ok(GetObjectOutput {
+                status: status.as_u16(),
+                content_length: header_str(&parts.headers, "content-length")
+                    .and_then(|v| v.parse().ok()),
+                content_range,
+                envelope: None,
+                request_id: request_id(&parts.headers),
+                headers: parts.headers,
+                body: ObjectBody {
+                    inner: BodyInner::Plain(body),
+                },
+            });
+        };
+        let material = match known {
+            Some((_, material)) => material.clone(),
+            None => self.open_envelope(&envelope).await?,
+        };
+        let (body, content_length, content_range, status) = match &plan {
+            Some(plan) => {
+                let body_plan = cse_http::rewrite_range_response(plan, &mut parts)?;
+                (
+                    OpenBody::ranged(body, &body_plan, &material),
+                    Some(body_plan.content_length()),
+                    Some(body_plan.content_range()),
+                    206,
+                )
+            }
+            None => (
+                OpenBody::whole(body, &envelope, &material),
+                envelope.declared_len().or_else(|| {
+                    header_str(&response_headers, "content-length").and_then(|v| v.parse().ok())
+                }),
+                None,
+                status.as_u16(),
+            ),
+        };
+        Ok(GetObjectOutput {
+            status,
+            content_length,
+            content_range,
+            envelope: Some(envelope),
+            request_id: request_id(&response_headers),
+            headers: response_headers,
+            body: ObjectBody {
+                inner: BodyInner::Opened(Box::new(body)),
+            },
+        })
+    }
+
+    /// InitiateMultipartUpload, encrypted: a fresh content key and counter block for the whole
+    /// upload, and the context every UploadPart needs.
+    ///
+    /// # Errors
+    /// [`Error::Core`] with [`cse_core::Error::InvalidPartSize`] or
+    /// [`cse_core::Error::InvalidDataSize`]; [`Error::InvalidArgument`]; the master key's errors;
+    /// [`Error::Service`], [`Error::Transport`], [`Error::UnexpectedResponse`].
+    pub async fn initiate_multipart_upload(
+        &self,
+        request: InitiateMultipartUploadRequest,
+    ) -> Result<EncryptionMultipartContext> {
+        let material = ContentMaterial::generate(&mut rng());
+        let envelope = self.seal_envelope(&material).await?;
+        let context =
+            MultipartContext::new(material, envelope, request.part_size, request.data_size)?;
+        let mut req = OssRequest::new(
+            "InitiateMultipartUpload",
+            Method::POST,
+            &request.bucket,
+            &request.key,
+        )
+        .query("uploads", "");
+        req.idempotent = false;
+        req.headers = headers_from(&request.headers)?;
+        envelope_headers(context.envelope(), &mut req.headers)?;
+        let resp = self.client.send(&req).await?;
+        let text = resp.text().await.map_err(|e| Error::Body {
+            operation: "InitiateMultipartUpload",
+            source: Box::new(e),
+        })?;
+        let upload_id = xml::text(&text, "UploadId")
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| Error::UnexpectedResponse {
+                operation: "InitiateMultipartUpload",
+                problem: "the answer has no UploadId".to_owned(),
+            })?;
+        Ok(EncryptionMultipartContext {
+            bucket: request.bucket,
+            key: request.key,
+            upload_id,
+            context: Arc::new(context),
+        })
+    }
+
+    /// UploadPart, encrypted from the part's own counter. `body` must be exactly the part's
+    /// length ([`MultipartContext::part_len`]); each part number can be sealed once per upload,
+    /// and a failed send is retried with the same ciphertext.
+    ///
+    /// # Errors
+    /// [`Error::Core`] with [`cse_core::Error::PartLength`],
+    /// [`cse_core::Error::PartAlreadySealed`] or [`cse_core::Error::PartNumberOutOfRange`];
+    /// [`Error::Service`], [`Error::Transport`], [`Error::CrcMismatch`].
+    pub async fn upload_part(
+        &self,
+        context: &EncryptionMultipartContext,
+        part_number: u32,
+        body: Bytes,
+    ) -> Result<UploadedPart> {
+        let expected = context.context.part_len(part_number)?;
+        if body.len() as u64 != expected {
+            return Err(Error::Core(cse_core::Error::PartLength {
+                part: part_number,
+                expected,
+                actual: body.len() as u64,
+            }));
+        }
+        let mut sealer = context.context.part_sealer(part_number)?;
+        let mut cipher = BytesMut::from(body.as_ref());
+        sealer.update_in_place(&mut cipher)?;
+        sealer.finish()?;
+        let mut req = OssRequest::new("UploadPart", Method::PUT, &context.bucket, &context.key)
+            .query("partNumber", part_number.to_string())
+            .query("uploadId", context.upload_id.clone());
+        envelope_headers(context.context.envelope(), &mut req.headers)?;
+        req.body = cipher.freeze();
+        let resp = self.client.send(&req).await?;
+        check_crc("UploadPart", resp.headers(), &req.body)?;
+        let etag = header_str(resp.headers(), "etag")
+            .ok_or_else(|| Error::UnexpectedResponse {
+                operation: "UploadPart",
+                problem: "the answer has no ETag".to_owned(),
+            })?
+            .to_owned();
+        Ok(UploadedPart { part_number, etag })
+    }
+
+    /// CompleteMultipartUpload with `parts` (any order; sent sorted). No envelope headers are
+    /// sent: the object keeps the Initiate metadata.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for no parts or a repeated number; [`Error::Service`]
+    /// (`InvalidPart`, the CSE size checks), [`Error::Transport`].
+    pub async fn complete_multipart_upload(
+        &self,
+        context: &EncryptionMultipartContext,
+        parts: &[UploadedPart],
+    ) -> Result<PutObjectOutput> {
+        let mut sorted = parts.to_vec();
+        sorted.sort_by_key(|p| p.part_number);
+        if sorted.is_empty()
+            || sorted
+                .windows(2)
+                .any(|w| w[0].part_number == w[1].part_number)
+        {
+            return Err(Error::InvalidArgument {
+                name: "parts",
+                problem: "list each uploaded part exactly once".to_owned(),
+            });
+        }
+        let mut body = String::from("<CompleteMultipartUpload>");
+        for p in &sorted {
+            body.push_str(&format!(
+                "<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>",
+                p.part_number,
+                xml::escape(&p.etag)
+            ));
+        }
+        body.push_str("</CompleteMultipartUpload>");
+        let mut req = OssRequest::new(
+            "CompleteMultipartUpload",
+            Method::POST,
+            &context.bucket,
+            &context.key,
+        )
+        .query("uploadId", context.upload_id.clone());
+        req.idempotent = false;
+        set_header(&mut req.headers, "content-type", "application/xml")?;
+        req.body = Bytes::from(body);
+        let resp = self.client.send(&req).await?;
+        let out = PutObjectOutput::from_headers(resp.headers());
+        let text = resp.text().await.map_err(|e| Error::Body {
+            operation: "CompleteMultipartUpload",
+            source: Box::new(e),
+        })?;
+        Ok(PutObjectOutput {
+            etag: out.etag.or_else(|| xml::text(&text, "ETag")),
+            ..out
+        })
+    }
+
+    /// AbortMultipartUpload.
+    ///
+    /// # Errors
+    /// [`Error::Service`] (`NoSuchUpload`), [`Error::Transport`].
+    pub async fn abort_multipart_upload(&self, context: &EncryptionMultipartContext) -> Result<()> {
+        self.client
+            .abort_multipart_upload(&context.bucket, &context.key, &context.upload_id)
+            .await
+    }
+
+    /// ListParts, one page from after `part_number_marker` (0 for the start), with the upload's
+    /// envelope read from the `ClientEncryption*` fields.
+    ///
+    /// # Errors
+    /// [`Error::Service`] (`NoSuchUpload`), [`Error::Transport`]; [`Error::Core`] for damaged
+    /// `ClientEncryption*` fields.
+    pub async fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number_marker: u32,
+    ) -> Result<ListPartsOutput> {
+        let mut req =
+            OssRequest::new("ListParts", Method::GET, bucket, key).query("uploadId", upload_id);
+        if part_number_marker > 0 {
+            req = req.query("part-number-marker", part_number_marker.to_string());
+        }
+        let resp = self.client.send(&req).await?;
+        let rid = request_id(resp.headers());
+        let text = resp.text().await.map_err(|e| Error::Body {
+            operation: "ListParts",
+            source: Box::new(e),
+        })?;
+        let mut parts = Vec::new();
+        for p in xml::elements(&text, "Part") {
+            let number = xml::text(p, "PartNumber").and_then(|n| n.trim().parse().ok());
+            let size = xml::text(p, "Size").and_then(|n| n.trim().parse().ok());
+            let (Some(part_number), Some(size)) = (number, size) else {
+                return Err(Error::UnexpectedResponse {
+                    operation: "ListParts",
+                    problem: "a Part lacks a numeric PartNumber or Size".to_owned(),
+                });
+            };
+            parts.push(PartSummary {
+                part_number,
+                etag: xml::text(p, "ETag").unwrap_or_default(),
+                size,
+                crc64: xml::text(p, "HashCrc64ecma").and_then(|v| v.trim().parse().ok()),
+            });
+        }
+        // The ClientEncryption* fields are the envelope headers by another name; decoding them as
+        // headers keeps every format rule in the engine.
+        let pairs: Vec<(String, String)> = Field::LIST_PARTS
+            .iter()
+            .filter_map(|field| {
+                let tag = field.list_parts_element()?;
+                xml::text(&text, tag).map(|v| (format!("{DEFAULT_PREFIX}{}", field.suffix()), v))
+            })
+            .collect();
+        let envelope = cse_core::decode_envelope(
+            pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+            &DecodeOptions::default(),
+        )?;
+        Ok(ListPartsOutput {
+            parts,
+            is_truncated: xml::text(&text, "IsTruncated").is_some_and(|v| v.trim() == "true"),
+            next_part_number_marker: xml::text(&text, "NextPartNumberMarker")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0),
+            envelope,
+            request_id: rid,
+        })
+    }
+
+    /// Rebuilds the context of an encrypted upload from ListParts, to resume it after a restart
+    /// (as Go V2's uploader does): unwraps its key with the master key and marks the listed parts
+    /// as sealed, so they cannot be sealed again with the same keystream. Re-upload only parts
+    /// that are missing, from the same source data.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the upload is not encrypted or lacks its sizes; the master
+    /// key's errors; [`Error::Core`].
+    pub async fn resume_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        listed: &ListPartsOutput,
+    ) -> Result<EncryptionMultipartContext> {
+        let not_resumable = |problem: &str| Error::InvalidArgument {
+            name: "upload_id",
+            problem: format!("upload {upload_id} cannot be resumed: {problem}"),
+        };
+        let envelope = listed
+            .envelope
+            .clone()
+            .ok_or_else(|| not_resumable("it is not an encrypted upload"))?;
+        let sizes = envelope
+            .multipart()
+            .ok_or_else(|| not_resumable("it has no part size"))?;
+        let data_size = sizes
+            .data_size
+            .ok_or_else(|| not_resumable("it declares no data size"))?;
+        let material = self.open_envelope(&envelope).await?;
+        let context = MultipartContext::new(material, envelope, sizes.part_size, data_size)?;
+        for part in &listed.parts {
+            // Handing out the sealer marks the number as used; the sealer itself is dropped.
+            drop(context.part_sealer(part.part_number)?);
+        }
+        Ok(EncryptionMultipartContext {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            upload_id: upload_id.to_owned(),
+            context: Arc::new(context),
+        })
+    }
+
+    /// Reads the object's envelope and unwraps it once, for helpers that make many ranged reads.
+    pub(crate) async fn open_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(HeadObjectOutput, Option<ContentMaterial>)> {
+        let head = self.head_object(bucket, key).await?;
+        let material = match &head.envelope {
+            Some(env) => Some(self.open_envelope(env).await?),
+            None => None,
+        };
+        Ok((head, material))
+    }
+}
+
+/// The CRC-64 OSS reports for an object.
+#[must_use]
+pub fn object_crc64(headers: &HeaderMap) -> Option<u64> {
+    response_crc64(headers)
+}
