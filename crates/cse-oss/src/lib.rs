@@ -13,6 +13,20 @@
 //!    multipart operations, or [`EncryptionClient::upload_file`] /
 //!    [`EncryptionClient::download_file`].
 //!
+//! ```no_run
+//! use cse_oss::{Credentials, EncryptionClient, OssClient, PutObjectRequest};
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let oss = OssClient::builder("https://oss-cn-hangzhou.aliyuncs.com")
+//!     .credentials(Credentials::from_env()?)
+//!     .build()?;
+//! let master = cse_core::RsaMasterCipher::from_pem(&std::fs::read_to_string("master-private.pem")?)?;
+//! let client = EncryptionClient::new(oss, Box::new(master));
+//! client.put_object(PutObjectRequest::new("my-bucket", "notes.txt", b"secret notes".to_vec())).await?;
+//! let part = client.get_object("my-bucket", "notes.txt", Some("bytes=-5")).await?; // RFC 9110 suffix
+//! assert_eq!(part.body.bytes().await?, &b"notes"[..]);
+//! # Ok(()) }
+//! ```
+//!
 //! # Hazmat
 //! The format is unauthenticated AES-CTR: a modified ciphertext decrypts to modified plaintext
 //! without any error. Lengths are checked; nothing else can be.
