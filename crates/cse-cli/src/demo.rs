@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::cli::{DecryptArgs, DemoArgs, EncryptArgs, InspectArgs};
+use crate::cli::{DecryptArgs, DemoArgs, EncryptArgs};
 use crate::error::{CliError, CliResult};
 use crate::object::classify;
 use crate::{decrypt, encrypt, inspect, keygen, meta_file};
@@ -115,14 +115,7 @@ fn steps(dir: &Path) -> CliResult<()> {
 
     let headers = meta_file::read(&meta, "--meta")?;
     let sealed = classify(&headers, "--meta")?;
-    let (report, opened) = inspect::report(
-        &sealed,
-        &headers,
-        &InspectArgs {
-            meta,
-            private_key: Some(private),
-        },
-    )?;
+    let (report, opened) = inspect::report(&sealed, &headers, Some(&private))?;
     opened?;
     println!("\n5. What the envelope says (cse inspect; no key bytes are ever printed):\n");
     for line in report.lines() {

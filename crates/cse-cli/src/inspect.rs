@@ -1,6 +1,7 @@
 //! `cse inspect`: what an object's envelope says. Never prints key or counter bytes.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use cse_core::legacy::LegacyWrap;
 use cse_core::{ContentMaterial, Envelope, Field, is_envelope_header};
@@ -19,19 +20,21 @@ pub fn run(args: &InspectArgs) -> CliResult<()> {
     let origin = format!("--meta {}", args.meta.display());
     let headers = meta_file::read(&args.meta, "--meta")?;
     let sealed = classify(&headers, &origin)?;
-    let (report, result) = report(&sealed, &headers, args)?;
+    let (report, result) = report(&sealed, &headers, args.private_key.as_deref())?;
     print!("{report}");
     result
 }
 
-/// The report text, and the outcome of opening the envelope with the key when one was given.
+/// The report text, and the outcome of opening the envelope with `private_key` (the
+/// `--private-key` argument) when one was given. `cse head` prints it for an object's HEAD
+/// metadata.
 ///
 /// # Errors
 /// Exit 2 when the key file is unusable.
 pub fn report(
     sealed: &Sealed,
     headers: &[(String, String)],
-    args: &InspectArgs,
+    private_key: Option<&Path>,
 ) -> CliResult<(String, CliResult<()>)> {
     let mut out = String::new();
     // Writing to a String cannot fail; the results are ignored on purpose below.
@@ -76,7 +79,7 @@ pub fn report(
         .count();
     line("other metadata entries", &other.to_string());
 
-    let result = match (&args.private_key, sealed) {
+    let result = match (private_key, sealed) {
         (None, Sealed::Plain) => Ok(()),
         (None, _) => {
             line(

@@ -11,7 +11,15 @@
 //! cse inspect --meta META.json [--private-key PRIV.pem]
 //! cse rewrap  --private-key OLD.pem --public-key NEW.pem --meta META.json --meta-out NEW.json
 //! cse demo
+//! cse speed [--json]
+//! cse put  --endpoint URL --bucket B --object KEY --public-key PUB.pem --in FILE [--part-size N --jobs J] [--matdesc JSON]
+//! cse get  --endpoint URL --bucket B --object KEY --private-key PRIV.pem --out FILE [--range bytes=A-B]
+//! cse head --endpoint URL --bucket B --object KEY [--private-key PRIV.pem]
 //! ```
+//!
+//! `put`, `get` and `head` talk to OSS (credentials from `OSS_ACCESS_KEY_ID` /
+//! `OSS_ACCESS_KEY_SECRET` / `OSS_SESSION_TOKEN`) through `cse-oss`, on a tokio runtime of their
+//! own; every other command is synchronous and offline.
 //!
 //! Exit status: 0 success, 1 the operation failed, 2 usage error or malformed input.
 
@@ -21,11 +29,16 @@ mod demo;
 mod encrypt;
 mod error;
 mod files;
+mod get;
+mod head;
 mod inspect;
 mod keygen;
 mod meta_file;
 mod object;
+mod oss;
+mod put;
 mod rewrap;
+mod speed;
 
 use std::process::ExitCode;
 
@@ -42,6 +55,10 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Rewrap(args) => rewrap::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Speed(args) => speed::run(args),
+        Command::Put(args) => put::run(args),
+        Command::Get(args) => get::run(args),
+        Command::Head(args) => head::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

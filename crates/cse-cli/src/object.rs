@@ -5,8 +5,8 @@ use std::path::Path;
 use cse_core::legacy::{LegacyEnvelope, LegacyWrap, decode_legacy_envelope};
 use cse_core::rand_core::UnwrapErr;
 use cse_core::{
-    ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Error, Keyring, MatDesc,
-    RsaMasterCipher, WRAP_ALG_KMS, WRAP_ALG_RSA, decode_envelope,
+    ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Error, Keyring, MasterCipher,
+    MatDesc, RsaMasterCipher, WRAP_ALG_KMS, WRAP_ALG_RSA, decode_envelope,
 };
 
 use crate::error::{CliError, CliResult, Context as _};
@@ -53,36 +53,68 @@ pub fn classify(headers: &[(String, String)], origin: &str) -> CliResult<Sealed>
     )
 }
 
+/// Reads a PEM key file given as the argument `flag`.
+fn read_pem(path: &Path, flag: &str) -> CliResult<String> {
+    let bytes = read_small(path, flag, MAX_KEY_FILE_LEN)?;
+    String::from_utf8(bytes).map_err(|_| {
+        CliError::usage(format!(
+            "{flag} {}: not a PEM file (PEM is ASCII text starting with -----BEGIN)",
+            path.display()
+        ))
+    })
+}
+
 /// Loads an RSA key from a PEM file given as the argument `flag`.
 ///
 /// # Errors
 /// Exit 2 when the file cannot be read or holds no usable RSA key.
 pub fn load_key(path: &Path, flag: &str) -> CliResult<RsaMasterCipher> {
-    let context = || format!("{flag} {}", path.display());
-    let bytes = read_small(path, flag, MAX_KEY_FILE_LEN)?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| {
-        CliError::usage(format!(
-            "{}: not a PEM file (PEM is ASCII text starting with -----BEGIN)",
-            context()
-        ))
-    })?;
-    RsaMasterCipher::from_pem(text).ctx(context())
+    RsaMasterCipher::from_pem(&read_pem(path, flag)?).ctx(format!("{flag} {}", path.display()))
+}
+
+/// A private master key, with the backend that unwraps with it.
+///
+/// Built with the `awslc` feature, unwrapping uses aws-lc-rs for the keys it accepts (2048 bits
+/// and more); otherwise, and for the RSA-1024 keys of the SDK test suites, the pure-Rust `rsa`
+/// backend of the engine. The 2018 format's RSA-OAEP unwrap always uses the engine's.
+pub struct PrivateMaster {
+    rsa: RsaMasterCipher,
+    #[cfg(feature = "awslc")]
+    awslc: Option<cse_awslc::AwsLcRsaMasterCipher>,
+}
+
+impl PrivateMaster {
+    /// The modulus length in bits.
+    pub fn bits(&self) -> usize {
+        self.rsa.bits()
+    }
+
+    /// The master cipher that unwraps current-format envelopes.
+    pub fn unwrapper(self) -> Box<dyn MasterCipher + Send + Sync> {
+        #[cfg(feature = "awslc")]
+        if let Some(fast) = self.awslc {
+            return Box::new(fast);
+        }
+        Box::new(self.rsa)
+    }
 }
 
 /// Loads a private key, refusing a public one.
 ///
 /// # Errors
 /// As [`load_key`], and exit 2 for a public key.
-pub fn load_private_key(path: &Path, flag: &str) -> CliResult<RsaMasterCipher> {
-    let key = load_key(path, flag)?;
-    if key.has_private_key() {
-        Ok(key)
-    } else {
-        Err(CliError::core(
-            format!("{flag} {}", path.display()),
-            Error::MissingPrivateKey,
-        ))
+pub fn load_private_key(path: &Path, flag: &str) -> CliResult<PrivateMaster> {
+    let context = || format!("{flag} {}", path.display());
+    let pem = read_pem(path, flag)?;
+    let rsa = RsaMasterCipher::from_pem(&pem).ctx(context())?;
+    if !rsa.has_private_key() {
+        return Err(CliError::core(context(), Error::MissingPrivateKey));
     }
+    Ok(PrivateMaster {
+        #[cfg(feature = "awslc")]
+        awslc: cse_awslc::AwsLcRsaMasterCipher::from_pem(&pem).ok(),
+        rsa,
+    })
 }
 
 /// Parses a `--matdesc` argument.
@@ -105,14 +137,14 @@ pub fn parse_matdesc(text: &str) -> CliResult<MatDesc> {
 /// malformed legacy header.
 pub fn open_material(
     sealed: &Sealed,
-    key: RsaMasterCipher,
+    key: PrivateMaster,
     key_name: &str,
 ) -> CliResult<ContentMaterial> {
     let mut rng = rng();
     match sealed {
         Sealed::Current(envelope) => {
             let wrap_alg = envelope.wrap_alg();
-            let keyring = Keyring::new(Box::new(key));
+            let keyring = Keyring::new(key.unwrapper());
             keyring.open(envelope, &mut rng).map_err(|e| match e {
                 Error::WrapAlgMismatch if wrap_alg.eq_ignore_ascii_case(WRAP_ALG_KMS) => {
                     CliError::core(
@@ -135,7 +167,7 @@ pub fn open_material(
             })
         }
         Sealed::Legacy(legacy) => match legacy.wrap() {
-            LegacyWrap::RsaOaepSha1 => legacy.open_rsa(&key, &mut rng).ctx(key_name),
+            LegacyWrap::RsaOaepSha1 => legacy.open_rsa(&key.rsa, &mut rng).ctx(key_name),
             LegacyWrap::Kms => Err(CliError::failed(
                 "the object is in the 2018 oss2 format with its key wrapped by Alibaba Cloud KMS \
                  (oss-wrap-alg kms); KMS legacy objects need KMS: read it with oss2 configured \

@@ -411,7 +411,9 @@ fn rewrap_turns_a_2018_envelope_into_the_current_format() {
 
 #[test]
 fn every_subcommand_has_help_with_an_example() {
-    for sub in ["keygen", "encrypt", "decrypt", "inspect", "rewrap", "demo"] {
+    for sub in [
+        "keygen", "encrypt", "decrypt", "inspect", "rewrap", "demo", "speed",
+    ] {
         let text = cse(&[sub, "--help"]).ok().stdout_text();
         assert!(
             text.contains("Example"),
@@ -449,4 +451,24 @@ fn demo_runs_with_no_setup() {
             "demo output lacks {needle:?}: {text}"
         );
     }
+}
+
+#[test]
+fn speed_reports_every_figure_as_json() {
+    let run = cse(&["speed", "--json", "--seconds", "0.05", "--buffer-kib", "64"]).ok();
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let figures = doc["figures"].as_object().unwrap();
+    for name in [
+        "AES-256-CTR raw keystream (baseline), 1 thread",
+        "seal, 1 thread",
+        "open, 1 thread",
+        "envelope open (2 x RSA-2048 unwrap), rsa (pure Rust)",
+    ] {
+        let value = figures[name]["value"].as_f64().unwrap();
+        assert!(value > 0.0, "{name}: {value}");
+    }
+    assert!(figures.keys().any(|k| k.starts_with("seal, multipart on ")));
+    assert_eq!(doc["buffer_bytes"], 65536);
+    cse(&["speed", "--seconds", "0"]).fails(2, &["--seconds"]);
+    cse(&["speed", "--buffer-kib", "0"]).fails(2, &["--buffer-kib"]);
 }

@@ -1,0 +1,92 @@
+//! `cse get`: download an object and decrypt it as it streams, whole or a byte range
+//! (`cse_oss::EncryptionClient::get_object`, which plans the range with the engine).
+
+use cse_core::{ByteRange, Error};
+use cse_oss::EncryptionClient;
+
+use crate::cli::GetArgs;
+use crate::error::{CliError, CliResult, Context as _};
+use crate::files::{Mode, Output, progress};
+use crate::object::{Sealed, classify, load_private_key};
+use crate::oss;
+
+/// Runs `cse get`.
+///
+/// # Errors
+/// Exit 2 for bad arguments, key, range syntax, missing credentials or a malformed envelope;
+/// exit 1 when OSS refuses the read or cannot be reached, the key does not open the envelope,
+/// the range is not satisfiable, or the object is shorter or longer than its envelope declares.
+/// Nothing is left at `--out` on failure.
+pub fn run(args: &GetArgs) -> CliResult<()> {
+    // Parsed here too so a malformed range is refused before any request.
+    if let Some(text) = &args.range {
+        ByteRange::parse(text).ctx(format!("--range {text}"))?;
+    }
+    let key = load_private_key(&args.private_key, "--private-key")?;
+    let plain = oss::client(&args.oss)?;
+    let mut output = Output::create(&args.output, "--out", Mode::Normal)?;
+    let client = EncryptionClient::new(plain, key.unwrapper());
+    oss::runtime(1)?.block_on(fetch(&client, args, &mut output))?;
+    output.commit()
+}
+
+async fn fetch(client: &EncryptionClient, args: &GetArgs, output: &mut Output) -> CliResult<()> {
+    let url = oss::object_url(&args.oss);
+    let key_name = format!("--private-key {}", args.private_key.display());
+    let got = client
+        .get_object(&args.oss.bucket, &args.oss.object, args.range.as_deref())
+        .await
+        .map_err(|e| match e {
+            cse_oss::Error::Core(core @ (Error::Unwrap | Error::WrapAlgMismatch)) => {
+                CliError::core(format!("{url}: {key_name}"), core)
+            }
+            other => oss::error(&url, other),
+        })?;
+    if got.envelope.is_none() {
+        // cse-oss reads the current envelope only; the metadata says what else this is.
+        match classify(&oss::user_metadata(&got.headers), &url)? {
+            Sealed::Legacy(_) => {
+                return Err(CliError::failed(format!(
+                    "{url} is in the 2018 oss2 format (x-oss-meta-oss-crypto-* metadata), \
+                     which cse get does not read; download the object and its metadata and \
+                     decrypt them with cse decrypt, which does"
+                )));
+            }
+            Sealed::Plain if args.strict => return Err(CliError::core(&url, Error::NotEncrypted)),
+            Sealed::Plain => eprintln!(
+                "warning: {url} has no client-side-encryption envelope; writing it to --out as \
+                 stored, as the SDKs do (pass --strict to refuse)"
+            ),
+            Sealed::Current(_) => {
+                return Err(CliError::failed(format!(
+                    "{url}: the client returned the object without decrypting it although its \
+                     metadata holds an envelope; this is a bug, please report it"
+                )));
+            }
+        }
+    }
+    let bar = progress(got.content_length);
+    let mut body = got.body;
+    let mut written = 0u64;
+    while let Some(chunk) = body.chunk().await.map_err(|e| oss::error(&url, e))? {
+        output.write_all(&chunk)?;
+        written += chunk.len() as u64;
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    // The decrypting body already checks the length the envelope declares; this also covers an
+    // object stored in the clear, whose length only Content-Length tells.
+    match got.content_length {
+        Some(expected) if written < expected => Err(CliError::core(
+            &url,
+            Error::Truncated {
+                expected,
+                actual: written,
+            },
+        )),
+        Some(expected) if written > expected => {
+            Err(CliError::core(&url, Error::Extended { expected }))
+        }
+        _ => Ok(()),
+    }
+}

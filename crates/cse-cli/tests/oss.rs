@@ -1,0 +1,788 @@
+//! `cse put`, `cse get` and `cse head` against the in-memory OSS server of `cse-oss`, run
+//! in-process on 127.0.0.1, driving the real `cse` binary with credentials in its environment.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{Run, assert_no_partial_files, expected_range, kat, plaintext, s, test_keys};
+use cse_oss::test_server::{StoredObject, TestServer, TestServerConfig};
+
+const AK: &str = "cli-test-ak";
+const SK: &str = "cli-test-sk/secret+=";
+const BUCKET: &str = "cli-bucket";
+/// A private key other than the test key: opens nothing `cse put` wrote with the test key.
+const OTHER_KEY: &str = "../cse-oss/tests/data/test-rsa2048.pem";
+
+/// A test server on its own runtime, and a scratch directory.
+struct Oss {
+    // Dropped first: stops the server while its runtime still runs.
+    server: TestServer,
+    _runtime: tokio::runtime::Runtime,
+    dir: tempfile::TempDir,
+}
+
+impl Oss {
+    fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime
+            .block_on(TestServer::start(
+                "127.0.0.1:0".parse().unwrap(),
+                TestServerConfig::new(AK, SK),
+            ))
+            .unwrap();
+        Self {
+            server,
+            _runtime: runtime,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn endpoint(&self) -> String {
+        self.server.endpoint()
+    }
+
+    /// Runs `cse` with the server's credentials.
+    fn cse(&self, args: &[&str]) -> Run {
+        run(
+            args,
+            &[("OSS_ACCESS_KEY_ID", AK), ("OSS_ACCESS_KEY_SECRET", SK)],
+            &[],
+        )
+    }
+
+    /// `cse put` of `plain` to `key` with the test public key.
+    fn put(&self, key: &str, plain: &[u8], extra: &[&str]) -> Run {
+        let input = self.path(&format!("{}.plain", key.replace('/', "_")));
+        std::fs::write(&input, plain).unwrap();
+        let (_, public) = test_keys();
+        let endpoint = self.endpoint();
+        let mut args = vec![
+            "put",
+            "--endpoint",
+            &endpoint,
+            "--bucket",
+            BUCKET,
+            "--object",
+            key,
+            "--public-key",
+            s(&public),
+            "--in",
+            s(&input),
+        ];
+        args.extend_from_slice(extra);
+        self.cse(&args)
+    }
+
+    /// `cse get` of `key` into `out` with `private_key`.
+    fn get_with(&self, private_key: &Path, key: &str, out: &Path, extra: &[&str]) -> Run {
+        let endpoint = self.endpoint();
+        let mut args = vec![
+            "get",
+            "--endpoint",
+            &endpoint,
+            "--bucket",
+            BUCKET,
+            "--object",
+            key,
+            "--private-key",
+            s(private_key),
+            "--out",
+            s(out),
+        ];
+        args.extend_from_slice(extra);
+        self.cse(&args)
+    }
+
+    /// `cse get` with the test private key.
+    fn get(&self, key: &str, out: &Path, extra: &[&str]) -> Run {
+        self.get_with(&test_keys().0, key, out, extra)
+    }
+
+    /// `cse head` of `key`.
+    fn head(&self, key: &str, extra: &[&str]) -> Run {
+        let endpoint = self.endpoint();
+        let mut args = vec![
+            "head",
+            "--endpoint",
+            &endpoint,
+            "--bucket",
+            BUCKET,
+            "--object",
+            key,
+        ];
+        args.extend_from_slice(extra);
+        self.cse(&args)
+    }
+
+    fn stored(&self, key: &str) -> StoredObject {
+        self.server
+            .object(BUCKET, key)
+            .unwrap_or_else(|| panic!("{key} is not on the server"))
+    }
+
+    /// How many requests of `method` the server answered with `query` among their parameters
+    /// (`""` for any).
+    fn count(&self, method: &str, query: &str) -> usize {
+        self.server
+            .requests()
+            .iter()
+            .filter(|r| r.method == method && (query.is_empty() || r.has_query(query)))
+            .count()
+    }
+
+    /// The stored ciphertext and metadata, decrypted offline by `cse decrypt`.
+    fn decrypt_offline(&self, key: &str, extra: &[&str]) -> Vec<u8> {
+        let object = self.stored(key);
+        let stem = key.replace('/', "_");
+        let cipher = self.path(&format!("{stem}.raw"));
+        let meta = self.path(&format!("{stem}.raw.meta.json"));
+        let out = self.path(&format!("{stem}.offline"));
+        std::fs::write(&cipher, &object.data).unwrap();
+        let map: serde_json::Map<String, serde_json::Value> = object
+            .meta
+            .iter()
+            .map(|(n, v)| (n.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        std::fs::write(&meta, serde_json::to_vec(&map).unwrap()).unwrap();
+        common::decrypt(&meta, &cipher, &out, extra).ok();
+        std::fs::read(&out).unwrap()
+    }
+}
+
+/// Runs `cse` with exactly the OSS variables given (the others removed), feeding `stdin`.
+fn run(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cse"));
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for name in [
+        "OSS_ACCESS_KEY_ID",
+        "OSS_ACCESS_KEY_SECRET",
+        "OSS_SESSION_TOKEN",
+    ] {
+        command.env_remove(name);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+    };
+    assert!(
+        run.code != 101 && !run.stderr.contains("panicked"),
+        "cse {:?} panicked: {}",
+        run.args,
+        run.stderr
+    );
+    run
+}
+
+#[test]
+fn single_put_then_whole_and_ranged_gets() {
+    let oss = Oss::start();
+    let plain = plaintext(50_001);
+    let run = oss.put("dir/single.bin", &plain, &[]).ok();
+    let said = run.stdout_text();
+    assert!(
+        said.contains("oss://cli-bucket/dir/single.bin: 50001 bytes") && said.contains("PutObject"),
+        "{said}"
+    );
+    assert_eq!(oss.count("PUT", ""), 1, "one PutObject");
+    assert_eq!(oss.count("POST", "uploads"), 0, "no multipart upload");
+    let stored = oss.stored("dir/single.bin");
+    assert_eq!(stored.object_type, "Normal");
+    assert_eq!(stored.data.len(), plain.len());
+    assert_ne!(&stored.data[..], &plain[..], "stored encrypted");
+
+    let out = oss.path("whole.out");
+    oss.get("dir/single.bin", &out, &[]).ok();
+    assert_eq!(std::fs::read(&out).unwrap(), plain);
+
+    for range in [
+        "bytes=0-0",
+        "bytes=17-4113",
+        "bytes=16-31",
+        "bytes=49990-",
+        "bytes=49000-999999",
+        "bytes=-100",
+        "bytes=-999999",
+        "bytes=50000-50000",
+    ] {
+        let out = oss.path("range.out");
+        oss.get("dir/single.bin", &out, &["--range", range]).ok();
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            expected_range(&plain, range).unwrap(),
+            "{range}"
+        );
+    }
+    // A ranged read asks for whole cipher blocks from the block holding the first byte, not for
+    // the object.
+    let ranged: Vec<String> = oss
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .filter_map(|r| r.header("range").map(str::to_owned))
+        .collect();
+    assert!(ranged.iter().any(|r| r == "bytes=16-4113"), "{ranged:?}");
+
+    // Standard output, too.
+    let endpoint = oss.endpoint();
+    let (private, _) = test_keys();
+    let run = oss
+        .cse(&[
+            "get",
+            "--endpoint",
+            &endpoint,
+            "--bucket",
+            BUCKET,
+            "--object",
+            "dir/single.bin",
+            "--private-key",
+            s(&private),
+            "--out",
+            "-",
+            "--range",
+            "bytes=-5",
+        ])
+        .ok();
+    assert_eq!(run.stdout, &plain[plain.len() - 5..]);
+}
+
+#[test]
+fn unsatisfiable_and_malformed_ranges() {
+    let oss = Oss::start();
+    let plain = plaintext(1000);
+    oss.put("r.bin", &plain, &[]).ok();
+    let out = oss.path("r.out");
+    oss.get("r.bin", &out, &["--range", "bytes=1000-"])
+        .fails(1, &["not satisfiable"]);
+    oss.get("r.bin", &out, &["--range", "bytes=5000-6000"])
+        .fails(1, &["not satisfiable"]);
+    assert!(!out.exists());
+    let gets = oss.count("GET", "");
+    oss.get("r.bin", &out, &["--range", "bytes=9-3"])
+        .fails(2, &["--range bytes=9-3"]);
+    oss.get("r.bin", &out, &["--range", "lines=1-2"])
+        .fails(2, &["--range"]);
+    assert_eq!(
+        oss.count("GET", ""),
+        gets,
+        "no request for a malformed range"
+    );
+    assert!(!out.exists());
+    assert_no_partial_files(oss.dir.path());
+}
+
+#[test]
+fn multipart_put_in_parallel_reads_back_whole_and_across_parts() {
+    let oss = Oss::start();
+    let plain = plaintext(100_000);
+    let run = oss
+        .put(
+            "multi.bin",
+            &plain,
+            &["--part-size", "16384", "--jobs", "3"],
+        )
+        .ok();
+    let said = run.stdout_text();
+    assert!(
+        said.contains("100000 bytes") && said.contains("7 parts"),
+        "{said}"
+    );
+    assert_eq!(
+        oss.count("POST", "uploads"),
+        1,
+        "one InitiateMultipartUpload"
+    );
+    assert_eq!(oss.count("PUT", "partNumber"), 7, "7 UploadParts");
+    assert_eq!(oss.count("POST", "uploadId"), 1, "one Complete");
+    assert!(oss.server.upload_ids().is_empty());
+    let stored = oss.stored("multi.bin");
+    assert_eq!(stored.object_type, "Multipart");
+    assert_eq!(stored.data.len(), plain.len());
+
+    let out = oss.path("multi.out");
+    oss.get("multi.bin", &out, &[]).ok();
+    assert_eq!(std::fs::read(&out).unwrap(), plain);
+    for range in ["bytes=16380-16400", "bytes=98300-", "bytes=-1700"] {
+        oss.get("multi.bin", &out, &["--range", range]).ok();
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            expected_range(&plain, range).unwrap(),
+            "{range}"
+        );
+    }
+
+    // The multipart envelope: head shows the sizes the upload declared.
+    let report = oss.head("multi.bin", &[]).ok().stdout_text();
+    for line in [
+        "plaintext length: 100000 bytes",
+        "object type: Multipart",
+        "x-oss-meta-client-side-encryption-part-size: 16384",
+        "x-oss-meta-client-side-encryption-data-size: 100000",
+    ] {
+        assert!(report.contains(line), "{line:?} in {report}");
+    }
+}
+
+#[test]
+fn a_file_that_fits_one_part_goes_as_one_put_object() {
+    let oss = Oss::start();
+    let plain = plaintext(5000);
+    let said = oss
+        .put("small.bin", &plain, &["--part-size", "16384"])
+        .ok()
+        .stdout_text();
+    assert!(said.contains("one PutObject"), "{said}");
+    assert_eq!(oss.count("POST", "uploads"), 0);
+    assert_eq!(oss.stored("small.bin").object_type, "Normal");
+    assert_eq!(oss.decrypt_offline("small.bin", &["--strict"]), plain);
+}
+
+#[test]
+fn objects_put_by_cse_put_decrypt_offline_and_offline_objects_read_with_cse_get() {
+    let oss = Oss::start();
+    let plain = plaintext(70_000);
+    oss.put("one.bin", &plain, &[]).ok();
+    assert_eq!(oss.decrypt_offline("one.bin", &["--strict"]), plain);
+    oss.put(
+        "parts.bin",
+        &plain,
+        &["--part-size", "32768", "--jobs", "2"],
+    )
+    .ok();
+    assert_eq!(oss.decrypt_offline("parts.bin", &["--strict"]), plain);
+    assert_eq!(
+        oss.decrypt_offline("parts.bin", &["--range", "bytes=32760-32800"]),
+        &plain[32760..=32800]
+    );
+
+    // The other way: `cse encrypt` offline, stored as is, read with `cse get`.
+    let (cipher, meta) = common::encrypt(oss.dir.path(), "offline", &plain, &[]);
+    let meta = common::read_meta(&meta);
+    let pairs: Vec<(&str, &str)> = meta
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str().unwrap()))
+        .collect();
+    oss.server.put_raw(
+        BUCKET,
+        "offline.bin",
+        std::fs::read(&cipher).unwrap().into(),
+        &pairs,
+    );
+    let out = oss.path("offline.out");
+    oss.get("offline.bin", &out, &["--strict"]).ok();
+    assert_eq!(std::fs::read(&out).unwrap(), plain);
+    oss.get("offline.bin", &out, &["--range", "bytes=100-199"])
+        .ok();
+    assert_eq!(std::fs::read(&out).unwrap(), &plain[100..200]);
+}
+
+#[test]
+fn head_reports_the_length_and_envelope_with_and_without_the_key() {
+    let oss = Oss::start();
+    let plain = plaintext(4097);
+    oss.put("h.bin", &plain, &["--matdesc", r#"{"key":"2024"}"#])
+        .ok();
+
+    let report = oss.head("h.bin", &[]).ok().stdout_text();
+    for line in [
+        "object: oss://cli-bucket/h.bin",
+        "plaintext length: 4097 bytes",
+        "object type: Normal",
+        "format: OSS client-side encryption",
+        r#"x-oss-meta-client-side-encryption-matdesc: {"key":"2024"}"#,
+        "x-oss-meta-client-side-encryption-unencrypted-content-length: 4097",
+        "private key: not given",
+    ] {
+        assert!(report.contains(line), "{line:?} in {report}");
+    }
+    let etag = format!("etag: \"{}\"", oss.stored("h.bin").etag);
+    assert!(report.contains(&etag), "{etag} in {report}");
+
+    let (private, _) = test_keys();
+    let report = oss
+        .head("h.bin", &["--private-key", s(&private)])
+        .ok()
+        .stdout_text();
+    assert!(
+        report.contains("opens the envelope") && report.contains("counter block: canonical"),
+        "{report}"
+    );
+
+    let other = Path::new(env!("CARGO_MANIFEST_DIR")).join(OTHER_KEY);
+    let run = oss
+        .head("h.bin", &["--private-key", s(&other)])
+        .fails(1, &["could not be unwrapped"]);
+    assert!(
+        run.stdout_text().contains("does NOT open the envelope"),
+        "the report comes first: {}",
+        run.stdout_text()
+    );
+
+    oss.head("absent.bin", &[])
+        .fails(1, &["NoSuchKey", "--object"]);
+    oss.head("h.bin", &["--private-key", "absent.pem"])
+        .fails(2, &["--private-key absent.pem"]);
+}
+
+#[test]
+fn wrong_private_key_on_get_fails_and_leaves_no_file() {
+    let oss = Oss::start();
+    oss.put("k.bin", &plaintext(3000), &[]).ok();
+    let other = Path::new(env!("CARGO_MANIFEST_DIR")).join(OTHER_KEY);
+    let out = oss.path("k.out");
+    oss.get_with(&other, "k.bin", &out, &[])
+        .fails(1, &["--private-key", "could not be unwrapped"]);
+    oss.get_with(&other, "k.bin", &out, &["--range", "bytes=10-20"])
+        .fails(1, &["could not be unwrapped"]);
+    assert!(!out.exists());
+    // An existing file is left as it was.
+    std::fs::write(&out, b"keep me").unwrap();
+    oss.get_with(&other, "k.bin", &out, &[])
+        .fails(1, &["could not be unwrapped"]);
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+    assert_no_partial_files(oss.dir.path());
+    // A public key cannot decrypt.
+    let (_, public) = test_keys();
+    oss.get_with(&public, "k.bin", &out, &[])
+        .fails(2, &["--private-key"]);
+}
+
+#[test]
+fn a_truncated_object_fails_and_leaves_no_file() {
+    let oss = Oss::start();
+    let plain = plaintext(5000);
+    oss.put("t.bin", &plain, &[]).ok();
+    let stored = oss.stored("t.bin");
+    let meta: Vec<(&str, &str)> = stored
+        .meta
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    oss.server
+        .put_raw(BUCKET, "t.bin", stored.data.slice(..4000), &meta);
+    let out = oss.path("t.out");
+    oss.get("t.bin", &out, &[]).fails(1, &["5000"]);
+    assert!(!out.exists());
+    assert_no_partial_files(oss.dir.path());
+    let report = oss.head("t.bin", &[]).ok().stdout_text();
+    assert!(
+        report.contains("4000 bytes stored, but the envelope declares 5000"),
+        "{report}"
+    );
+}
+
+#[test]
+fn wrong_credentials_fail_with_the_oss_error_code() {
+    let oss = Oss::start();
+    oss.put("c.bin", &plaintext(100), &[]).ok();
+    let (private, public) = test_keys();
+    let input = oss.path("c.bin.plain");
+    let out = oss.path("c.out");
+    let endpoint = oss.endpoint();
+    let target = [
+        "--endpoint",
+        &endpoint,
+        "--bucket",
+        BUCKET,
+        "--object",
+        "c.bin",
+    ];
+    let commands: [Vec<&str>; 3] = [
+        [
+            &["put"][..],
+            &target,
+            &["--public-key", s(&public), "--in", s(&input)],
+        ]
+        .concat(),
+        [
+            &["get"][..],
+            &target,
+            &["--private-key", s(&private), "--out", s(&out)],
+        ]
+        .concat(),
+        [&["head"][..], &target].concat(),
+    ];
+    for args in &commands {
+        let bad_secret = [
+            ("OSS_ACCESS_KEY_ID", AK),
+            ("OSS_ACCESS_KEY_SECRET", "wrong"),
+        ];
+        run(args, &bad_secret, &[]).fails(
+            1,
+            &[
+                "SignatureDoesNotMatch",
+                "OSS_ACCESS_KEY_SECRET",
+                "oss://cli-bucket/c.bin",
+            ],
+        );
+        let bad_id = [
+            ("OSS_ACCESS_KEY_ID", "nobody"),
+            ("OSS_ACCESS_KEY_SECRET", SK),
+        ];
+        run(args, &bad_id, &[]).fails(1, &["InvalidAccessKeyId"]);
+    }
+    assert!(!out.exists());
+    assert_no_partial_files(oss.dir.path());
+}
+
+#[test]
+fn missing_credentials_exit_2_naming_the_variables() {
+    let oss = Oss::start();
+    let (private, public) = test_keys();
+    let input = oss.path("in");
+    std::fs::write(&input, b"data").unwrap();
+    let out = oss.path("out");
+    let endpoint = oss.endpoint();
+    let target = [
+        "--endpoint",
+        &endpoint,
+        "--bucket",
+        BUCKET,
+        "--object",
+        "m.bin",
+    ];
+    let commands: [Vec<&str>; 3] = [
+        [
+            &["put"][..],
+            &target,
+            &["--public-key", s(&public), "--in", s(&input)],
+        ]
+        .concat(),
+        [
+            &["get"][..],
+            &target,
+            &["--private-key", s(&private), "--out", s(&out)],
+        ]
+        .concat(),
+        [&["head"][..], &target].concat(),
+    ];
+    for args in &commands {
+        for env in [
+            &[][..],
+            &[("OSS_ACCESS_KEY_ID", AK)][..],
+            &[("OSS_ACCESS_KEY_SECRET", SK)][..],
+            &[("OSS_ACCESS_KEY_ID", ""), ("OSS_ACCESS_KEY_SECRET", SK)][..],
+        ] {
+            run(args, env, &[]).fails(2, &["OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET"]);
+        }
+    }
+    assert!(oss.server.requests().is_empty(), "nothing was sent");
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_failed_multipart_upload_is_aborted() {
+    let oss = Oss::start();
+    oss.server.faults().refuse_next_put();
+    oss.put(
+        "aborted.bin",
+        &plaintext(100_000),
+        &["--part-size", "16384", "--jobs", "3"],
+    )
+    .fails(1, &["InvalidArgument", "oss://cli-bucket/aborted.bin"]);
+    assert_eq!(oss.count("POST", "uploads"), 1);
+    assert_eq!(oss.count("DELETE", "uploadId"), 1, "AbortMultipartUpload");
+    assert!(oss.server.upload_ids().is_empty());
+    assert!(oss.server.object(BUCKET, "aborted.bin").is_none());
+}
+
+#[test]
+fn bad_put_arguments_exit_2_before_any_request() {
+    let oss = Oss::start();
+    let data = plaintext(1000);
+    oss.put("p.bin", &data, &["--part-size", "100"])
+        .fails(2, &["--part-size 100", "multiple of 16"]);
+    // Even when the file fits one part.
+    oss.put("p.bin", &data, &["--part-size", "4001"])
+        .fails(2, &["multiple of 16"]);
+    oss.put("p.bin", &data, &["--part-size", "0"])
+        .fails(2, &["--part-size"]);
+    // 10 000 parts at most.
+    oss.put("p.bin", &plaintext(160_001), &["--part-size", "16"])
+        .fails(2, &["10000 parts"]);
+    oss.put("p.bin", &data, &["--matdesc", "[1]"])
+        .fails(2, &["--matdesc"]);
+    let run_jobs = oss.put("p.bin", &data, &["--part-size", "16384", "--jobs", "0"]);
+    assert_eq!(run_jobs.code, 2, "{}", run_jobs.stderr);
+    let run_jobs = oss.put("p.bin", &data, &["--jobs", "2"]);
+    assert_eq!(
+        run_jobs.code, 2,
+        "--jobs needs --part-size: {}",
+        run_jobs.stderr
+    );
+
+    let (_, public) = test_keys();
+    let endpoint = oss.endpoint();
+    let base = [
+        "put",
+        "--endpoint",
+        &endpoint,
+        "--bucket",
+        BUCKET,
+        "--object",
+        "p.bin",
+        "--public-key",
+        s(&public),
+    ];
+    oss.cse(&[&base[..], &["--in", "absent.bin"]].concat())
+        .fails(2, &["--in absent.bin"]);
+    let creds = [("OSS_ACCESS_KEY_ID", AK), ("OSS_ACCESS_KEY_SECRET", SK)];
+    run(
+        &[&base[..], &["--in", "-", "--part-size", "16384"]].concat(),
+        &creds,
+        &data,
+    )
+    .fails(2, &["--part-size", "regular file"]);
+    oss.cse(&[
+        "put",
+        "--endpoint",
+        "ftp://127.0.0.1:1",
+        "--bucket",
+        BUCKET,
+        "--object",
+        "p.bin",
+        "--public-key",
+        s(&public),
+        "--in",
+        s(&oss.path("p.bin.plain")),
+    ])
+    .fails(2, &["--endpoint", "http"]);
+    oss.put("", &data, &[])
+        .fails(2, &["--object must not be empty"]);
+    assert!(oss.server.requests().is_empty(), "nothing was sent");
+
+    // Standard input works for a single PutObject.
+    run(&[&base[..], &["--in", "-"]].concat(), &creds, &data).ok();
+    assert_eq!(oss.decrypt_offline("p.bin", &["--strict"]), data);
+}
+
+#[test]
+fn an_unreachable_endpoint_fails_with_exit_1() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (private, _) = test_keys();
+    let creds = [("OSS_ACCESS_KEY_ID", AK), ("OSS_ACCESS_KEY_SECRET", SK)];
+    let target = ["--endpoint", &endpoint, "--bucket", BUCKET, "--object", "x"];
+    run(
+        &[
+            &["get"][..],
+            &target,
+            &["--private-key", s(&private), "--out", s(&out)],
+        ]
+        .concat(),
+        &creds,
+        &[],
+    )
+    .fails(1, &["failed to reach OSS"]);
+    run(&[&["head"][..], &target].concat(), &creds, &[]).fails(1, &["failed to reach OSS"]);
+    assert!(!out.exists());
+}
+
+#[test]
+fn an_object_without_envelope_is_copied_with_a_warning_or_refused_under_strict() {
+    let oss = Oss::start();
+    oss.server.put_raw(
+        BUCKET,
+        "clear.txt",
+        b"stored in the clear".to_vec().into(),
+        &[],
+    );
+    let out = oss.path("clear.out");
+    let run = oss.get("clear.txt", &out, &[]).ok();
+    assert!(run.stderr.contains("warning"), "{}", run.stderr);
+    assert_eq!(std::fs::read(&out).unwrap(), b"stored in the clear");
+    oss.get("clear.txt", &out, &["--range", "bytes=7-8"]).ok();
+    assert_eq!(std::fs::read(&out).unwrap(), b"in");
+    std::fs::remove_file(&out).unwrap();
+    oss.get("clear.txt", &out, &["--strict"])
+        .fails(1, &["no client-side-encryption envelope"]);
+    assert!(!out.exists());
+    let report = oss.head("clear.txt", &[]).ok().stdout_text();
+    assert!(
+        report.contains("plaintext length: 19 bytes")
+            && report.contains("no client-side-encryption envelope"),
+        "{report}"
+    );
+    oss.get("absent", &out, &[]).fails(1, &["NoSuchKey"]);
+}
+
+#[test]
+fn a_2018_format_object_is_described_by_head_and_refused_by_get() {
+    let Some(kat) = kat() else { return };
+    let oss = Oss::start();
+    let meta = common::read_meta(&kat.join("deprecated-1MB-a-rsa.meta.json"));
+    let pairs: Vec<(&str, &str)> = meta
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str(), v.as_str()?)))
+        .filter(|(n, _)| n.starts_with("x-oss-meta-"))
+        .collect();
+    let data = std::fs::read(kat.join("deprecated-1MB-a-rsa.bin")).unwrap();
+    oss.server.put_raw(BUCKET, "old.bin", data.into(), &pairs);
+    let key = kat.join("compat-rsa1024-private-pkcs1.pem");
+    let report = oss
+        .head("old.bin", &["--private-key", s(&key)])
+        .ok()
+        .stdout_text();
+    assert!(
+        report.contains("2018 oss2") && report.contains("opens the envelope"),
+        "{report}"
+    );
+    let out = oss.path("old.out");
+    oss.get_with(&key, "old.bin", &out, &[])
+        .fails(1, &["2018 oss2", "cse decrypt"]);
+    assert!(!out.exists());
+}
+
+#[test]
+fn help_has_examples_and_the_exit_codes() {
+    for sub in ["put", "get", "head"] {
+        let run = run(&[sub, "--help"], &[], &[]).ok();
+        let text = run.stdout_text();
+        for needle in [
+            "Examples:",
+            "Exit status:",
+            "OSS_ACCESS_KEY_ID",
+            "--endpoint",
+            "--region",
+            "[default: cn-hangzhou]",
+        ] {
+            assert!(text.contains(needle), "cse {sub} --help lacks {needle:?}");
+        }
+    }
+}
