@@ -4,13 +4,13 @@
 use std::io::Read as _;
 use std::thread::available_parallelism;
 
-use cse_core::{ContentMaterial, Envelope, MultipartContext, RsaMasterCipher};
+use cse_core::MultipartContext;
 use cse_oss::{EncryptionClient, PutObjectOutput, PutObjectRequest, UploadOptions};
 
 use crate::cli::PutArgs;
 use crate::error::{CliError, CliResult, Context as _};
 use crate::files::{Input, is_stdio};
-use crate::object::{load_key, parse_matdesc, rng};
+use crate::object::{load_key, parse_matdesc};
 use crate::oss;
 
 /// Runs `cse put`, printing the object, its length and its ETag on stdout.
@@ -38,7 +38,7 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
                     )));
                 }
             };
-            Some((part_size, len, part_count(&master, part_size, len)?))
+            Some((part_size, len, part_count(part_size, len)?))
         }
     };
     let url = oss::object_url(&args.oss);
@@ -89,16 +89,11 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
 
 /// The number of parts, from the engine, which owns the size rules: they are checked before any
 /// request, and even when the file fits one part, so a bad --part-size never passes unnoticed.
-/// The throwaway material and envelope are never used.
-fn part_count(master: &RsaMasterCipher, part_size: u64, len: u64) -> CliResult<u32> {
-    let mut rng = rng();
-    let material = ContentMaterial::generate(&mut rng);
-    let envelope = Envelope::seal(&material, master, &mut rng).ctx("--public-key")?;
+fn part_count(part_size: u64, len: u64) -> CliResult<u32> {
     // An empty file is one empty PutObject, but the engine sizes multipart uploads of one byte
     // or more: check the part size against a one-byte file.
-    let context = MultipartContext::new(material, envelope, part_size, len.max(1))
-        .ctx(format!("--part-size {part_size} for {len} bytes"))?;
-    Ok(context.part_count())
+    MultipartContext::part_count_for(part_size, len.max(1))
+        .ctx(format!("--part-size {part_size} for {len} bytes"))
 }
 
 fn summary(url: &str, len: u64, how: &str, out: &PutObjectOutput) -> String {

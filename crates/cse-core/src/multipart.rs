@@ -53,13 +53,7 @@ impl MultipartContext {
         part_size: u64,
         data_size: u64,
     ) -> Result<Self> {
-        if part_size == 0 || !part_size.is_multiple_of(BLOCK_LEN) {
-            return Err(Error::InvalidPartSize);
-        }
-        let parts = u32::try_from(data_size.div_ceil(part_size))
-            .ok()
-            .filter(|&p| (1..=MAX_PARTS).contains(&p))
-            .ok_or(Error::InvalidDataSize)?;
+        let parts = Self::part_count_for(part_size, data_size)?;
         let envelope = envelope.with_multipart(MultipartSizes {
             part_size,
             data_size: Some(data_size),
@@ -72,6 +66,22 @@ impl MultipartContext {
             parts,
             sealed: [const { AtomicU32::new(0) }; WORDS],
         })
+    }
+
+    /// The number of parts an upload of `data_size` bytes in parts of `part_size` makes, checking
+    /// the sizes as [`new`](Self::new) does, before any material or envelope exists.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPartSize`] unless `part_size` is a positive multiple of 16;
+    /// [`Error::InvalidDataSize`] unless `data_size` is positive and needs at most 10 000 parts.
+    pub fn part_count_for(part_size: u64, data_size: u64) -> Result<u32> {
+        if part_size == 0 || !part_size.is_multiple_of(BLOCK_LEN) {
+            return Err(Error::InvalidPartSize);
+        }
+        u32::try_from(data_size.div_ceil(part_size))
+            .ok()
+            .filter(|&p| (1..=MAX_PARTS).contains(&p))
+            .ok_or(Error::InvalidDataSize)
     }
 
     /// The envelope with `part-size` and `data-size`: the headers of InitiateMultipartUpload, and

@@ -570,6 +570,20 @@ fn multipart_refuses_keystream_reuse() {
     );
     assert!(MultipartContext::new(m.clone(), env.clone(), 16, 16 * 10_000).is_ok());
 
+    // The same size rules, checked before any material exists.
+    assert_eq!(MultipartContext::part_count_for(32, 80), Ok(3));
+    assert_eq!(
+        MultipartContext::part_count_for(24, 80),
+        Err(Error::InvalidPartSize)
+    );
+    assert_eq!(
+        MultipartContext::part_count_for(32, 0),
+        Err(Error::InvalidDataSize)
+    );
+    assert_eq!(
+        MultipartContext::part_count_for(16, 16 * 10_000 + 1),
+        Err(Error::InvalidDataSize)
+    );
     let up = MultipartContext::new(m, env, 32, 80).unwrap();
     assert_eq!(up.part_count(), 3);
     assert_eq!(
