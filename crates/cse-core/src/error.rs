@@ -151,7 +151,8 @@ pub enum KeyProblem {
     Malformed,
     /// A public key where a private key is needed.
     NotPrivate,
-    /// The modulus is too small to wrap a 32-byte key with PKCS#1 v1.5 (RSA-1024 or larger needed).
+    /// The modulus is smaller than the backend accepts: 1024 bits for the pure-Rust backend,
+    /// 2048 for aws-lc-rs.
     TooSmall,
 }
 
@@ -324,9 +325,10 @@ impl fmt::Display for Error {
             Self::InvalidKey(KeyProblem::NotPrivate) => {
                 f.write_str("a private key is needed here, but the key is public")
             }
-            Self::InvalidKey(KeyProblem::TooSmall) => {
-                f.write_str("the RSA key is too small; use 1024 bits or more (2048+ advised)")
-            }
+            Self::InvalidKey(KeyProblem::TooSmall) => f.write_str(
+                "the RSA key is smaller than this backend accepts (1024 bits for the pure-Rust \
+                 backend, 2048 for aws-lc-rs); use a key of 2048 bits or more",
+            ),
             Self::Wrap => f.write_str("the master key failed to wrap the content key"),
             Self::BufferTooSmall { required } => {
                 write!(
