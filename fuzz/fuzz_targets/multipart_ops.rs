@@ -1,0 +1,216 @@
+//! Arbitrary operations on one `MultipartContext`: part sealers opened, fed, finished and
+//! dropped in any interleaving. Every ciphertext byte is checked against the reference keystream
+//! at the offset the format assigns it, and every keystream offset is recorded with the plaintext
+//! byte it encrypted: no offset may ever encrypt two different plaintext bytes.
+#![no_main]
+
+use std::collections::{BTreeSet, HashMap};
+
+use arbitrary::Arbitrary;
+use cse_core::{Envelope, Error, MAX_PARTS, MultipartContext, PartSealer, WRAP_ALG_RSA};
+use cse_fuzz::{material, reference_keystream};
+use libfuzzer_sys::fuzz_target;
+
+#[derive(Arbitrary, Debug)]
+enum Sizes {
+    /// Part size `16 * (1 + blocks % 8)`, data size `1 + data % 2048`: uploads that finish.
+    Small { blocks: u8, data: u16 },
+    /// Anything, to exercise the size checks.
+    Raw { part_size: u64, data_size: u64 },
+}
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Open(u16),
+    Update {
+        sealer: u8,
+        len: u16,
+        seed: u8,
+        in_place: bool,
+        short_output: bool,
+    },
+    Finish(u8),
+    Drop(u8),
+}
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    key: [u8; 32],
+    counter: [u8; 16],
+    sizes: Sizes,
+    ops: Vec<Op>,
+}
+
+struct Open {
+    sealer: PartSealer,
+    part: u32,
+    len: u64,
+    done: u64,
+}
+
+fuzz_target!(|input: Input| {
+    let (part_size, data_size) = match input.sizes {
+        Sizes::Small { blocks, data } => {
+            (16 * (1 + u64::from(blocks % 8)), 1 + u64::from(data % 2048))
+        }
+        Sizes::Raw {
+            part_size,
+            data_size,
+        } => (part_size, data_size),
+    };
+    let envelope = Envelope::from_wrapped(WRAP_ALG_RSA, "", b"k", b"s").expect("valid envelope");
+    let created = MultipartContext::new(
+        material(input.key, input.counter),
+        envelope,
+        part_size,
+        data_size,
+    );
+    let ctx = match created {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            let expected = if part_size == 0 || part_size % 16 != 0 {
+                Error::InvalidPartSize
+            } else {
+                Error::InvalidDataSize
+            };
+            assert_eq!(e, expected);
+            if e == Error::InvalidDataSize {
+                assert!(data_size == 0 || data_size.div_ceil(part_size) > u64::from(MAX_PARTS));
+            }
+            return;
+        }
+    };
+    let parts = data_size.div_ceil(part_size);
+    assert!((1..=u64::from(MAX_PARTS)).contains(&parts));
+    assert_eq!(u64::from(ctx.part_count()), parts);
+    let sizes = ctx.envelope().multipart().expect("a multipart envelope");
+    assert_eq!(
+        (sizes.part_size, sizes.data_size),
+        (part_size, Some(data_size))
+    );
+
+    let part_len = |part: u32| (data_size - u64::from(part - 1) * part_size).min(part_size);
+    let mut handed_out = BTreeSet::new();
+    let mut open: Vec<Open> = Vec::new();
+    // Keystream offset -> the plaintext byte it encrypted.
+    let mut used: HashMap<u64, u8> = HashMap::new();
+
+    for op in input.ops {
+        match op {
+            Op::Open(n) => {
+                // Mostly valid part numbers, sometimes just outside.
+                let part = u32::from(n) % (ctx.part_count() + 2);
+                let result = ctx.part_sealer(part);
+                if part == 0 || part > ctx.part_count() {
+                    assert_eq!(
+                        result.err(),
+                        Some(Error::PartNumberOutOfRange {
+                            part,
+                            parts: ctx.part_count()
+                        })
+                    );
+                } else if !handed_out.insert(part) {
+                    assert_eq!(result.err(), Some(Error::PartAlreadySealed { part }));
+                } else {
+                    let sealer = result.expect("a fresh part number");
+                    let len = part_len(part);
+                    assert_eq!(
+                        (sealer.part(), sealer.len(), sealer.remaining()),
+                        (part, len, len)
+                    );
+                    open.push(Open {
+                        sealer,
+                        part,
+                        len,
+                        done: 0,
+                    });
+                }
+            }
+            Op::Update {
+                sealer,
+                len,
+                seed,
+                in_place,
+                short_output,
+            } => {
+                if open.is_empty() {
+                    continue;
+                }
+                let i = usize::from(sealer) % open.len();
+                let o = &mut open[i];
+                let n = usize::from(len % 600);
+                let plain: Vec<u8> = (0..n)
+                    .map(|j| seed.wrapping_mul(31).wrapping_add(j as u8))
+                    .collect();
+                let mut buf = plain.clone();
+                let too_long = o.done + n as u64 > o.len;
+                let result = if in_place {
+                    o.sealer.update_in_place(&mut buf).map(|()| n)
+                } else {
+                    let mut out = vec![0u8; if short_output && n > 0 { n - 1 } else { n }];
+                    let r = o.sealer.update(&plain, &mut out);
+                    buf = out;
+                    r
+                };
+                if !in_place && short_output && n > 0 {
+                    assert_eq!(result, Err(Error::BufferTooSmall { required: n }));
+                } else if too_long {
+                    assert_eq!(
+                        result,
+                        Err(Error::PartLength {
+                            part: o.part,
+                            expected: o.len,
+                            actual: o.done + n as u64
+                        })
+                    );
+                } else {
+                    assert_eq!(result, Ok(n));
+                    let offset = u64::from(o.part - 1) * part_size + o.done;
+                    let ks = reference_keystream(&input.key, &input.counter, offset, n);
+                    for (j, ((&c, &p), &k)) in buf.iter().zip(&plain).zip(&ks).enumerate() {
+                        assert_eq!(
+                            c ^ p,
+                            k,
+                            "part {} byte {} used the wrong keystream",
+                            o.part,
+                            o.done + j as u64
+                        );
+                        let at = offset + j as u64;
+                        let previous = *used.entry(at).or_insert(p);
+                        assert_eq!(
+                            previous, p,
+                            "keystream offset {at} encrypted two different bytes"
+                        );
+                    }
+                    o.done += n as u64;
+                }
+                assert_eq!(
+                    o.sealer.remaining(),
+                    o.len - o.done,
+                    "state unchanged on error"
+                );
+            }
+            Op::Finish(i) => {
+                if open.is_empty() {
+                    continue;
+                }
+                let o = open.swap_remove(usize::from(i) % open.len());
+                let expected = if o.done == o.len {
+                    Ok(())
+                } else {
+                    Err(Error::PartLength {
+                        part: o.part,
+                        expected: o.len,
+                        actual: o.done,
+                    })
+                };
+                assert_eq!(o.sealer.finish(), expected);
+            }
+            Op::Drop(i) => {
+                if !open.is_empty() {
+                    open.swap_remove(usize::from(i) % open.len());
+                }
+            }
+        }
+    }
+});
