@@ -297,9 +297,9 @@ Examples:
   cse speed --buffer-kib 8192
 
 Measures, in memory: the raw AES-256-CTR keystream (the baseline), seal and
-open on one thread, multipart sealing on every core, and envelope opens per
-second (two RSA-2048 unwraps) for each RSA backend this build has. Build with
-`--features awslc` for the aws-lc-rs backend.", exit_codes!()))]
+open on one thread, multipart sealing and ranged opening on every core, and
+envelope opens per second (two RSA-2048 unwraps) for each RSA backend this
+build has. Build with `--features awslc` for the aws-lc-rs backend.", exit_codes!()))]
 pub struct SpeedArgs {
     /// Print the figures as JSON.
     #[arg(long)]

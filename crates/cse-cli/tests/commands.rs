@@ -468,6 +468,7 @@ fn speed_reports_every_figure_as_json() {
         assert!(value > 0.0, "{name}: {value}");
     }
     assert!(figures.keys().any(|k| k.starts_with("seal, multipart on ")));
+    assert!(figures.keys().any(|k| k.starts_with("open, ranged on ")));
     assert_eq!(doc["buffer_bytes"], 65536);
     cse(&["speed", "--seconds", "0"]).fails(2, &["--seconds"]);
     cse(&["speed", "--buffer-kib", "0"]).fails(2, &["--buffer-kib"]);
