@@ -109,7 +109,8 @@ fn measure(args: &SpeedArgs) -> CliResult<Vec<Figure>> {
     let start = Instant::now();
     let mut rounds = 0u64;
     while start.elapsed() < time {
-        let up = MultipartContext::new(m.clone(), env.clone(), part, part * parts_per_round)
+        // A fresh material per round: one material backs one multipart context.
+        let up = MultipartContext::new(material(), env.clone(), part, part * parts_per_round)
             .map_err(|e| CliError::failed(format!("speed: {e}")))?;
         std::thread::scope(|s| {
             for (part, b) in (1u32..).zip(bufs.iter_mut()) {

@@ -87,7 +87,17 @@ impl Envelope {
         rng: &mut dyn CryptoRng,
     ) -> Result<Self> {
         let wrapped_key = master.wrap(material.key().as_bytes(), rng)?;
-        let wrapped_counter = master.wrap(material.counter().as_bytes(), rng)?;
+        // A master cipher cannot tell which value it wraps; name the counter block's header.
+        let wrapped_counter =
+            master
+                .wrap(material.counter().as_bytes(), rng)
+                .map_err(|e| match e {
+                    Error::ValueTooLong { max, .. } => Error::ValueTooLong {
+                        field: Field::Start,
+                        max,
+                    },
+                    other => other,
+                })?;
         Self::from_wrapped(
             master.wrap_alg(),
             master.matdesc(),
@@ -289,13 +299,53 @@ impl Envelope {
             .or_else(|| self.multipart.and_then(|m| m.data_size))
     }
 
-    /// An [`Opener`](crate::Opener) for a whole-object read, checking the declared length when
-    /// there is one.
+    /// An [`Opener`](crate::Opener) for a whole-object read: it checks the declared length when
+    /// there is one, and the plaintext's `unencrypted-content-md5` when the envelope records it
+    /// ([`Error::ContentMd5Mismatch`] at [`finish`](crate::Opener::finish), the one check that
+    /// catches a wrong master key that implicit rejection let through).
     #[must_use]
     pub fn whole_opener(&self, material: &ContentMaterial) -> crate::Opener {
-        match self.declared_len() {
+        let opener = match self.declared_len() {
             Some(len) => crate::Opener::with_len(material, len),
             None => crate::Opener::new(material),
+        };
+        match self.unencrypted_content_md5 {
+            Some(md5) => opener.expecting_md5(md5),
+            None => opener,
+        }
+    }
+
+    /// Checks the length the object has in storage (a Content-Range total, a HEAD
+    /// Content-Length, a local file's length) against the length this envelope declares, so a
+    /// cut or extended object is refused on ranged reads too, not only on whole reads.
+    ///
+    /// # Errors
+    /// [`Error::StoredLength`] when the envelope declares a length and `stored` differs.
+    pub fn check_stored_len(&self, stored: u64) -> Result<()> {
+        match self.declared_len() {
+            Some(declared) if declared != stored => Err(Error::StoredLength { declared, stored }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The first field in which `listed` (an upload's envelope as ListParts reports it, which
+    /// carries key, start, cek-alg, wrap-alg, data-size and part-size but no matdesc) differs from
+    /// this one, or `None` when they agree.
+    #[must_use]
+    pub fn listed_difference(&self, listed: &Self) -> Option<Field> {
+        let sizes = |e: &Self| e.multipart.map(|m| (m.part_size, m.data_size));
+        if self.wrapped_key != listed.wrapped_key {
+            Some(Field::Key)
+        } else if self.wrapped_counter != listed.wrapped_counter {
+            Some(Field::Start)
+        } else if !self.wrap_alg().eq_ignore_ascii_case(listed.wrap_alg()) {
+            Some(Field::WrapAlg)
+        } else if sizes(self).map(|s| s.0) != sizes(listed).map(|s| s.0) {
+            Some(Field::PartSize)
+        } else if sizes(self).map(|s| s.1) != sizes(listed).map(|s| s.1) {
+            Some(Field::DataSize)
+        } else {
+            None
         }
     }
 }

@@ -90,9 +90,35 @@ impl Field {
     }
 }
 
+/// Names the header by its suffix (`client-side-encryption-key`), which is what every reader
+/// shares: the prefix before it is the reader's configuration (`x-oss-meta-` by default, see
+/// [`DecodeOptions::prefix`](crate::DecodeOptions::prefix)), not something the error knows.
 impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "x-oss-meta-{}", self.suffix())
+        f.write_str(self.suffix())
+    }
+}
+
+/// Why a header value that parses was still refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ValueProblem {
+    /// `part-size` is zero or not a multiple of 16: no writer can have produced it, and a reader
+    /// that seeks by it would compute counters at the wrong block.
+    PartSizeNotBlockMultiple,
+    /// `data-size` and `unencrypted-content-length` are both present and disagree, so the
+    /// object's length cannot be checked against either.
+    DataSizeDisagrees,
+}
+
+impl ValueProblem {
+    const fn describe(self) -> &'static str {
+        match self {
+            Self::PartSizeNotBlockMultiple => "must be a positive multiple of 16",
+            Self::DataSizeDisagrees => {
+                "differs from client-side-encryption-unencrypted-content-length"
+            }
+        }
     }
 }
 
@@ -253,8 +279,36 @@ pub enum Error {
     },
     /// The header-name prefix is longer than 64 bytes or not lower-case-insensitive ASCII.
     InvalidPrefix,
-    /// A legacy counter header is not a decimal integer below 2^128.
-    InvalidLegacyCounter,
+    /// A header value parses, but breaks a rule of the format.
+    InvalidValue {
+        /// The header.
+        field: Field,
+        /// The rule it breaks.
+        problem: ValueProblem,
+    },
+    /// The stored object is not as long as its envelope declares (a Content-Range total, a
+    /// HEAD Content-Length or a local file length compared with `unencrypted-content-length` or
+    /// `data-size`): it was cut short or extended.
+    StoredLength {
+        /// The plaintext length the envelope declares.
+        declared: u64,
+        /// The length the object has.
+        stored: u64,
+    },
+    /// The whole plaintext does not have the MD5 the envelope records
+    /// (`unencrypted-content-md5`): wrong master key (implicit rejection lets about one wrong key
+    /// header in 250 "unwrap" to a 32-byte value), or a modified ciphertext.
+    ContentMd5Mismatch,
+    /// A part was sealed again from a plaintext that differs from the first time (its ciphertext
+    /// digest differs from the one recorded): the sealed bytes were discarded, since sending them
+    /// would expose two plaintexts under one keystream.
+    PartChanged {
+        /// The part number.
+        part: u32,
+    },
+    /// An envelope field differs from the one expected (a resumed upload's listed envelope
+    /// compared with its checkpoint).
+    EnvelopeMismatch(Field),
 }
 
 impl fmt::Display for Error {
@@ -263,7 +317,7 @@ impl fmt::Display for Error {
             Self::MissingHeader(h) => write!(
                 f,
                 "header {h} is missing: the object's encryption metadata is incomplete; \
-                 check that all x-oss-meta-client-side-encryption-* headers were copied"
+                 check that all client-side-encryption-* metadata headers were copied"
             ),
             Self::EmptyHeader(h) => write!(f, "header {h} is empty; it must carry a value"),
             Self::DuplicateHeader(h) => {
@@ -329,7 +383,10 @@ impl fmt::Display for Error {
                 "the RSA key is smaller than this backend accepts (1024 bits for the pure-Rust \
                  backend, 2048 for aws-lc-rs); use a key of 2048 bits or more",
             ),
-            Self::Wrap => f.write_str("the master key failed to wrap the content key"),
+            Self::Wrap => f.write_str(
+                "the master key failed to wrap the content key or the counter block (for \
+                 example, the random source failed)",
+            ),
             Self::BufferTooSmall { required } => {
                 write!(
                     f,
@@ -371,8 +428,9 @@ impl fmt::Display for Error {
             ),
             Self::PartAlreadySealed { part } => write!(
                 f,
-                "part {part} was already sealed by this upload; sealing it again would reuse \
-                 keystream, so resend the ciphertext already produced, or start a new upload"
+                "part {part} was already sealed by this upload; sealing it again could reuse \
+                 keystream: resend the ciphertext the first seal produced, or reseal the same \
+                 plaintext against the part's recorded digest (MultipartContext::reseal_part)"
             ),
             Self::PartLength {
                 part,
@@ -385,10 +443,31 @@ impl fmt::Display for Error {
             Self::InvalidPrefix => f.write_str(
                 "the metadata prefix must be at most 64 printable ASCII bytes, like x-oss-meta-",
             ),
-            Self::InvalidLegacyCounter => write!(
+            Self::InvalidValue { field, problem } => {
+                write!(f, "header {field} {}", problem.describe())
+            }
+            Self::StoredLength { declared, stored } => write!(
                 f,
-                "header {} does not unwrap to a decimal counter below 2^128",
-                Field::LegacyStart
+                "the object holds {stored} bytes but its envelope declares {declared}: it was \
+                 cut short, extended or replaced; nothing from it can be trusted to be complete"
+            ),
+            Self::ContentMd5Mismatch => write!(
+                f,
+                "the decrypted object does not match its {} header: the master key is wrong \
+                 (it unwrapped to a key of the right length by chance) or the ciphertext was \
+                 modified; discard the output",
+                Field::UnencryptedContentMd5
+            ),
+            Self::PartChanged { part } => write!(
+                f,
+                "part {part} was sealed again from different plaintext than the first time; \
+                 the new ciphertext was discarded (sending it would reuse keystream): the source \
+                 changed since the upload began, so start a new upload"
+            ),
+            Self::EnvelopeMismatch(field) => write!(
+                f,
+                "header {field} of the upload differs from the one recorded when it began: \
+                 refusing to continue under an envelope this client did not write"
             ),
         }
     }

@@ -15,8 +15,9 @@ pub const COUNTER_BLOCK_LEN: usize = 16;
 /// The AES block size; CTR advances the counter once per block.
 pub const BLOCK_LEN: u64 = 16;
 
-/// The per-object AES-256 content encryption key (CEK). Zeroized on drop, never printed.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+/// The per-object AES-256 content encryption key (CEK). Zeroized on drop, never printed, and not
+/// `Clone`: a copy of a key is a second place it can leak from, and a second sealer it can feed.
+#[derive(Zeroize, ZeroizeOnDrop)]
 pub struct ContentKey([u8; CONTENT_KEY_LEN]);
 
 impl ContentKey {
@@ -47,8 +48,9 @@ impl PartialEq for ContentKey {
 impl Eq for ContentKey {}
 
 /// The 16-byte CTR counter block for plaintext block 0 (the `start` header, called "IV" by the
-/// SDKs). Block `i` is encrypted under `(counter + i) mod 2^128`, big-endian. Zeroized on drop.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+/// SDKs). Block `i` is encrypted under `(counter + i) mod 2^128`, big-endian. Zeroized on drop,
+/// not `Clone`.
+#[derive(Zeroize, ZeroizeOnDrop)]
 pub struct CounterBlock([u8; COUNTER_BLOCK_LEN]);
 
 impl CounterBlock {
@@ -101,7 +103,20 @@ impl PartialEq for CounterBlock {
 impl Eq for CounterBlock {}
 
 /// The unwrapped content material of one object: its key and its counter block.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Not `Clone`, on purpose: a [`MultipartContext`](crate::MultipartContext) takes its material by
+/// value, so one material backs at most one context and the context's once-per-part rule cannot
+/// be sidestepped by a second context over a copy. Share it by reference (or in an `Arc`) for
+/// reading. The one way to get the same material twice is to unwrap the same envelope twice; a
+/// resumed upload does that, which is why resuming starts from a checkpoint that says which parts
+/// were already sealed.
+///
+/// ```compile_fail
+/// # use cse_core::{ContentMaterial, ContentKey, CounterBlock};
+/// let m = ContentMaterial::new(ContentKey::from_bytes([0; 32]), CounterBlock::from_bytes([0; 16]));
+/// let second = m.clone(); // error: ContentMaterial is not Clone
+/// ```
+#[derive(PartialEq, Eq)]
 pub struct ContentMaterial {
     key: ContentKey,
     counter: CounterBlock,

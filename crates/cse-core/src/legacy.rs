@@ -55,11 +55,13 @@ where
     K: AsRef<[u8]> + ?Sized + 'h,
     V: AsRef<[u8]> + ?Sized + 'h,
 {
-    let ([key, start, cek_alg, wrap_alg, _matdesc], any) =
-        collect(headers, prefix, "oss-", &FIELDS)?;
-    if !any {
+    // Only the legacy names themselves (and the `oss-crypto-` family) mark a legacy object: any
+    // other `x-oss-meta-oss-*` header is a user's own metadata on a plain object.
+    let (found, any_crypto) = collect(headers, prefix, "oss-crypto-", &FIELDS)?;
+    if !any_crypto && found.iter().all(Option::is_none) {
         return Ok(None);
     }
+    let [key, start, cek_alg, wrap_alg, _matdesc] = found;
     let cek_alg = required(cek_alg, Field::LegacyCekAlg)?;
     // The 2018 writer labelled its CTR data `AES/GCM/NoPadding`.
     if cek_alg != b"AES/GCM/NoPadding" && cek_alg != crate::CEK_ALG_AES_CTR.as_bytes() {
@@ -104,9 +106,13 @@ impl LegacyEnvelope {
 
     /// Unwraps an `rsa` legacy envelope with the private key.
     ///
+    /// Both values are always unwrapped, and every failure after the base64 decoding of the
+    /// headers (padding, lengths, a counter that is not a decimal number) is the one opaque
+    /// [`Error::Unwrap`], as for the current format.
+    ///
     /// # Errors
     /// [`Error::InvalidWrapAlg`] for a `kms` envelope; [`Error::InvalidBase64`] naming the header;
-    /// [`Error::Unwrap`] for any unwrap failure; [`Error::InvalidLegacyCounter`].
+    /// [`Error::Unwrap`] for any unwrap failure.
     pub fn open_rsa(
         &self,
         master: &RsaMasterCipher,
@@ -120,29 +126,49 @@ impl LegacyEnvelope {
         };
         let key = decode(self.key_header(), Field::LegacyKey)?;
         let start = decode(self.start_header(), Field::LegacyStart)?;
-        let key = master.unwrap_oaep_sha1(key.as_slice(), rng)?;
-        let counter = master.unwrap_oaep_sha1(start.as_slice(), rng)?;
-        legacy_material(&key, &counter)
+        // Both unwraps run before either result is looked at, so the time taken does not say
+        // which of the two failed.
+        let key = master.unwrap_oaep_sha1(key.as_slice(), rng);
+        let counter = master.unwrap_oaep_sha1(start.as_slice(), rng);
+        match (key, counter) {
+            (Ok(key), Ok(counter)) => legacy_material(&key, &counter),
+            _ => Err(Error::Unwrap),
+        }
     }
 }
 
-/// Material from a legacy unwrapped key (32 bytes) and unwrapped `start` (a decimal counter).
+/// Material from a legacy unwrapped key (32 bytes) and unwrapped `start` (a decimal counter
+/// below 2^128).
+///
+/// The counter text is secret material: it is read in full whatever it holds, and any problem
+/// with either value is the opaque [`Error::Unwrap`].
 ///
 /// # Errors
-/// [`Error::Unwrap`] for a key that is not 32 bytes; [`Error::InvalidLegacyCounter`].
+/// [`Error::Unwrap`] for a key that is not 32 bytes or a counter that is not 1 to 39 decimal
+/// digits below 2^128.
 pub fn legacy_material(key: &[u8], decimal_counter: &[u8]) -> Result<ContentMaterial> {
-    let key: [u8; 32] = key.try_into().map_err(|_| Error::Unwrap)?;
-    if decimal_counter.is_empty() || decimal_counter.len() > 39 {
-        return Err(Error::InvalidLegacyCounter);
+    let key: Result<[u8; 32]> = key.try_into().map_err(|_| Error::Unwrap);
+    let counter = parse_counter(decimal_counter);
+    match (key, counter) {
+        (Ok(key), Some(counter)) => Ok(ContentMaterial::new(
+            ContentKey::from_bytes(key),
+            CounterBlock::from_u128(counter),
+        )),
+        _ => Err(Error::Unwrap),
     }
-    let counter = decimal_counter.iter().try_fold(0u128, |acc, &c| {
-        c.is_ascii_digit()
-            .then(|| acc.checked_mul(10)?.checked_add(u128::from(c - b'0')))
-            .flatten()
-    });
-    let counter = counter.ok_or(Error::InvalidLegacyCounter)?;
-    Ok(ContentMaterial::new(
-        ContentKey::from_bytes(key),
-        CounterBlock::from_u128(counter),
-    ))
+}
+
+/// A decimal counter below 2^128, read without stopping at the first bad digit.
+fn parse_counter(text: &[u8]) -> Option<u128> {
+    let mut valid = !text.is_empty() && text.len() <= 39;
+    let mut value = 0u128;
+    for &c in text {
+        let digit = c.wrapping_sub(b'0');
+        valid &= digit < 10;
+        let (times_ten, o1) = value.overflowing_mul(10);
+        let (sum, o2) = times_ten.overflowing_add(u128::from(digit % 10));
+        valid &= !(o1 | o2);
+        value = sum;
+    }
+    valid.then_some(value)
 }

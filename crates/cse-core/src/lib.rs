@@ -147,7 +147,7 @@ pub use envelope::{
     CEK_ALG_AES_CTR, Envelope, MAX_MATDESC_LEN, MAX_WRAP_ALG_LEN, MAX_WRAPPED_LEN, MultipartSizes,
     WRAP_ALG_KMS, WRAP_ALG_RSA, WrappedValue,
 };
-pub use error::{Error, Field, KeyProblem, RangeProblem, Result};
+pub use error::{Error, Field, KeyProblem, RangeProblem, Result, ValueProblem};
 pub use key::{
     BLOCK_LEN, CONTENT_KEY_LEN, COUNTER_BLOCK_LEN, ContentKey, ContentMaterial, CounterBlock,
 };
@@ -160,7 +160,7 @@ pub use meta::{
     DEFAULT_PREFIX, DecodeOptions, ENVELOPE_HEADER_STEM, MissingEnvelope, RANGE_BEHAVIOR_HEADER,
     RANGE_BEHAVIOR_STANDARD, decode_envelope, is_envelope_header,
 };
-pub use multipart::{MAX_PARTS, MultipartContext, PartSealer};
+pub use multipart::{MAX_PARTS, MultipartContext, PART_DIGEST_LEN, PartDigest, PartSealer};
 pub use range::{BodyPlan, ByteRange, ContentRange, RangePlan, RangeResponse, plan_range};
 #[cfg(feature = "rsa")]
 pub use rsa::{MIN_RSA_BITS, RsaMasterCipher};

@@ -10,8 +10,9 @@ use base64::engine::general_purpose::STANDARD;
 use crate::envelope::{
     Envelope, MAX_WRAPPED_LEN, MultipartSizes, WrappedValue, checked_matdesc, checked_wrap_alg,
 };
-use crate::error::{Error, Field, Result};
+use crate::error::{Error, Field, Result, ValueProblem};
 use crate::fixed::{FixedBytes, FixedStr, decimal, parse_decimal};
+use crate::key::BLOCK_LEN;
 
 /// The user-metadata prefix OSS uses, and the default here.
 pub const DEFAULT_PREFIX: &str = "x-oss-meta-";
@@ -180,8 +181,10 @@ fn number(value: Option<&[u8]>, field: Field) -> Result<Option<u64>> {
 /// # Errors
 /// [`Error::MissingHeader`], [`Error::EmptyHeader`], [`Error::DuplicateHeader`],
 /// [`Error::InvalidBase64`], [`Error::InvalidNumber`], [`Error::ValueTooLong`],
-/// [`Error::InvalidMatDesc`], [`Error::UnsupportedCekAlg`], [`Error::InvalidWrapAlg`], each naming
-/// the header; [`Error::NotEncrypted`] in strict mode; [`Error::InvalidPrefix`].
+/// [`Error::InvalidMatDesc`], [`Error::UnsupportedCekAlg`], [`Error::InvalidWrapAlg`],
+/// [`Error::InvalidValue`] (a `part-size` that is not a positive multiple of 16, a `data-size`
+/// that disagrees with `unencrypted-content-length`), each naming the header;
+/// [`Error::NotEncrypted`] in strict mode; [`Error::InvalidPrefix`].
 pub fn decode_envelope<'h, I, K, V>(
     headers: I,
     options: &DecodeOptions<'_>,
@@ -222,6 +225,12 @@ where
     let unencrypted_content_md5 = plain_md5.map(decode_md5).transpose()?;
     let data_size = number(data_size, Field::DataSize)?;
     let multipart = match (number(part_size, Field::PartSize)?, data_size) {
+        (Some(part_size), _) if part_size == 0 || !part_size.is_multiple_of(BLOCK_LEN) => {
+            return Err(Error::InvalidValue {
+                field: Field::PartSize,
+                problem: ValueProblem::PartSizeNotBlockMultiple,
+            });
+        }
         (Some(part_size), data_size) => Some(MultipartSizes {
             part_size,
             data_size,
@@ -229,12 +238,21 @@ where
         (None, Some(_)) => return Err(Error::MissingHeader(Field::PartSize)),
         (None, None) => None,
     };
+    let unencrypted_content_length = number(plain_len, Field::UnencryptedContentLength)?;
+    if let (Some(len), Some(size)) = (unencrypted_content_length, data_size) {
+        if len != size {
+            return Err(Error::InvalidValue {
+                field: Field::DataSize,
+                problem: ValueProblem::DataSizeDisagrees,
+            });
+        }
+    }
     Ok(Some(Envelope {
         wrapped_key: WrappedValue::from_fixed(key),
         wrapped_counter: WrappedValue::from_fixed(start),
         wrap_alg,
         matdesc,
-        unencrypted_content_length: number(plain_len, Field::UnencryptedContentLength)?,
+        unencrypted_content_length,
         unencrypted_content_md5,
         multipart,
     }))

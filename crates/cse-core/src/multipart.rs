@@ -5,6 +5,19 @@
 //! plaintexts ever meet the same counter. The SDKs leave it to the server; here the context
 //! refuses it: every part must be exactly as long as its number requires, and each part number can
 //! be sealed once per upload.
+//!
+//! # Retrying and resuming without reusing keystream
+//! A part whose upload failed is retried by sending the ciphertext its first seal produced: keep
+//! it (cse-oss hands it back in its error). When that ciphertext is gone (the process
+//! stopped), the part may be sealed again only from the same plaintext: record the
+//! [`PartDigest`] of each part's ciphertext before it leaves the machine, and reseal with
+//! [`MultipartContext::reseal_part`], which releases the new ciphertext only if its digest
+//! matches. A resumed upload marks the parts it knows were sealed with
+//! [`MultipartContext::mark_sealed`], so they cannot be sealed afresh.
+//!
+//! The threat this guards against is a source that changes between two seals of one part (a file
+//! edited while an upload was interrupted): without the check, both ciphertexts would reach the
+//! server under the same counters, and their XOR is the XOR of the two plaintexts.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -12,9 +25,45 @@ use crate::envelope::{Envelope, MultipartSizes};
 use crate::error::{Error, Result};
 use crate::key::{BLOCK_LEN, ContentMaterial};
 use crate::stream::Sealer;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+use zeroize::Zeroize as _;
 
 /// The most parts an OSS multipart upload may have.
 pub const MAX_PARTS: u32 = 10_000;
+
+/// The length of a [`PartDigest`].
+pub const PART_DIGEST_LEN: usize = 32;
+
+/// The SHA-256 of one part's ciphertext: what a resumable upload records before the part leaves
+/// the machine, so that the part can later be sealed again only from the same plaintext
+/// ([`MultipartContext::reseal_part`]).
+///
+/// Not secret: it is a digest of ciphertext, which the server holds anyway. Under one keystream,
+/// equal ciphertexts mean equal plaintexts, so a matching digest proves the reseal exposes
+/// nothing new.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct PartDigest([u8; PART_DIGEST_LEN]);
+
+impl PartDigest {
+    /// The digest of `ciphertext`.
+    #[must_use]
+    pub fn of(ciphertext: &[u8]) -> Self {
+        Self(Sha256::digest(ciphertext).into())
+    }
+
+    /// A digest recorded earlier (a checkpoint file).
+    #[must_use]
+    pub const fn from_bytes(bytes: [u8; PART_DIGEST_LEN]) -> Self {
+        Self(bytes)
+    }
+
+    /// The digest bytes.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &[u8; PART_DIGEST_LEN] {
+        &self.0
+    }
+}
 
 const WORDS: usize = (MAX_PARTS as usize).div_ceil(32);
 
@@ -46,7 +95,9 @@ impl MultipartContext {
     ///
     /// # Errors
     /// [`Error::InvalidPartSize`] unless `part_size` is a positive multiple of 16;
-    /// [`Error::InvalidDataSize`] unless `data_size` is positive and needs at most 10 000 parts.
+    /// [`Error::InvalidDataSize`] unless `data_size` is positive and needs at most 10 000 parts;
+    /// [`Error::InvalidValue`] when `envelope` declares an `unencrypted-content-length` other
+    /// than `data_size`.
     pub fn new(
         material: ContentMaterial,
         envelope: Envelope,
@@ -54,6 +105,16 @@ impl MultipartContext {
         data_size: u64,
     ) -> Result<Self> {
         let parts = Self::part_count_for(part_size, data_size)?;
+        // A reader refuses an envelope whose two lengths disagree; never write one.
+        if envelope
+            .unencrypted_content_length()
+            .is_some_and(|len| len != data_size)
+        {
+            return Err(Error::InvalidValue {
+                field: crate::Field::DataSize,
+                problem: crate::ValueProblem::DataSizeDisagrees,
+            });
+        }
         let envelope = envelope.with_multipart(MultipartSizes {
             part_size,
             data_size: Some(data_size),
@@ -132,16 +193,15 @@ impl MultipartContext {
     }
 
     /// The sealer for part `part`, starting at counter `IV + (part-1) * part_size / 16`. Each
-    /// part number is handed out once: keep the ciphertext to retry an upload.
+    /// part number is handed out once: keep the ciphertext to retry an upload, or record its
+    /// [`PartDigest`] to reseal it later ([`reseal_part`](Self::reseal_part)).
     ///
     /// # Errors
     /// [`Error::PartNumberOutOfRange`], or [`Error::PartAlreadySealed`] on a second call for the
     /// same number.
     pub fn part_sealer(&self, part: u32) -> Result<PartSealer> {
         let len = self.part_len(part)?;
-        let index = (part - 1) as usize;
-        let bit = 1u32 << (index % 32);
-        if self.sealed[index / 32].fetch_or(bit, Ordering::AcqRel) & bit != 0 {
+        if !self.take(part) {
             return Err(Error::PartAlreadySealed { part });
         }
         let offset = u64::from(part - 1) * self.part_size;
@@ -151,6 +211,71 @@ impl MultipartContext {
             len,
             sealer: Sealer::at(&self.material, offset, Some(len)),
         })
+    }
+}
+
+impl MultipartContext {
+    /// Marks part `part` as sealed without sealing it: for a resumed upload, the parts its
+    /// checkpoint says were sealed before (whether or not they reached the server), so that no
+    /// fresh [`part_sealer`](Self::part_sealer) is handed out for them.
+    ///
+    /// # Errors
+    /// [`Error::PartNumberOutOfRange`]; [`Error::PartAlreadySealed`] when it is already marked.
+    pub fn mark_sealed(&self, part: u32) -> Result<()> {
+        self.check_number(part)?;
+        if self.take(part) {
+            Ok(())
+        } else {
+            Err(Error::PartAlreadySealed { part })
+        }
+    }
+
+    /// Whether part `part` was sealed (or marked sealed) by this context.
+    #[must_use]
+    pub fn is_sealed(&self, part: u32) -> bool {
+        if self.check_number(part).is_err() {
+            return false;
+        }
+        let index = (part - 1) as usize;
+        self.sealed[index / 32].load(Ordering::Acquire) & (1 << (index % 32)) != 0
+    }
+
+    /// Claims part `part`'s bit; `false` when it was already claimed.
+    fn take(&self, part: u32) -> bool {
+        let index = (part - 1) as usize;
+        let bit = 1u32 << (index % 32);
+        self.sealed[index / 32].fetch_or(bit, Ordering::AcqRel) & bit == 0
+    }
+
+    /// Seals part `part` again, in place, from `buf` (its whole plaintext), and keeps the result
+    /// only if its ciphertext has digest `expected`, the one recorded when the part was first
+    /// sealed. The part need not be marked sealed; it is afterwards.
+    ///
+    /// This is the one way to seal a part number twice, and it exposes nothing: a matching
+    /// digest means the same plaintext under the same keystream, the same bytes as before.
+    ///
+    /// # Errors
+    /// [`Error::PartNumberOutOfRange`]; [`Error::PartLength`] when `buf` is not the part's exact
+    /// length (`buf` is unchanged); [`Error::PartChanged`] when the digest differs, in which case
+    /// `buf` is zeroed, so neither the new ciphertext nor the plaintext is left in it.
+    pub fn reseal_part(&self, part: u32, buf: &mut [u8], expected: &PartDigest) -> Result<()> {
+        let len = self.part_len(part)?;
+        if buf.len() as u64 != len {
+            return Err(Error::PartLength {
+                part,
+                expected: len,
+                actual: buf.len() as u64,
+            });
+        }
+        let offset = u64::from(part - 1) * self.part_size;
+        Sealer::at(&self.material, offset, Some(len)).update_in_place(buf)?;
+        if bool::from(PartDigest::of(buf).0.ct_eq(&expected.0)) {
+            self.take(part);
+            Ok(())
+        } else {
+            buf.zeroize();
+            Err(Error::PartChanged { part })
+        }
     }
 }
 

@@ -12,6 +12,8 @@ use core::ops::Range;
 
 use aes::Aes256;
 use ctr::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
+use md5::{Digest as _, Md5};
+use subtle::ConstantTimeEq as _;
 
 use crate::error::{Error, Result};
 use crate::key::ContentMaterial;
@@ -203,6 +205,9 @@ pub struct Opener {
     keystream: Keystream,
     pos: u64,
     window: Window,
+    /// The plaintext MD5 a whole read must end with, and the running digest of what was
+    /// delivered.
+    md5: Option<(Md5, [u8; 16])>,
 }
 
 impl core::fmt::Debug for Opener {
@@ -210,6 +215,7 @@ impl core::fmt::Debug for Opener {
         f.debug_struct("Opener")
             .field("pos", &self.pos)
             .field("window", &self.window)
+            .field("checks_md5", &self.md5.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -250,6 +256,22 @@ impl Opener {
             keystream: Keystream::at(material, window.keep_start),
             pos: window.body_start,
             window,
+            md5: None,
+        }
+    }
+
+    /// Also checks, at [`finish`](Self::finish), that the delivered plaintext has MD5 `md5` (the
+    /// envelope's `unencrypted-content-md5`). Only meaningful for a whole-object read;
+    /// [`Envelope::whole_opener`](crate::Envelope::whole_opener) sets it when the envelope has one.
+    #[must_use]
+    pub fn expecting_md5(mut self, md5: [u8; 16]) -> Self {
+        self.md5 = Some((Md5::new(), md5));
+        self
+    }
+
+    fn digest(&mut self, plaintext: &[u8]) {
+        if let Some((hasher, _)) = &mut self.md5 {
+            hasher.update(plaintext);
         }
     }
 
@@ -295,6 +317,7 @@ impl Opener {
             .get_mut(..n)
             .ok_or(Error::BufferTooSmall { required: n })?;
         self.keystream.apply(&input[local], out);
+        self.digest(out);
         self.pos = end;
         Ok(n)
     }
@@ -306,7 +329,9 @@ impl Opener {
     pub fn update_in_place(&mut self, buf: &mut [u8]) -> Result<Range<usize>> {
         let (end, keep) = self.plan(buf.len())?;
         let local = self.local(&keep);
-        self.keystream.apply_in_place(&mut buf[local.clone()]);
+        let delivered = &mut buf[local.clone()];
+        self.keystream.apply_in_place(delivered);
+        self.digest(delivered);
         self.pos = end;
         Ok(local)
     }
@@ -321,7 +346,9 @@ impl Opener {
     /// Ends the stream and returns the number of plaintext bytes delivered.
     ///
     /// # Errors
-    /// [`Error::Truncated`] when the body ended before its declared length.
+    /// [`Error::Truncated`] when the body ended before its declared length;
+    /// [`Error::ContentMd5Mismatch`] when an expected MD5 ([`expecting_md5`](Self::expecting_md5))
+    /// does not match the plaintext.
     pub fn finish(self) -> Result<u64> {
         let w = self.window;
         if let Some(body_end) = w.body_end {
@@ -330,6 +357,12 @@ impl Opener {
                     expected: body_end - w.body_start,
                     actual: self.pos - w.body_start,
                 });
+            }
+        }
+        if let Some((hasher, expected)) = self.md5 {
+            let got: [u8; 16] = hasher.finalize().into();
+            if !bool::from(got.ct_eq(&expected)) {
+                return Err(Error::ContentMd5Mismatch);
             }
         }
         let delivered_to = self.pos.min(w.keep_end);

@@ -286,7 +286,7 @@ fn a_short_sealed_upload_errors() {
 fn multipart_parts_seal_like_one_stream() {
     let material = material();
     let plaintext = pattern(40);
-    let upload = MultipartContext::new(material.clone(), envelope(None), 16, 40).unwrap();
+    let upload = MultipartContext::new(common::material(), envelope(None), 16, 40).unwrap();
     let mut object = vec![Vec::new(); 3];
     for part in [2u32, 3, 1] {
         let start = (part as usize - 1) * 16;

@@ -239,10 +239,12 @@ async fn put_then_get_whole_and_ranged() {
     let material = ContentMaterial::generate(&mut rng);
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_LENGTH, HeaderValue::from(OBJECT_LEN));
-    headers.insert(
-        "content-md5",
-        HeaderValue::from_static("AAECAwQFBgcICQoLDA0ODw=="),
-    );
+    let content_md5 = {
+        use base64::Engine as _;
+        use md5::Digest as _;
+        base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&plaintext))
+    };
+    headers.insert("content-md5", HeaderValue::from_str(&content_md5).unwrap());
     headers.insert("x-oss-meta-owner", HeaderValue::from_static("alice"));
     let envelope = Envelope::seal(&material, &master, &mut rng).unwrap();
     let envelope = cse_http::prepare_put_headers(&mut headers, envelope, DEFAULT_PREFIX).unwrap();
@@ -265,7 +267,7 @@ async fn put_then_get_whole_and_ranged() {
         assert!(!received.contains_key("content-md5"));
         assert_eq!(
             received["x-oss-meta-client-side-encryption-unencrypted-content-md5"],
-            "AAECAwQFBgcICQoLDA0ODw=="
+            content_md5.as_str()
         );
         assert_eq!(
             received["x-oss-meta-client-side-encryption-unencrypted-content-length"],

@@ -584,22 +584,26 @@ impl EncryptionClient {
                 },
             });
         };
+        let opened;
         let material = match known {
-            Some((_, material)) => material.clone(),
-            None => self.open_envelope(&envelope).await?,
+            Some((_, material)) => material,
+            None => {
+                opened = self.open_envelope(&envelope).await?;
+                &opened
+            }
         };
         let (body, content_length, content_range, status) = match &plan {
             Some(plan) => {
                 let body_plan = cse_http::rewrite_range_response(plan, &mut parts)?;
                 (
-                    OpenBody::ranged(body, &body_plan, &material),
+                    OpenBody::ranged(body, &body_plan, material),
                     Some(body_plan.content_length()),
                     Some(body_plan.content_range()),
                     206,
                 )
             }
             None => (
-                OpenBody::whole(body, &envelope, &material),
+                OpenBody::whole(body, &envelope, material),
                 envelope.declared_len().or_else(|| {
                     header_str(&response_headers, "content-length").and_then(|v| v.parse().ok())
                 }),

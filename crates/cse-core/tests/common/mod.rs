@@ -126,3 +126,13 @@ pub fn records(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
     }
     out
 }
+
+/// A second material with the same bytes. `ContentMaterial` is deliberately not `Clone`; tests
+/// that need two contexts over one material rebuild it from its bytes, which is exactly what the
+/// type cannot prevent and the multipart rules must withstand.
+pub fn copy(m: &ContentMaterial) -> ContentMaterial {
+    ContentMaterial::new(
+        ContentKey::from_bytes(*m.key().as_bytes()),
+        CounterBlock::from_bytes(*m.counter().as_bytes()),
+    )
+}

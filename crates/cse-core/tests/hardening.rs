@@ -1,0 +1,410 @@
+//! The engine side of the shell-hardening work: each test reproduces a gap a review found
+//! (metadata accepted that no writer produces, a legacy unwrap that was not opaque, a counter
+//! wrap error labelled as the key, no MD5 check, no stored-length check on ranged reads, no safe
+//! way to retry a part) and pins the fix.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use common::*;
+use cse_core::*;
+
+const P: &str = "x-oss-meta-client-side-encryption-";
+
+fn master() -> RsaMasterCipher {
+    RsaMasterCipher::from_pem(include_str!("data/test-rsa2048.pem")).unwrap()
+}
+
+fn headers_of(env: &Envelope) -> Vec<(String, String)> {
+    env.to_headers(DEFAULT_PREFIX).unwrap()
+}
+
+fn decode(h: &[(String, String)]) -> Result<Option<Envelope>> {
+    decode_envelope(
+        h.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        &DecodeOptions::default(),
+    )
+}
+
+fn set(h: &mut Vec<(String, String)>, suffix: &str, value: &str) {
+    let name = format!("{P}{suffix}");
+    h.retain(|(n, _)| *n != name);
+    h.push((name, value.to_owned()));
+}
+
+fn sealed_envelope() -> (ContentMaterial, Envelope) {
+    let mut rng = rng();
+    let m = ContentMaterial::generate(&mut rng);
+    let env = Envelope::seal(&m, &master(), &mut rng).unwrap();
+    (m, env)
+}
+
+#[test]
+fn part_size_that_no_writer_produces_is_refused() {
+    let (_, env) = sealed_envelope();
+    for bad in ["0", "17", "8388607"] {
+        let mut h = headers_of(&env);
+        set(&mut h, "part-size", bad);
+        set(&mut h, "data-size", "100");
+        assert_eq!(
+            decode(&h),
+            Err(Error::InvalidValue {
+                field: Field::PartSize,
+                problem: ValueProblem::PartSizeNotBlockMultiple,
+            }),
+            "part-size {bad}"
+        );
+    }
+    let mut h = headers_of(&env);
+    set(&mut h, "part-size", "8388608");
+    set(&mut h, "data-size", "100");
+    assert!(decode(&h).unwrap().is_some());
+}
+
+#[test]
+fn data_size_must_agree_with_unencrypted_content_length() {
+    let (_, env) = sealed_envelope();
+    let mut h = headers_of(&env);
+    set(&mut h, "part-size", "16");
+    set(&mut h, "data-size", "100");
+    set(&mut h, "unencrypted-content-length", "99");
+    let e = decode(&h).unwrap_err();
+    assert_eq!(
+        e,
+        Error::InvalidValue {
+            field: Field::DataSize,
+            problem: ValueProblem::DataSizeDisagrees,
+        }
+    );
+    assert!(
+        e.to_string().contains("client-side-encryption-data-size"),
+        "{e}"
+    );
+    set(&mut h, "unencrypted-content-length", "100");
+    assert_eq!(decode(&h).unwrap().unwrap().declared_len(), Some(100));
+    // And the write side never produces the pair.
+    let (m, env) = sealed_envelope();
+    assert_eq!(
+        MultipartContext::new(m, env.with_unencrypted_content_length(99), 16, 100).unwrap_err(),
+        Error::InvalidValue {
+            field: Field::DataSize,
+            problem: ValueProblem::DataSizeDisagrees,
+        }
+    );
+}
+
+#[test]
+fn errors_name_the_header_without_assuming_the_prefix() {
+    let (_, env) = sealed_envelope();
+    let prefix = "x-acme-meta-";
+    let mut h = env.to_headers(prefix).unwrap();
+    h.retain(|(n, _)| !n.ends_with("-start"));
+    let e = decode_envelope(
+        h.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        &DecodeOptions {
+            prefix,
+            ..DecodeOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e, Error::MissingHeader(Field::Start));
+    let text = e.to_string();
+    assert!(text.contains("client-side-encryption-start"), "{text}");
+    assert!(!text.contains("x-oss-meta-"), "{text}");
+}
+
+/// Wraps the 32-byte key, but answers an over-long value for the 16-byte counter block.
+struct CounterTooLong(RsaMasterCipher);
+
+impl MasterCipher for CounterTooLong {
+    fn wrap_alg(&self) -> &str {
+        self.0.wrap_alg()
+    }
+    fn matdesc(&self) -> &str {
+        ""
+    }
+    fn wrap(&self, plaintext: &[u8], rng: &mut dyn rand_core::CryptoRng) -> Result<WrappedValue> {
+        if plaintext.len() == COUNTER_BLOCK_LEN {
+            // A custom master cannot know which field it wraps; it names the key.
+            WrappedValue::from_slice(&[0; MAX_WRAPPED_LEN + 1], Field::Key)
+        } else {
+            self.0.wrap(plaintext, rng)
+        }
+    }
+    fn unwrap(
+        &self,
+        wrapped: &[u8],
+        out: &mut [u8],
+        rng: &mut dyn rand_core::CryptoRng,
+    ) -> Result<()> {
+        self.0.unwrap(wrapped, out, rng)
+    }
+}
+
+#[test]
+fn a_counter_block_wrap_error_names_the_start_header() {
+    let mut rng = rng();
+    let m = ContentMaterial::generate(&mut rng);
+    assert_eq!(
+        Envelope::seal(&m, &CounterTooLong(master()), &mut rng).unwrap_err(),
+        Error::ValueTooLong {
+            field: Field::Start,
+            max: MAX_WRAPPED_LEN
+        }
+    );
+}
+
+#[cfg(feature = "legacy")]
+mod legacy {
+    use super::*;
+    use cse_core::legacy::*;
+
+    const L: &str = "x-oss-meta-";
+
+    #[test]
+    fn user_metadata_named_oss_something_is_not_a_broken_legacy_envelope() {
+        let plain = [
+            (format!("{L}oss-owner"), "ops".to_owned()),
+            (format!("{L}oss-backup-id"), "42".to_owned()),
+        ];
+        let refs = plain.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+        assert_eq!(decode_legacy_envelope(refs, DEFAULT_PREFIX), Ok(None));
+        // A real legacy field still marks the object, and an incomplete one is an error.
+        let partial = [(format!("{L}oss-crypto-key"), "AAAA".to_owned())];
+        let refs = partial.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+        assert_eq!(
+            decode_legacy_envelope(refs, DEFAULT_PREFIX),
+            Err(Error::MissingHeader(Field::LegacyCekAlg))
+        );
+    }
+
+    fn legacy_object(key: &[u8], start: &[u8]) -> LegacyEnvelope {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let private =
+            rsa::PrivateKey::from_pkcs8_pem(include_str!("data/test-rsa2048.pem")).unwrap();
+        let public = rsa::PublicKey::from(&private);
+        let wrap = |v: &[u8]| {
+            b64.encode(
+                public
+                    .oaep_encrypt_with_rng::<sha1::Sha1, _>(&mut rng(), v)
+                    .unwrap(),
+            )
+        };
+        let headers = [
+            (format!("{L}oss-crypto-key"), wrap(key)),
+            (format!("{L}oss-crypto-start"), wrap(start)),
+            (format!("{L}oss-cek-alg"), "AES/GCM/NoPadding".to_owned()),
+            (format!("{L}oss-wrap-alg"), "rsa".to_owned()),
+        ];
+        decode_legacy_envelope(
+            headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+            DEFAULT_PREFIX,
+        )
+        .unwrap()
+        .unwrap()
+    }
+
+    use rsa::pkcs8::DecodePrivateKey as _;
+
+    #[test]
+    fn every_legacy_unwrap_failure_is_the_one_opaque_error() {
+        let master = master();
+        let mut rng = rng();
+        let good = legacy_object(&[7; 32], b"12345");
+        let m = good.open_rsa(&master, &mut rng).unwrap();
+        assert_eq!(
+            m.counter().as_bytes(),
+            CounterBlock::from_u128(12345).as_bytes()
+        );
+        // A counter that is not a decimal, one past 2^128, an empty one, a short key: all the
+        // same error, which says nothing about which value was bad.
+        for (key, start) in [
+            (&[7u8; 32][..], &b"12x45"[..]),
+            (&[7; 32], b"340282366920938463463374607431768211456"),
+            (&[7; 32], b""),
+            (&[7; 31], b"1"),
+        ] {
+            if start.is_empty() {
+                // OAEP cannot wrap an empty value into anything but an empty message; check
+                // the material step directly.
+                assert_eq!(legacy_material(key, start).unwrap_err(), Error::Unwrap);
+                continue;
+            }
+            let object = legacy_object(key, start);
+            assert_eq!(
+                object.open_rsa(&master, &mut rng).unwrap_err(),
+                Error::Unwrap
+            );
+        }
+        assert_eq!(
+            legacy_material(&[1; 32], b"340282366920938463463374607431768211455")
+                .unwrap()
+                .counter()
+                .as_bytes(),
+            &[0xff; 16]
+        );
+    }
+}
+
+#[test]
+fn whole_reads_check_unencrypted_content_md5() {
+    use md5::Digest as _;
+    let mut rng = rng();
+    let master = master();
+    let plain = b"the one check that catches a wrong master key".to_vec();
+    let m = ContentMaterial::generate(&mut rng);
+    let md5: [u8; 16] = md5::Md5::digest(&plain).into();
+    let env = Envelope::seal(&m, &master, &mut rng)
+        .unwrap()
+        .with_unencrypted_content_length(plain.len() as u64)
+        .with_unencrypted_content_md5(md5);
+    let cipher = seal_all(&m, &plain);
+
+    let open = |material: &ContentMaterial, data: &[u8]| {
+        let mut buf = data.to_vec();
+        let mut opener = env.whole_opener(material);
+        for chunk in buf.chunks_mut(7) {
+            opener.update_in_place(chunk).unwrap();
+        }
+        opener.finish().map(|_| buf)
+    };
+    assert_eq!(open(&m, &cipher).unwrap(), plain);
+    // A wrong key of the right length: the bytes "decrypt", the MD5 says no.
+    let wrong = material(&[9; 32], m.counter().as_bytes());
+    assert_eq!(
+        open(&wrong, &cipher).unwrap_err(),
+        Error::ContentMd5Mismatch
+    );
+    // A flipped ciphertext bit.
+    let mut flipped = cipher.clone();
+    flipped[3] ^= 1;
+    assert_eq!(open(&m, &flipped).unwrap_err(), Error::ContentMd5Mismatch);
+    // The buffer-to-buffer path checks it too.
+    let mut opener = env.whole_opener(&wrong);
+    let mut out = vec![0; cipher.len()];
+    opener.update(&cipher, &mut out).unwrap();
+    assert_eq!(opener.finish().unwrap_err(), Error::ContentMd5Mismatch);
+}
+
+#[test]
+fn stored_length_is_checked_against_the_declared_length() {
+    let (_, env) = sealed_envelope();
+    let env = env.with_unencrypted_content_length(100);
+    assert_eq!(env.check_stored_len(100), Ok(()));
+    assert_eq!(
+        env.check_stored_len(99),
+        Err(Error::StoredLength {
+            declared: 100,
+            stored: 99
+        })
+    );
+    assert_eq!(
+        env.check_stored_len(4096),
+        Err(Error::StoredLength {
+            declared: 100,
+            stored: 4096
+        })
+    );
+    let (_, undeclared) = sealed_envelope();
+    assert_eq!(undeclared.check_stored_len(7), Ok(()));
+}
+
+#[test]
+fn listed_difference_names_the_field_that_differs() {
+    let (m, env) = sealed_envelope();
+    let upload = MultipartContext::new(m, env, 32, 100).unwrap();
+    let mine = upload.envelope().clone();
+    assert_eq!(mine.listed_difference(&mine), None);
+    let (m2, other) = sealed_envelope();
+    let theirs = MultipartContext::new(m2, other, 32, 100).unwrap();
+    assert_eq!(mine.listed_difference(theirs.envelope()), Some(Field::Key));
+    let decode_with = |suffix: &str, value: &str| {
+        let mut h = headers_of(&mine);
+        set(&mut h, suffix, value);
+        decode(&h).unwrap().unwrap()
+    };
+    assert_eq!(
+        mine.listed_difference(&decode_with("part-size", "64")),
+        Some(Field::PartSize)
+    );
+    assert_eq!(
+        mine.listed_difference(&decode_with("data-size", "101")),
+        Some(Field::DataSize)
+    );
+    assert_eq!(
+        mine.listed_difference(&decode_with("wrap-alg", "KMS/ALICLOUD")),
+        Some(Field::WrapAlg)
+    );
+    let start = headers_of(theirs.envelope())
+        .into_iter()
+        .find(|(n, _)| n.ends_with("-start"))
+        .unwrap()
+        .1;
+    assert_eq!(
+        mine.listed_difference(&decode_with("start", &start)),
+        Some(Field::Start)
+    );
+}
+
+#[test]
+fn a_part_is_sealed_again_only_from_the_same_plaintext() {
+    let (m, env) = sealed_envelope();
+    let data = (0..100u8).collect::<Vec<_>>();
+    let upload = MultipartContext::new(m, env, 32, 100).unwrap();
+
+    // First seal of part 2, recording the digest of what would be sent.
+    let mut first = data[32..64].to_vec();
+    let mut sealer = upload.part_sealer(2).unwrap();
+    sealer.update_in_place(&mut first).unwrap();
+    sealer.finish().unwrap();
+    let digest = PartDigest::of(&first);
+    assert!(upload.is_sealed(2));
+    assert_eq!(
+        upload.part_sealer(2).unwrap_err(),
+        Error::PartAlreadySealed { part: 2 }
+    );
+
+    // The same plaintext reseals to the same bytes.
+    let mut again = data[32..64].to_vec();
+    upload.reseal_part(2, &mut again, &digest).unwrap();
+    assert_eq!(again, first);
+
+    // A changed plaintext is refused and nothing of it is left in the buffer.
+    let mut changed = data[32..64].to_vec();
+    changed[5] ^= 0x80;
+    assert_eq!(
+        upload.reseal_part(2, &mut changed, &digest),
+        Err(Error::PartChanged { part: 2 })
+    );
+    assert_eq!(changed, vec![0; 32]);
+
+    // A wrong length is refused before anything is sealed.
+    let mut short = data[32..63].to_vec();
+    assert_eq!(
+        upload.reseal_part(2, &mut short, &digest),
+        Err(Error::PartLength {
+            part: 2,
+            expected: 32,
+            actual: 31
+        })
+    );
+    assert_eq!(short, data[32..63]);
+
+    // A resumed context marks what its checkpoint knows was sealed.
+    upload.mark_sealed(1).unwrap();
+    assert_eq!(
+        upload.part_sealer(1).unwrap_err(),
+        Error::PartAlreadySealed { part: 1 }
+    );
+    assert_eq!(
+        upload.mark_sealed(1),
+        Err(Error::PartAlreadySealed { part: 1 })
+    );
+    assert_eq!(
+        upload.mark_sealed(5),
+        Err(Error::PartNumberOutOfRange { part: 5, parts: 4 })
+    );
+    assert!(!upload.is_sealed(3));
+    assert!(!upload.is_sealed(0));
+}
