@@ -70,7 +70,6 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
     let options = UploadOptions {
         part_size,
         concurrency: jobs,
-        keep_on_failure: false,
         ..UploadOptions::default()
     };
     let client = EncryptionClient::new(plain, Box::new(master));

@@ -315,6 +315,14 @@ impl Envelope {
         }
     }
 
+    /// The check of a whole plaintext against `unencrypted-content-md5`, when the envelope has
+    /// one, for a read that does not go through one [`whole_opener`](Self::whole_opener).
+    #[must_use]
+    pub fn content_md5_check(&self) -> Option<crate::ContentMd5Check> {
+        self.unencrypted_content_md5
+            .map(crate::ContentMd5Check::new)
+    }
+
     /// Checks the length the object has in storage (a Content-Range total, a HEAD
     /// Content-Length, a local file's length) against the length this envelope declares, so a
     /// cut or extended object is refused on ranged reads too, not only on whole reads.

@@ -239,13 +239,13 @@ where
         (None, None) => None,
     };
     let unencrypted_content_length = number(plain_len, Field::UnencryptedContentLength)?;
-    if let (Some(len), Some(size)) = (unencrypted_content_length, data_size) {
-        if len != size {
-            return Err(Error::InvalidValue {
-                field: Field::DataSize,
-                problem: ValueProblem::DataSizeDisagrees,
-            });
-        }
+    if let (Some(len), Some(size)) = (unencrypted_content_length, data_size)
+        && len != size
+    {
+        return Err(Error::InvalidValue {
+            field: Field::DataSize,
+            problem: ValueProblem::DataSizeDisagrees,
+        });
     }
     Ok(Some(Envelope {
         wrapped_key: WrappedValue::from_fixed(key),

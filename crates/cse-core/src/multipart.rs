@@ -181,6 +181,16 @@ impl MultipartContext {
         Ok((self.data_size - offset).min(self.part_size))
     }
 
+    /// Where part `part` lies in the plaintext: its offset (`(part-1) * part_size`) and its
+    /// exact length, so a caller reads the right bytes without computing either.
+    ///
+    /// # Errors
+    /// [`Error::PartNumberOutOfRange`].
+    pub fn part_range(&self, part: u32) -> Result<(u64, u64)> {
+        let len = self.part_len(part)?;
+        Ok((u64::from(part - 1) * self.part_size, len))
+    }
+
     fn check_number(&self, part: u32) -> Result<()> {
         if (1..=self.parts).contains(&part) {
             Ok(())

@@ -205,9 +205,53 @@ pub struct Opener {
     keystream: Keystream,
     pos: u64,
     window: Window,
-    /// The plaintext MD5 a whole read must end with, and the running digest of what was
-    /// delivered.
-    md5: Option<(Md5, [u8; 16])>,
+    /// The plaintext MD5 a whole read must end with, over what was delivered.
+    md5: Option<ContentMd5Check>,
+}
+
+/// Checks a whole plaintext against the envelope's `unencrypted-content-md5`, for a read that
+/// assembles the object from several ranged bodies (a parallel download) and so cannot use one
+/// [`Opener`]. Feed it the plaintext in object order. Made by
+/// [`Envelope::content_md5_check`](crate::Envelope::content_md5_check).
+#[derive(Clone)]
+pub struct ContentMd5Check {
+    hasher: Md5,
+    expected: [u8; 16],
+}
+
+impl core::fmt::Debug for ContentMd5Check {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ContentMd5Check").finish_non_exhaustive()
+    }
+}
+
+impl ContentMd5Check {
+    /// A check for a plaintext whose MD5 must be `expected`.
+    #[must_use]
+    pub fn new(expected: [u8; 16]) -> Self {
+        Self {
+            hasher: Md5::new(),
+            expected,
+        }
+    }
+
+    /// Adds the next plaintext bytes.
+    pub fn update(&mut self, plaintext: &[u8]) {
+        self.hasher.update(plaintext);
+    }
+
+    /// Ends the check.
+    ///
+    /// # Errors
+    /// [`Error::ContentMd5Mismatch`] when the plaintext's MD5 differs.
+    pub fn finish(self) -> Result<()> {
+        let got: [u8; 16] = self.hasher.finalize().into();
+        if bool::from(got.ct_eq(&self.expected)) {
+            Ok(())
+        } else {
+            Err(Error::ContentMd5Mismatch)
+        }
+    }
 }
 
 impl core::fmt::Debug for Opener {
@@ -265,13 +309,13 @@ impl Opener {
     /// [`Envelope::whole_opener`](crate::Envelope::whole_opener) sets it when the envelope has one.
     #[must_use]
     pub fn expecting_md5(mut self, md5: [u8; 16]) -> Self {
-        self.md5 = Some((Md5::new(), md5));
+        self.md5 = Some(ContentMd5Check::new(md5));
         self
     }
 
     fn digest(&mut self, plaintext: &[u8]) {
-        if let Some((hasher, _)) = &mut self.md5 {
-            hasher.update(plaintext);
+        if let Some(check) = &mut self.md5 {
+            check.update(plaintext);
         }
     }
 
@@ -351,19 +395,16 @@ impl Opener {
     /// does not match the plaintext.
     pub fn finish(self) -> Result<u64> {
         let w = self.window;
-        if let Some(body_end) = w.body_end {
-            if self.pos < body_end {
-                return Err(Error::Truncated {
-                    expected: body_end - w.body_start,
-                    actual: self.pos - w.body_start,
-                });
-            }
+        if let Some(body_end) = w.body_end
+            && self.pos < body_end
+        {
+            return Err(Error::Truncated {
+                expected: body_end - w.body_start,
+                actual: self.pos - w.body_start,
+            });
         }
-        if let Some((hasher, expected)) = self.md5 {
-            let got: [u8; 16] = hasher.finalize().into();
-            if !bool::from(got.ct_eq(&expected)) {
-                return Err(Error::ContentMd5Mismatch);
-            }
+        if let Some(check) = self.md5 {
+            check.finish()?;
         }
         let delivered_to = self.pos.min(w.keep_end);
         Ok(delivered_to.saturating_sub(w.keep_start))

@@ -123,10 +123,10 @@ where
         }
         // A consumer such as hyper stops polling once the body says it has ended, so the length
         // check must run before this frame goes out, not on a poll that may never come.
-        if inner.is_end_stream() {
-            if let Err(e) = stage.finish(Stage::Done) {
-                *pending = Some(e);
-            }
+        if inner.is_end_stream()
+            && let Err(e) = stage.finish(Stage::Done)
+        {
+            *pending = Some(e);
         }
         if !buf.is_empty() {
             return Poll::Ready(Some(Ok(Frame::data(buf.freeze()))));

@@ -12,6 +12,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqsign_aliyun_oss::{Credential, RequestSigner, SigningVersion};
 use reqsign_core::SignRequest as _;
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::crc64::crc64;
 use crate::error::{Error, Result, ServiceError};
@@ -32,12 +33,17 @@ const QUERY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// An AccessKey pair, with an STS token when temporary. Never printed.
+/// An AccessKey pair, with an STS token when temporary. Never printed; the secret and the token
+/// are zeroized when the last copy is dropped.
+///
+/// The signer (`reqsign-aliyun-oss`) takes its own copies for each signature and derives the V4
+/// signing key in buffers of its own, which this crate zeroizes where it owns them (the
+/// credential it hands over) but cannot reach inside the signer.
 #[derive(Clone)]
 pub struct Credentials {
     access_key_id: String,
-    access_key_secret: String,
-    security_token: Option<String>,
+    access_key_secret: Zeroizing<String>,
+    security_token: Option<Zeroizing<String>>,
 }
 
 impl fmt::Debug for Credentials {
@@ -59,7 +65,7 @@ impl Credentials {
     pub fn new(access_key_id: impl Into<String>, access_key_secret: impl Into<String>) -> Self {
         Self {
             access_key_id: access_key_id.into(),
-            access_key_secret: access_key_secret.into(),
+            access_key_secret: Zeroizing::new(access_key_secret.into()),
             security_token: None,
         }
     }
@@ -67,7 +73,7 @@ impl Credentials {
     /// Adds an STS security token (sent as `x-oss-security-token`).
     #[must_use]
     pub fn with_security_token(mut self, token: impl Into<String>) -> Self {
-        self.security_token = Some(token.into());
+        self.security_token = Some(Zeroizing::new(token.into()));
         self
     }
 
@@ -95,11 +101,11 @@ impl Credentials {
     }
 
     pub(crate) fn security_token(&self) -> Option<&str> {
-        self.security_token.as_deref()
+        self.security_token.as_ref().map(|t| t.as_str())
     }
 
     pub(crate) fn access_key_secret(&self) -> &str {
-        &self.access_key_secret
+        self.access_key_secret.as_str()
     }
 }
 
@@ -326,6 +332,52 @@ impl OssRequest {
     }
 }
 
+/// OSS's bucket naming rule: 3 to 63 bytes of `a-z`, `0-9` and `-`, starting and ending with a
+/// letter or digit. Checked before any URL is built: the name becomes part of the host name
+/// (`bucket.endpoint`), so anything else could send a signed request, STS token included, to
+/// another host.
+pub(crate) fn check_bucket(bucket: &str) -> Result<()> {
+    let bytes = bucket.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let ok = (3..=63).contains(&bytes.len())
+        && bytes.iter().all(|b| alnum(b) || *b == b'-')
+        && bytes.first().is_some_and(alnum)
+        && bytes.last().is_some_and(alnum);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument {
+            name: "bucket",
+            problem: format!(
+                "{bucket:?} is not an OSS bucket name: use 3 to 63 characters of a-z, 0-9 and \
+                 '-', starting and ending with a letter or digit"
+            ),
+        })
+    }
+}
+
+/// OSS's object key rules (1 to 1023 bytes of UTF-8, not starting with `/` or `\`), plus one of
+/// this client's: no `.` or `..` path segment, since URL normalisation would resolve it and the
+/// request would address another key, or in path-style addressing another bucket.
+pub(crate) fn check_key(key: &str) -> Result<()> {
+    let problem = if key.is_empty() {
+        // Bucket-level requests have no key; object operations check for one themselves.
+        return Ok(());
+    } else if key.len() > 1023 {
+        "is longer than the 1023 bytes OSS allows"
+    } else if key.starts_with(['/', '\\']) {
+        "starts with '/' or '\\', which OSS does not allow"
+    } else if key.split('/').any(|s| s == "." || s == "..") {
+        "has a '.' or '..' path segment, which URL normalisation would resolve to another key"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidArgument {
+        name: "object key",
+        problem: format!("{key:?} {problem}"),
+    })
+}
+
 /// Sets `name: value` from caller text, refusing what HTTP cannot carry.
 pub(crate) fn set_header(headers: &mut HeaderMap, name: &str, value: &str) -> Result<()> {
     let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::InvalidArgument {
@@ -426,6 +478,8 @@ impl OssClient {
     }
 
     async fn signed(&self, req: &OssRequest) -> Result<reqwest::Request> {
+        check_bucket(&req.bucket)?;
+        check_key(&req.key)?;
         let url = self.url(&req.bucket, &req.key, &req.query);
         let (mut parts, ()) = http::Request::builder()
             .method(req.method.clone())
@@ -438,18 +492,23 @@ impl OssClient {
             .into_parts();
         parts.headers = req.headers.clone();
         let creds = &self.inner.credentials;
-        let credential = Credential {
+        let mut credential = Credential {
             access_key_id: creds.access_key_id.clone(),
-            access_key_secret: creds.access_key_secret.clone(),
-            security_token: creds.security_token.clone(),
+            access_key_secret: creds.access_key_secret.to_string(),
+            security_token: creds.security_token.as_ref().map(|t| t.to_string()),
             expires_in: None,
         };
-        RequestSigner::new(&req.bucket)
+        let signed = RequestSigner::new(&req.bucket)
             .with_region(self.inner.region.clone())
             .with_signing_version(SigningVersion::V4)
             .sign_request(&self.inner.context, &mut parts, Some(&credential), None)
-            .await
-            .map_err(|e| Error::Signing(e.to_string()))?;
+            .await;
+        // The signer's copy of the secret is ours to wipe.
+        credential.access_key_secret.zeroize();
+        if let Some(token) = credential.security_token.as_mut() {
+            token.zeroize();
+        }
+        signed.map_err(|e| Error::Signing(e.to_string()))?;
         let request = http::Request::from_parts(parts, req.body.clone());
         reqwest::Request::try_from(request).map_err(|source| Error::Transport {
             operation: req.operation,
@@ -622,12 +681,12 @@ async fn service_error(operation: &'static str, resp: reqwest::Response) -> Erro
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let mut text = resp.text().await.unwrap_or_default();
-    if text.trim().is_empty() {
-        if let Some(encoded) = header_str(&headers, "x-oss-err") {
-            use base64::Engine as _;
-            if let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(encoded) {
-                text = String::from_utf8_lossy(&raw).into_owned();
-            }
+    if text.trim().is_empty()
+        && let Some(encoded) = header_str(&headers, "x-oss-err")
+    {
+        use base64::Engine as _;
+        if let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(encoded) {
+            text = String::from_utf8_lossy(&raw).into_owned();
         }
     }
     let code = xml::text(&text, "Code").unwrap_or_else(|| {

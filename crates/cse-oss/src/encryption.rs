@@ -6,12 +6,13 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use cse_core::{
     ByteRange, ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Field, Keyring,
-    MasterCipher, MissingEnvelope, MultipartContext, RangePlan, Sealer, plan_range,
+    MasterCipher, MissingEnvelope, MultipartContext, PartDigest, RangePlan, Sealer, plan_range,
 };
 use cse_http::OpenBody;
 use http::{HeaderMap, Method};
 use http_body_util::BodyExt as _;
 
+use crate::checkpoint::UploadCheckpoint;
 use crate::client::{
     OssClient, OssRequest, PutObjectOutput, check_crc, header_str, request_id, response_crc64,
     set_header,
@@ -238,10 +239,10 @@ impl ObjectBody {
                 None => return Ok(None),
                 Some(Err(e)) => return Err(e),
                 Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        if !data.is_empty() {
-                            return Ok(Some(data));
-                        }
+                    if let Ok(data) = frame.into_data()
+                        && !data.is_empty()
+                    {
+                        return Ok(Some(data));
                     }
                 }
             }
@@ -297,6 +298,11 @@ impl InitiateMultipartUploadRequest {
 
 /// An encrypted multipart upload in progress: its id and its [`MultipartContext`]. Cheap to
 /// clone and shareable between tasks; each part number can be sealed once.
+///
+/// With a checkpoint ([`EncryptionClient::initiate_checkpointed_upload`],
+/// [`EncryptionClient::resume_multipart_upload`]) every part is recorded before its ciphertext
+/// leaves and after OSS accepts it, and a part the checkpoint knows was sealed is sealed again
+/// only from the same plaintext.
 #[derive(Clone, Debug)]
 pub struct EncryptionMultipartContext {
     /// The bucket.
@@ -306,6 +312,7 @@ pub struct EncryptionMultipartContext {
     /// The upload id.
     pub upload_id: String,
     context: Arc<MultipartContext>,
+    checkpoint: Option<Arc<UploadCheckpoint>>,
 }
 
 impl EncryptionMultipartContext {
@@ -313,6 +320,78 @@ impl EncryptionMultipartContext {
     #[must_use]
     pub fn context(&self) -> &MultipartContext {
         &self.context
+    }
+
+    /// The checkpoint this upload records into, if any.
+    #[must_use]
+    pub fn checkpoint(&self) -> Option<&UploadCheckpoint> {
+        self.checkpoint.as_deref()
+    }
+
+    /// The parts the checkpoint records as uploaded, for CompleteMultipartUpload (empty without
+    /// a checkpoint).
+    #[must_use]
+    pub fn completed_parts(&self) -> Vec<UploadedPart> {
+        self.checkpoint.as_ref().map_or_else(Vec::new, |c| {
+            c.state()
+                .parts
+                .into_iter()
+                .filter_map(|(part_number, r)| {
+                    r.etag.map(|etag| UploadedPart { part_number, etag })
+                })
+                .collect()
+        })
+    }
+
+    /// The part numbers still to upload: all of them, less those the checkpoint records as
+    /// uploaded.
+    #[must_use]
+    pub fn pending_parts(&self) -> Vec<u32> {
+        let done: Vec<u32> = self
+            .completed_parts()
+            .iter()
+            .map(|p| p.part_number)
+            .collect();
+        (1..=self.context.part_count())
+            .filter(|n| !done.contains(n))
+            .collect()
+    }
+}
+
+/// One part, sealed: its ciphertext, ready to send, and to send again if the first send failed.
+/// Not secret (it is what OSS stores), so it can be kept, cloned and logged freely.
+#[derive(Clone)]
+pub struct SealedPart {
+    part_number: u32,
+    ciphertext: Bytes,
+}
+
+impl fmt::Debug for SealedPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealedPart")
+            .field("part_number", &self.part_number)
+            .field("len", &self.ciphertext.len())
+            .finish()
+    }
+}
+
+impl SealedPart {
+    /// The part number.
+    #[must_use]
+    pub const fn part_number(&self) -> u32 {
+        self.part_number
+    }
+
+    /// The ciphertext.
+    #[must_use]
+    pub const fn ciphertext(&self) -> &Bytes {
+        &self.ciphertext
+    }
+
+    /// The digest a checkpoint records for the part.
+    #[must_use]
+    pub fn digest(&self) -> PartDigest {
+        PartDigest::of(&self.ciphertext)
     }
 }
 
@@ -537,8 +616,8 @@ impl EncryptionClient {
         let status = resp.status();
         let response_headers = resp.headers().clone();
         let envelope = self.decode(&response_headers)?;
-        if let (Some((want, _)), Some(got)) = (known, envelope.as_ref()) {
-            if want != got {
+        match (known, envelope.as_ref()) {
+            (Some((want, _)), Some(got)) if want != got => {
                 return Err(Error::UnexpectedResponse {
                     operation: "GetObject",
                     problem: "the object's envelope changed between requests; it was \
@@ -546,6 +625,19 @@ impl EncryptionClient {
                         .to_owned(),
                 });
             }
+            // HeadObject said the object is encrypted: a body without the envelope is
+            // ciphertext that something stripped, never plaintext.
+            (Some(_), None) => {
+                return Err(Error::UnexpectedResponse {
+                    operation: "GetObject",
+                    problem: "the response carries no client-side-encryption envelope although \
+                              HeadObject reported one; a proxy or the server stripped it, or \
+                              the object was replaced: refusing to return ciphertext as \
+                              plaintext"
+                        .to_owned(),
+                });
+            }
+            _ => {}
         }
         let http_response: http::Response<reqwest::Body> = resp.into();
         let (mut parts, body) = http_response.into_parts();
@@ -595,6 +687,9 @@ impl EncryptionClient {
         let (body, content_length, content_range, status) = match &plan {
             Some(plan) => {
                 let body_plan = cse_http::rewrite_range_response(plan, &mut parts)?;
+                // A ranged read sees the object's length in Content-Range: a cut or extended
+                // object is refused here as a whole read would refuse it.
+                envelope.check_stored_len(body_plan.content_range().total)?;
                 (
                     OpenBody::ranged(body, &body_plan, material),
                     Some(body_plan.content_length()),
@@ -630,15 +725,53 @@ impl EncryptionClient {
     /// # Errors
     /// [`Error::Core`] with [`cse_core::Error::InvalidPartSize`] or
     /// [`cse_core::Error::InvalidDataSize`]; [`Error::InvalidArgument`]; the master key's errors;
-    /// [`Error::Service`], [`Error::Transport`], [`Error::UnexpectedResponse`].
+    /// [`Error::Service`], [`Error::UnexpectedResponse`]; [`Error::InitiateUncertain`] when the
+    /// request may have reached OSS but its answer was lost (an upload may exist).
     pub async fn initiate_multipart_upload(
         &self,
         request: InitiateMultipartUploadRequest,
+    ) -> Result<EncryptionMultipartContext> {
+        self.initiate(request, None).await
+    }
+
+    /// As [`initiate_multipart_upload`](Self::initiate_multipart_upload), recording the upload
+    /// in a new checkpoint file at `path` (see [`UploadCheckpoint`]): the envelope before the
+    /// request is sent, the upload id when OSS answers, then every part. `source` describes the
+    /// data (for a file: its size, modification time and inode) and is compared on resume.
+    ///
+    /// # Errors
+    /// As [`initiate_multipart_upload`](Self::initiate_multipart_upload); [`Error::Checkpoint`]
+    /// when `path` exists; [`Error::Io`].
+    pub async fn initiate_checkpointed_upload(
+        &self,
+        request: InitiateMultipartUploadRequest,
+        path: &std::path::Path,
+        source: &str,
+    ) -> Result<EncryptionMultipartContext> {
+        self.initiate(request, Some((path, source))).await
+    }
+
+    async fn initiate(
+        &self,
+        request: InitiateMultipartUploadRequest,
+        checkpoint: Option<(&std::path::Path, &str)>,
     ) -> Result<EncryptionMultipartContext> {
         let material = ContentMaterial::generate(&mut rng());
         let envelope = self.seal_envelope(&material).await?;
         let context =
             MultipartContext::new(material, envelope, request.part_size, request.data_size)?;
+        let checkpoint = checkpoint
+            .map(|(path, source)| {
+                UploadCheckpoint::create(
+                    path,
+                    &request.bucket,
+                    &request.key,
+                    source,
+                    context.envelope(),
+                )
+            })
+            .transpose()?
+            .map(Arc::new);
         let mut req = OssRequest::new(
             "InitiateMultipartUpload",
             Method::POST,
@@ -649,10 +782,23 @@ impl EncryptionClient {
         req.idempotent = false;
         req.headers = headers_from(&request.headers)?;
         envelope_headers(context.envelope(), &mut req.headers)?;
-        let resp = self.client.send(&req).await?;
-        let text = resp.text().await.map_err(|e| Error::Body {
-            operation: "InitiateMultipartUpload",
+        let uncertain = |e: Error| Error::InitiateUncertain {
+            bucket: request.bucket.clone(),
+            key: request.key.clone(),
             source: Box::new(e),
+        };
+        let resp = match self.client.send(&req).await {
+            Ok(resp) => resp,
+            // Refused before it was sent, or answered with an error: no upload exists.
+            Err(e @ Error::Transport { .. }) if !e.transport_may_have_sent() => return Err(e),
+            Err(e @ (Error::Transport { .. } | Error::Body { .. })) => return Err(uncertain(e)),
+            Err(e) => return Err(e),
+        };
+        let text = resp.text().await.map_err(|e| {
+            uncertain(Error::Body {
+                operation: "InitiateMultipartUpload",
+                source: Box::new(e),
+            })
         })?;
         let upload_id = xml::text(&text, "UploadId")
             .filter(|id| !id.is_empty())
@@ -660,45 +806,98 @@ impl EncryptionClient {
                 operation: "InitiateMultipartUpload",
                 problem: "the answer has no UploadId".to_owned(),
             })?;
+        if let Some(checkpoint) = &checkpoint
+            && let Err(e) = checkpoint.record_initiated(&upload_id)
+        {
+            // An upload nobody can resume: abort it rather than leave it billable.
+            let _ = self
+                .client
+                .abort_multipart_upload(&request.bucket, &request.key, &upload_id)
+                .await;
+            return Err(e);
+        }
         Ok(EncryptionMultipartContext {
             bucket: request.bucket,
             key: request.key,
             upload_id,
             context: Arc::new(context),
+            checkpoint,
         })
     }
 
-    /// UploadPart, encrypted from the part's own counter. `body` must be exactly the part's
-    /// length ([`MultipartContext::part_len`]); each part number can be sealed once per upload,
-    /// and a failed send is retried with the same ciphertext.
+    /// Seals part `part_number` from `plaintext`, which must be exactly the part's length
+    /// ([`MultipartContext::part_len`]). A part the upload's checkpoint records as sealed is
+    /// sealed again only if the result is the same ciphertext (the same plaintext); any other
+    /// part number is sealed once per upload.
     ///
     /// # Errors
-    /// [`Error::Core`] with [`cse_core::Error::PartLength`],
-    /// [`cse_core::Error::PartAlreadySealed`] or [`cse_core::Error::PartNumberOutOfRange`];
-    /// [`Error::Service`], [`Error::Transport`], [`Error::CrcMismatch`].
-    pub async fn upload_part(
+    /// [`Error::Core`] with [`cse_core::Error::PartLength`] (nothing is sealed),
+    /// [`cse_core::Error::PartAlreadySealed`], [`cse_core::Error::PartChanged`] or
+    /// [`cse_core::Error::PartNumberOutOfRange`].
+    pub fn seal_part(
         &self,
         context: &EncryptionMultipartContext,
         part_number: u32,
-        body: Bytes,
-    ) -> Result<UploadedPart> {
+        plaintext: &[u8],
+    ) -> Result<SealedPart> {
         let expected = context.context.part_len(part_number)?;
-        if body.len() as u64 != expected {
+        if plaintext.len() as u64 != expected {
             return Err(Error::Core(cse_core::Error::PartLength {
                 part: part_number,
                 expected,
-                actual: body.len() as u64,
+                actual: plaintext.len() as u64,
             }));
         }
-        let mut sealer = context.context.part_sealer(part_number)?;
-        let mut cipher = BytesMut::from(body.as_ref());
-        sealer.update_in_place(&mut cipher)?;
-        sealer.finish()?;
+        let mut cipher = BytesMut::from(plaintext);
+        let recorded = context
+            .checkpoint
+            .as_ref()
+            .and_then(|c| c.state().parts.remove(&part_number));
+        match recorded {
+            Some(record) if record.etag.is_some() => {
+                return Err(Error::Core(cse_core::Error::PartAlreadySealed {
+                    part: part_number,
+                }));
+            }
+            Some(record) => {
+                context
+                    .context
+                    .reseal_part(part_number, &mut cipher, &record.digest)?;
+            }
+            None => {
+                let mut sealer = context.context.part_sealer(part_number)?;
+                sealer.update_in_place(&mut cipher)?;
+                sealer.finish()?;
+            }
+        }
+        Ok(SealedPart {
+            part_number,
+            ciphertext: cipher.freeze(),
+        })
+    }
+
+    /// UploadPart of a part already sealed ([`seal_part`](Self::seal_part)): safe to call again
+    /// with the same `part` after a failure, since it sends the same bytes. With a checkpoint,
+    /// the part is recorded (durably) before its ciphertext leaves, and its ETag after.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] or [`Error::Io`] when the record cannot be made (nothing is
+    /// sent); [`Error::Service`], [`Error::Transport`], [`Error::CrcMismatch`],
+    /// [`Error::UnexpectedResponse`].
+    pub async fn upload_sealed_part(
+        &self,
+        context: &EncryptionMultipartContext,
+        part: &SealedPart,
+    ) -> Result<UploadedPart> {
+        let part_number = part.part_number;
+        if let Some(checkpoint) = &context.checkpoint {
+            checkpoint.record_sealed(part_number, part.ciphertext.len() as u64, &part.digest())?;
+        }
         let mut req = OssRequest::new("UploadPart", Method::PUT, &context.bucket, &context.key)
             .query("partNumber", part_number.to_string())
             .query("uploadId", context.upload_id.clone());
         envelope_headers(context.context.envelope(), &mut req.headers)?;
-        req.body = cipher.freeze();
+        req.body = part.ciphertext.clone();
         let resp = self.client.send(&req).await?;
         check_crc("UploadPart", resp.headers(), &req.body)?;
         let etag = header_str(resp.headers(), "etag")
@@ -707,7 +906,32 @@ impl EncryptionClient {
                 problem: "the answer has no ETag".to_owned(),
             })?
             .to_owned();
+        if let Some(checkpoint) = &context.checkpoint {
+            checkpoint.record_uploaded(part_number, &etag)?;
+        }
         Ok(UploadedPart { part_number, etag })
+    }
+
+    /// UploadPart, encrypted from the part's own counter: [`seal_part`](Self::seal_part), then
+    /// [`upload_sealed_part`](Self::upload_sealed_part) (which retries as the client's retry
+    /// policy allows). If the upload still fails, the error is [`Error::PartNotUploaded`], which
+    /// carries the sealed part: resend that; the part number cannot be sealed afresh.
+    ///
+    /// # Errors
+    /// As [`seal_part`](Self::seal_part); [`Error::PartNotUploaded`].
+    pub async fn upload_part(
+        &self,
+        context: &EncryptionMultipartContext,
+        part_number: u32,
+        body: Bytes,
+    ) -> Result<UploadedPart> {
+        let sealed = self.seal_part(context, part_number, &body)?;
+        self.upload_sealed_part(context, &sealed)
+            .await
+            .map_err(|e| Error::PartNotUploaded {
+                part: Box::new(sealed),
+                source: Box::new(e),
+            })
     }
 
     /// CompleteMultipartUpload with `parts` (any order; sent sorted). No envelope headers are
@@ -758,6 +982,10 @@ impl EncryptionClient {
             operation: "CompleteMultipartUpload",
             source: Box::new(e),
         })?;
+        // The upload is an object now: nothing is left to resume.
+        if let Some(checkpoint) = &context.checkpoint {
+            checkpoint.remove()?;
+        }
         Ok(PutObjectOutput {
             etag: out.etag.or_else(|| xml::text(&text, "ETag")),
             ..out
@@ -771,7 +999,57 @@ impl EncryptionClient {
     pub async fn abort_multipart_upload(&self, context: &EncryptionMultipartContext) -> Result<()> {
         self.client
             .abort_multipart_upload(&context.bucket, &context.key, &context.upload_id)
-            .await
+            .await?;
+        if let Some(checkpoint) = &context.checkpoint {
+            checkpoint.remove()?;
+        }
+        Ok(())
+    }
+
+    /// ListParts, every page: asks again from `NextPartNumberMarker` while `IsTruncated`, and
+    /// refuses a listing that repeats a part, does not advance, or changes its envelope between
+    /// pages.
+    ///
+    /// # Errors
+    /// As [`list_parts`](Self::list_parts); [`Error::UnexpectedResponse`] for an inconsistent
+    /// listing.
+    pub async fn list_all_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<ListPartsOutput> {
+        let mut marker = 0;
+        let mut all = self.list_parts(bucket, key, upload_id, 0).await?;
+        let bad = |problem: String| Error::UnexpectedResponse {
+            operation: "ListParts",
+            problem,
+        };
+        while all.is_truncated {
+            let next = all.next_part_number_marker;
+            if next <= marker {
+                return Err(bad(format!(
+                    "the listing is truncated but its next marker ({next}) does not advance \
+                     past {marker}"
+                )));
+            }
+            marker = next;
+            let page = self.list_parts(bucket, key, upload_id, marker).await?;
+            if page.envelope != all.envelope {
+                return Err(bad(
+                    "the upload's ClientEncryption fields differ between pages".to_owned(),
+                ));
+            }
+            all.parts.extend(page.parts);
+            all.is_truncated = page.is_truncated;
+            all.next_part_number_marker = page.next_part_number_marker;
+        }
+        let mut numbers: Vec<u32> = all.parts.iter().map(|p| p.part_number).collect();
+        numbers.sort_unstable();
+        if let Some(w) = numbers.windows(2).find(|w| w[0] == w[1]) {
+            return Err(bad(format!("part {} is listed twice", w[0])));
+        }
+        Ok(all)
     }
 
     /// ListParts, one page from after `part_number_marker` (0 for the start), with the upload's
@@ -839,46 +1117,105 @@ impl EncryptionClient {
         })
     }
 
-    /// Rebuilds the context of an encrypted upload from ListParts, to resume it after a restart
-    /// (as Go V2's uploader does): unwraps its key with the master key and marks the listed parts
-    /// as sealed, so they cannot be sealed again with the same keystream. Re-upload only parts
-    /// that are missing, from the same source data.
+    /// Resumes the upload recorded in `checkpoint` (see [`UploadCheckpoint`]).
+    ///
+    /// The checkpoint, which this client wrote, is what is trusted: the envelope is unwrapped
+    /// from it, never from the server. Every page of ListParts is then compared with it, and
+    /// any difference is [`Error::ResumeMismatch`], naming what differs, before anything is
+    /// uploaded: another envelope (key, start, wrap-alg, part or data size), a part the
+    /// checkpoint never sealed, a part of another size, a part recorded as uploaded that is
+    /// missing or has another ETag.
+    ///
+    /// The context returned lists what remains ([`EncryptionMultipartContext::pending_parts`]);
+    /// a pending part the checkpoint records as sealed is sealed again by
+    /// [`seal_part`](Self::seal_part) only from the same plaintext.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when the upload is not encrypted or lacks its sizes; the master
-    /// key's errors; [`Error::Core`].
+    /// [`Error::Checkpoint`] for a checkpoint without an upload id (its Initiate answer was
+    /// lost); [`Error::ResumeMismatch`]; the master key's errors; the errors of
+    /// [`list_all_parts`](Self::list_all_parts).
     pub async fn resume_multipart_upload(
         &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        listed: &ListPartsOutput,
+        checkpoint: UploadCheckpoint,
     ) -> Result<EncryptionMultipartContext> {
-        let not_resumable = |problem: &str| Error::InvalidArgument {
-            name: "upload_id",
-            problem: format!("upload {upload_id} cannot be resumed: {problem}"),
+        let state = checkpoint.state();
+        let Some(upload_id) = state.upload_id.clone() else {
+            return Err(Error::Checkpoint {
+                path: checkpoint.path().to_owned(),
+                problem: format!(
+                    "records no upload id: InitiateMultipartUpload's answer never arrived, so \
+                     an unfinished upload of oss://{}/{} may exist; list the bucket's multipart \
+                     uploads (ListMultipartUploads), abort it, and remove this file",
+                    state.bucket, state.key
+                ),
+            });
         };
-        let envelope = listed
-            .envelope
-            .clone()
-            .ok_or_else(|| not_resumable("it is not an encrypted upload"))?;
-        let sizes = envelope
-            .multipart()
-            .ok_or_else(|| not_resumable("it has no part size"))?;
-        let data_size = sizes
-            .data_size
-            .ok_or_else(|| not_resumable("it declares no data size"))?;
-        let material = self.open_envelope(&envelope).await?;
-        let context = MultipartContext::new(material, envelope, sizes.part_size, data_size)?;
+        let mismatch = |problem: String| Error::ResumeMismatch {
+            upload_id: upload_id.clone(),
+            problem,
+        };
+        let listed = self
+            .list_all_parts(&state.bucket, &state.key, &upload_id)
+            .await?;
+        let listed_envelope = listed.envelope.as_ref().ok_or_else(|| {
+            mismatch("ListParts reports no ClientEncryption fields for it".to_owned())
+        })?;
+        if let Some(field) = state.envelope.listed_difference(listed_envelope) {
+            return Err(mismatch(format!(
+                "ListParts reports a {field} that differs from the checkpoint's"
+            )));
+        }
         for part in &listed.parts {
-            // Handing out the sealer marks the number as used; the sealer itself is dropped.
-            drop(context.part_sealer(part.part_number)?);
+            let n = part.part_number;
+            let Some(record) = state.parts.get(&n) else {
+                return Err(mismatch(format!(
+                    "ListParts lists part {n}, which this checkpoint never sealed"
+                )));
+            };
+            if part.size != record.size {
+                return Err(mismatch(format!(
+                    "ListParts lists part {n} with {} bytes; the checkpoint sealed {}",
+                    part.size, record.size
+                )));
+            }
+            if let Some(etag) = &record.etag
+                && !same_etag(etag, &part.etag)
+            {
+                return Err(mismatch(format!(
+                    "ListParts lists part {n} with ETag {}; the checkpoint recorded {etag}",
+                    part.etag
+                )));
+            }
+        }
+        for (n, record) in &state.parts {
+            if record.etag.is_some() && !listed.parts.iter().any(|p| p.part_number == *n) {
+                return Err(mismatch(format!(
+                    "part {n} was uploaded (the checkpoint records its ETag) but ListParts does \
+                     not list it"
+                )));
+            }
+        }
+        let sizes = state.envelope.multipart();
+        let (Some(part_size), Some(data_size)) =
+            (sizes.map(|m| m.part_size), sizes.and_then(|m| m.data_size))
+        else {
+            return Err(Error::Checkpoint {
+                path: checkpoint.path().to_owned(),
+                problem: "the envelope has no part size and data size".to_owned(),
+            });
+        };
+        let material = self.open_envelope(&state.envelope).await?;
+        let context =
+            MultipartContext::new(material, state.envelope.clone(), part_size, data_size)?;
+        for n in state.parts.keys() {
+            context.mark_sealed(*n)?;
         }
         Ok(EncryptionMultipartContext {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            upload_id: upload_id.to_owned(),
+            bucket: state.bucket,
+            key: state.key,
+            upload_id,
             context: Arc::new(context),
+            checkpoint: Some(Arc::new(checkpoint)),
         })
     }
 
@@ -895,6 +1232,13 @@ impl EncryptionClient {
         };
         Ok((head, material))
     }
+}
+
+/// ETags compare without their quotes and case (OSS answers upper-case hex in quotes).
+fn same_etag(a: &str, b: &str) -> bool {
+    a.trim()
+        .trim_matches('"')
+        .eq_ignore_ascii_case(b.trim().trim_matches('"'))
 }
 
 /// The CRC-64 OSS reports for an object.

@@ -109,8 +109,59 @@ pub enum Error {
         /// Why it failed.
         source: Box<Error>,
     },
-    /// A KMS call failed or answered something unusable.
+    /// A multipart upload's checkpoint file is unusable, or does not match the upload.
+    Checkpoint {
+        /// The checkpoint file.
+        path: std::path::PathBuf,
+        /// What is wrong, and what to do.
+        problem: String,
+    },
+    /// A resumed upload's listing (ListParts) differs from its checkpoint: the server, a proxy,
+    /// or another writer changed the upload. Nothing was uploaded.
+    ResumeMismatch {
+        /// The upload id.
+        upload_id: String,
+        /// What differs.
+        problem: String,
+    },
+    /// A part was sealed but its upload failed after the retries allowed. The sealed ciphertext
+    /// is kept here: resend it with
+    /// [`EncryptionClient::upload_sealed_part`](crate::EncryptionClient::upload_sealed_part)
+    /// (sealing the part again from scratch would reuse keystream and is refused).
+    PartNotUploaded {
+        /// The sealed part, to resend.
+        part: Box<crate::SealedPart>,
+        /// Why the upload failed.
+        source: Box<Error>,
+    },
+    /// InitiateMultipartUpload failed after the request may have reached OSS: an upload may
+    /// exist that nobody will complete (it is billed for its parts until aborted).
+    InitiateUncertain {
+        /// The bucket.
+        bucket: String,
+        /// The object key.
+        key: String,
+        /// Why it failed.
+        source: Box<Error>,
+    },
+    /// The operation was cancelled ([`CancelToken`](crate::CancelToken)): no new part was
+    /// started, the parts in flight finished, and the upload was aborted, or kept for resuming.
+    Cancelled {
+        /// The upload id, for a multipart upload.
+        upload_id: Option<String>,
+        /// Whether the upload was kept (with its checkpoint) for resuming.
+        kept: bool,
+    },
+    /// A KMS call failed (KMS could not be reached, or `Encrypt` answered something unusable).
     Kms(String),
+    /// KMS did not unwrap the object's key: the same opaque failure as
+    /// [`cse_core::Error::Unwrap`], whatever KMS said. What it said is kept in `diagnostic`
+    /// for logs ([`Error::diagnostic`]); it names KMS's error code and request id, never key
+    /// material, and is not part of the message shown for the object.
+    KmsUnwrap {
+        /// KMS's answer, for logs.
+        diagnostic: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -153,6 +204,47 @@ impl fmt::Display for Error {
                 "multipart upload {upload_id} failed and was kept for resuming: {source}"
             ),
             Self::Kms(m) => write!(f, "KMS: {m}"),
+            Self::KmsUnwrap { .. } => fmt::Display::fmt(&cse_core::Error::Unwrap, f),
+            Self::Checkpoint { path, problem } => {
+                write!(f, "checkpoint {}: {problem}", path.display())
+            }
+            Self::ResumeMismatch { upload_id, problem } => write!(
+                f,
+                "refusing to resume upload {upload_id}: {problem}; nothing was uploaded. The \
+                 upload was changed by someone other than this client: abort it and start a \
+                 new one"
+            ),
+            Self::PartNotUploaded { part, source } => write!(
+                f,
+                "part {} was sealed but not uploaded: {source}; resend the sealed part \
+                 (EncryptionClient::upload_sealed_part), never reseal it from scratch",
+                part.part_number()
+            ),
+            Self::InitiateUncertain {
+                bucket,
+                key,
+                source,
+            } => write!(
+                f,
+                "InitiateMultipartUpload for oss://{bucket}/{key} failed after the request \
+                 may have reached OSS ({source}); an unfinished upload may now exist: list the \
+                 bucket's multipart uploads with prefix {key:?} (ListMultipartUploads) and abort \
+                 it, or let a lifecycle rule expire it"
+            ),
+            Self::Cancelled {
+                upload_id: Some(id),
+                kept: true,
+            } => write!(
+                f,
+                "cancelled; multipart upload {id} was kept with its checkpoint, to resume"
+            ),
+            Self::Cancelled {
+                upload_id: Some(id),
+                kept: false,
+            } => write!(f, "cancelled; multipart upload {id} was aborted"),
+            Self::Cancelled {
+                upload_id: None, ..
+            } => f.write_str("cancelled"),
         }
     }
 }
@@ -165,7 +257,9 @@ impl std::error::Error for Error {
             Self::Core(e) => Some(e),
             Self::Http(e) => Some(e),
             Self::Io { source, .. } => Some(source),
-            Self::UploadKept { source, .. } => Some(source.as_ref()),
+            Self::UploadKept { source, .. }
+            | Self::PartNotUploaded { source, .. }
+            | Self::InitiateUncertain { source, .. } => Some(source.as_ref()),
             _ => None,
         }
     }
@@ -187,12 +281,44 @@ impl From<cse_http::Error> for Error {
 }
 
 impl Error {
+    /// For a transport error: whether the request may have reached the server (anything but a
+    /// failure to connect).
+    pub(crate) fn transport_may_have_sent(&self) -> bool {
+        match self {
+            Self::Transport { source, .. } => !source.is_connect(),
+            _ => false,
+        }
+    }
+
+    /// Whether this is the opaque failure to unwrap an object's key (a wrong master key, a
+    /// damaged envelope, a KMS key that refuses): [`cse_core::Error::Unwrap`] or
+    /// [`Error::KmsUnwrap`].
+    #[must_use]
+    pub fn is_unwrap(&self) -> bool {
+        matches!(
+            self,
+            Self::Core(cse_core::Error::Unwrap) | Self::KmsUnwrap { .. }
+        )
+    }
+
+    /// Extra detail for logs, never shown as the error's message: what KMS answered for an
+    /// [`Error::KmsUnwrap`].
+    #[must_use]
+    pub fn diagnostic(&self) -> Option<&str> {
+        match self {
+            Self::KmsUnwrap { diagnostic } => Some(diagnostic),
+            _ => None,
+        }
+    }
+
     /// The service error, when OSS answered with one.
     #[must_use]
     pub fn service_error(&self) -> Option<&ServiceError> {
         match self {
             Self::Service { error, .. } => Some(error),
-            Self::UploadKept { source, .. } => source.service_error(),
+            Self::UploadKept { source, .. }
+            | Self::PartNotUploaded { source, .. }
+            | Self::InitiateUncertain { source, .. } => source.service_error(),
             _ => None,
         }
     }

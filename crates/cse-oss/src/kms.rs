@@ -23,6 +23,7 @@ use base64::engine::general_purpose::STANDARD;
 use cse_core::{ContentMaterial, Envelope, WRAP_ALG_KMS};
 use hmac::{Hmac, KeyInit, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Deserialize;
 use sha1::Sha1;
 use zeroize::Zeroizing;
 
@@ -91,8 +92,10 @@ impl KmsMasterKey {
         self
     }
 
-    /// One signed RPC call; returns the JSON answer.
-    async fn call(&self, action: &str, params: &[(&str, &str)]) -> Result<serde_json::Value> {
+    /// One signed RPC call; returns the answer's text, which may carry key material (the
+    /// `Plaintext` of `Decrypt`), so it is zeroized when dropped, as is everything built from
+    /// the parameters (the `Plaintext` of `Encrypt`).
+    async fn call(&self, action: &str, params: &[(&str, &str)]) -> Result<Answer> {
         let nonce = {
             let mut b = [0u8; 16];
             getrandom::fill(&mut b).map_err(|e| Error::Kms(format!("no randomness: {e}")))?;
@@ -114,13 +117,15 @@ impl KmsMasterKey {
         }
         query.extend_from_slice(params);
         query.sort_unstable();
-        let canonical = query
-            .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let string_to_sign = format!("POST&%2F&{}", enc(&canonical));
-        let key = format!("{}&", self.credentials.access_key_secret());
+        let canonical = Zeroizing::new(
+            query
+                .iter()
+                .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+                .collect::<Vec<_>>()
+                .join("&"),
+        );
+        let string_to_sign = Zeroizing::new(format!("POST&%2F&{}", enc(&canonical)));
+        let key = Zeroizing::new(format!("{}&", self.credentials.access_key_secret()));
         let signature = match Hmac::<Sha1>::new_from_slice(key.as_bytes()) {
             Ok(mut mac) => {
                 mac.update(string_to_sign.as_bytes());
@@ -128,44 +133,40 @@ impl KmsMasterKey {
             }
             Err(_) => return Err(Error::Kms("cannot key HMAC-SHA1".to_owned())),
         };
-        let body = format!("{canonical}&Signature={}", enc(&signature));
+        let body = Zeroizing::new(
+            format!("{}&Signature={}", canonical.as_str(), enc(&signature)).into_bytes(),
+        );
         let resp = self
             .http
             .post(format!("{}/", self.endpoint))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
+            // The request body carries the content key (Encrypt's Plaintext): hand reqwest a
+            // buffer that is zeroized when its last reference is dropped.
+            .body(bytes::Bytes::from_owner(body))
             .send()
             .await
             .map_err(|e| Error::Kms(format!("{action} could not reach {}: {e}", self.endpoint)))?;
         let status = resp.status();
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| Error::Kms(format!("{action}: the answer failed: {e}")))?;
-        let json: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|_| Error::Kms(format!("{action}: HTTP {status}, the answer is not JSON")))?;
-        if !status.is_success() {
-            let field = |name: &str| json[name].as_str().unwrap_or_default().to_owned();
-            return Err(Error::Kms(format!(
-                "{action} failed: HTTP {status} {}: {} (request id {})",
-                field("Code"),
-                field("Message"),
-                field("RequestId")
-            )));
-        }
-        Ok(json)
+        let text: Zeroizing<Vec<u8>> = Zeroizing::new(
+            resp.bytes()
+                .await
+                .map_err(|e| Error::Kms(format!("{action}: the answer failed: {e}")))?
+                .into(),
+        );
+        Ok(Answer { status, text })
     }
 
     async fn encrypt(&self, raw: &[u8]) -> Result<Vec<u8>> {
         let plaintext = Zeroizing::new(STANDARD.encode(raw));
-        let json = self
+        let answer = self
             .call(
                 "Encrypt",
                 &[("KeyId", &self.key_id), ("Plaintext", &plaintext)],
             )
             .await?;
-        let blob = json["CiphertextBlob"]
-            .as_str()
+        let reply: EncryptReply = answer.parse("Encrypt").map_err(Error::Kms)?;
+        let blob = reply
+            .ciphertext_blob
             .ok_or_else(|| Error::Kms("Encrypt answered no CiphertextBlob".to_owned()))?;
         // The header holds the blob string; the engine base64-encodes what it is given, so hand
         // it the decoded bytes (strict base64 round-trips exactly).
@@ -174,16 +175,26 @@ impl KmsMasterKey {
         })
     }
 
-    async fn decrypt(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    /// Unwraps one value. Whatever KMS answers that is not a plaintext (an error document, a
+    /// missing or malformed `Plaintext`) is a `Err(diagnostic)`; only an unreachable KMS is an
+    /// error of its own.
+    async fn decrypt(
+        &self,
+        wrapped: &[u8],
+    ) -> Result<std::result::Result<Zeroizing<Vec<u8>>, String>> {
         let blob = STANDARD.encode(wrapped);
-        let json = self.call("Decrypt", &[("CiphertextBlob", &blob)]).await?;
-        let plaintext = json["Plaintext"]
-            .as_str()
-            .ok_or_else(|| Error::Kms("Decrypt answered no Plaintext".to_owned()))?;
-        STANDARD
-            .decode(plaintext)
+        let answer = self.call("Decrypt", &[("CiphertextBlob", &blob)]).await?;
+        let reply: DecryptReply = match answer.parse("Decrypt") {
+            Ok(reply) => reply,
+            Err(diagnostic) => return Ok(Err(diagnostic)),
+        };
+        let Some(plaintext) = reply.plaintext else {
+            return Ok(Err("Decrypt answered no Plaintext".to_owned()));
+        };
+        Ok(STANDARD
+            .decode(plaintext.as_bytes())
             .map(Zeroizing::new)
-            .map_err(|_| Error::Core(cse_core::Error::Unwrap))
+            .map_err(|_| "Decrypt answered a Plaintext that is not base64".to_owned()))
     }
 
     /// Wraps `material` into a new envelope.
@@ -203,8 +214,70 @@ impl KmsMasterKey {
         if !envelope.wrap_alg().eq_ignore_ascii_case(WRAP_ALG_KMS) {
             return Err(Error::Core(cse_core::Error::WrapAlgMismatch));
         }
+        // Both unwraps always run; any answer that is not usable material is the one opaque
+        // unwrap error, with KMS's own words kept aside for logs.
         let key = self.decrypt(envelope.wrapped_key().as_bytes()).await?;
         let counter = self.decrypt(envelope.wrapped_counter().as_bytes()).await?;
-        Ok(ContentMaterial::from_unwrapped(&key, &counter)?)
+        match (key, counter) {
+            (Ok(key), Ok(counter)) => {
+                ContentMaterial::from_unwrapped(&key, &counter).map_err(|_| Error::KmsUnwrap {
+                    diagnostic: "Decrypt answered values of the wrong length".to_owned(),
+                })
+            }
+            (Err(diagnostic), _) | (_, Err(diagnostic)) => Err(Error::KmsUnwrap { diagnostic }),
+        }
+    }
+}
+
+/// A KMS answer: its status and its zeroizing text.
+struct Answer {
+    status: reqwest::StatusCode,
+    text: Zeroizing<Vec<u8>>,
+}
+
+/// The fields of a KMS error document, all public.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ErrorReply {
+    #[serde(rename = "Code")]
+    code: String,
+    #[serde(rename = "Message")]
+    message: String,
+    #[serde(rename = "RequestId")]
+    request_id: String,
+}
+
+#[derive(Deserialize)]
+struct EncryptReply {
+    #[serde(rename = "CiphertextBlob")]
+    ciphertext_blob: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DecryptReply {
+    #[serde(rename = "Plaintext")]
+    plaintext: Option<Zeroizing<String>>,
+}
+
+impl Answer {
+    /// The answer as `T`, or a diagnostic that never quotes the answer's text (which may hold
+    /// key material): the status and KMS's error code, message and request id.
+    fn parse<T: serde::de::DeserializeOwned>(
+        &self,
+        action: &str,
+    ) -> std::result::Result<T, String> {
+        if !self.status.is_success() {
+            let e: ErrorReply = serde_json::from_slice(&self.text).unwrap_or_default();
+            return Err(format!(
+                "{action} failed: HTTP {} {}: {} (request id {})",
+                self.status, e.code, e.message, e.request_id
+            ));
+        }
+        serde_json::from_slice(&self.text).map_err(|_| {
+            format!(
+                "{action}: HTTP {}, the answer is not the expected JSON",
+                self.status
+            )
+        })
     }
 }

@@ -29,10 +29,44 @@
 //!
 //! # Hazmat
 //! The format is unauthenticated AES-CTR: a modified ciphertext decrypts to modified plaintext
-//! without any error. Lengths are checked; nothing else can be.
+//! without any error. What is checked: lengths (a whole read against the declared length, a
+//! ranged read against the object length in Content-Range), the envelope staying the same
+//! across the requests of one read, and on whole reads the plaintext MD5 when the writer
+//! recorded one (`unencrypted-content-md5`; the one check that catches a wrong master key that
+//! implicit rejection let through). Objects written without that header can still decrypt to
+//! garbage under a wrong key.
+//!
+//! # Multipart uploads: retries, resuming, and the one rule they keep
+//! A multipart upload seals every part under one content key, part `N` from counter
+//! `IV + (N-1) * part_size / 16`. Two *different* plaintexts sealed for the same part number
+//! would leave two ciphertexts under one keystream, whose XOR is the XOR of the plaintexts: the
+//! one thing this crate must never let happen. So:
+//!
+//! - each part number is sealed once per upload ([`EncryptionClient::seal_part`]); a send that
+//!   fails is retried with the same ciphertext ([`EncryptionClient::upload_sealed_part`]), which
+//!   [`EncryptionClient::upload_part`] hands back in [`Error::PartNotUploaded`];
+//! - an upload that must survive the process records itself in a local [`UploadCheckpoint`]:
+//!   the envelope before InitiateMultipartUpload is sent, each part's ciphertext digest before
+//!   the part leaves, its ETag after. [`EncryptionClient::resume_multipart_upload`] trusts only
+//!   that file: the server's listing (ListParts, every page) is compared with it and any
+//!   difference is refused before anything is sent, since a hostile or intercepted endpoint, or
+//!   anyone holding the public master key, could otherwise substitute another object's envelope
+//!   (keystream reuse) or one it wrapped itself (it would read every resumed part);
+//! - a part whose ciphertext was lost with the process is sealed again only if the result has
+//!   the recorded digest, that is, only from the same plaintext
+//!   ([`cse_core::MultipartContext::reseal_part`]); a source that changed is refused;
+//! - a failed or cancelled ([`CancelToken`]) upload stops starting parts, waits for the ones in
+//!   flight, then aborts (or keeps the upload with its checkpoint), so no part lands after the
+//!   abort; the upload id is reported first ([`UploadOptions::on_upload_id`]), and an Initiate
+//!   whose answer was lost is [`Error::InitiateUncertain`], which says how to find it.
+//!
+//! What this cannot cover: a second process that unwraps the same envelope (it has the private
+//! key) and seals its own parts is outside any one client's control; the checkpoint file is
+//! locked while open, which stops a second resume through it.
 //!
 //! The `test-server` feature adds [`test_server`], an in-memory OSS-API server for tests.
 
+mod checkpoint;
 mod client;
 mod crc64;
 mod encryption;
@@ -46,6 +80,7 @@ pub mod sign;
 #[cfg(feature = "test-server")]
 pub mod test_server;
 
+pub use checkpoint::{CheckpointState, PartRecord, UploadCheckpoint};
 pub use client::{
     Addressing, Credentials, DEFAULT_REGION, ObjectMeta, OssClient, OssClientBuilder,
     PutObjectOutput, RetryPolicy,
@@ -53,8 +88,8 @@ pub use client::{
 pub use encryption::{
     EncryptionClient, EncryptionMultipartContext, GetObjectOutput, HeadObjectOutput,
     InitiateMultipartUploadRequest, ListPartsOutput, ObjectBody, PartSummary, PutObjectRequest,
-    UploadedPart, object_crc64,
+    SealedPart, UploadedPart, object_crc64,
 };
 pub use error::{Error, Result, ServiceError};
 pub use kms::KmsMasterKey;
-pub use transfer::{DownloadOptions, UploadOptions};
+pub use transfer::{CancelToken, DownloadOptions, UploadIdHook, UploadOptions};

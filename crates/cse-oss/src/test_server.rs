@@ -22,7 +22,6 @@
 //! Loopback only: bind it to 127.0.0.1.
 
 use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
 use std::future::Future as _;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -157,9 +156,30 @@ pub struct Faults {
     cut_next_get: Mutex<Option<usize>>,
     shift_next_content_range: AtomicU64,
     refuse_next_put: AtomicBool,
+    strip_envelope_next_get: AtomicBool,
+    lose_next_reply: AtomicBool,
+    list_parts_page: AtomicU32,
 }
 
 impl Faults {
+    /// Answers the next GetObject without its `client-side-encryption-*` metadata, as a proxy that
+    /// strips user metadata would.
+    pub fn strip_envelope_next_get(&self) {
+        self.strip_envelope_next_get.store(true, Ordering::SeqCst);
+    }
+
+    /// Carries out the next request, then closes the connection without answering: the client
+    /// cannot tell whether it took effect (a lost InitiateMultipartUpload reply).
+    pub fn lose_next_reply(&self) {
+        self.lose_next_reply.store(true, Ordering::SeqCst);
+    }
+
+    /// Pages ListParts `n` parts at a time when the request sets no `max-parts` (OSS's default
+    /// page is 1000), so that a client must follow `NextPartNumberMarker`. 0 restores 1000.
+    pub fn page_list_parts(&self, n: u32) {
+        self.list_parts_page.store(n, Ordering::SeqCst);
+    }
+
     /// Answers the next `n` requests with `500 InternalError`, before doing anything.
     pub fn fail_next(&self, n: u32) {
         self.fail_next.store(n, Ordering::SeqCst);
@@ -245,7 +265,17 @@ impl TestServer {
                         connections.spawn(async move {
                             let service = service_fn(move |req| {
                                 let state = Arc::clone(&state);
-                                async move { Ok::<_, Infallible>(handle(&state, req).await) }
+                                async move {
+                                    let reply = handle(&state, req).await;
+                                    // An error from the service makes hyper close the
+                                    // connection without sending the reply.
+                                    if state.faults.lose_next_reply.swap(false, Ordering::SeqCst) {
+                                        return Err(std::io::Error::other(
+                                            "fault injected: reply lost",
+                                        ));
+                                    }
+                                    Ok(reply)
+                                }
                             });
                             let _ = hyper::server::conn::http1::Builder::new()
                                 .serve_connection(TokioIo::new(stream), service)
@@ -301,6 +331,40 @@ impl TestServer {
             "application/octet-stream".to_owned(),
         );
         lock(&self.state.objects).insert((bucket.to_owned(), key.to_owned()), object);
+    }
+
+    /// Replaces (or with `None` removes) the metadata header `name` of the upload `upload_id`,
+    /// as a hostile server would change what ListParts reports.
+    pub fn set_upload_meta(&self, upload_id: &str, name: &str, value: Option<&str>) {
+        if let Some(up) = lock(&self.state.uploads).get_mut(upload_id) {
+            let name = name.to_ascii_lowercase();
+            up.meta.retain(|(n, _)| *n != name);
+            if let Some(v) = value {
+                up.meta.push((name, v.to_owned()));
+            }
+        }
+    }
+
+    /// Stores part `part` of upload `upload_id` directly, as if someone else had uploaded it.
+    pub fn inject_part(&self, upload_id: &str, part: u32, data: Bytes) {
+        if let Some(up) = lock(&self.state.uploads).get_mut(upload_id) {
+            let etag = hex::encode_upper(Md5::digest(&data));
+            up.parts.insert(
+                part,
+                StoredPart {
+                    data,
+                    etag,
+                    last_modified: SystemTime::now(),
+                },
+            );
+        }
+    }
+
+    /// Removes part `part` of upload `upload_id`, as a server that lost it would.
+    pub fn remove_part(&self, upload_id: &str, part: u32) {
+        if let Some(up) = lock(&self.state.uploads).get_mut(upload_id) {
+            up.parts.remove(&part);
+        }
     }
 
     /// The ids of the multipart uploads in progress.
@@ -806,15 +870,15 @@ fn reply(
 
 fn check_md5(r: &Incoming2) -> Result<String, OssError> {
     let digest = Md5::digest(&r.body);
-    if let Some(given) = r.header("content-md5") {
-        if given != base64::engine::general_purpose::STANDARD.encode(digest) {
-            return Err(err(
-                400,
-                "InvalidDigest",
-                "0016-00000401",
-                "The Content-MD5 you specified was invalid.",
-            ));
-        }
+    if let Some(given) = r.header("content-md5")
+        && given != base64::engine::general_purpose::STANDARD.encode(digest)
+    {
+        return Err(err(
+            400,
+            "InvalidDigest",
+            "0016-00000401",
+            "The Content-MD5 you specified was invalid.",
+        ));
     }
     Ok(hex::encode_upper(digest))
 }
@@ -1046,6 +1110,14 @@ fn resolve_legacy(first: Option<u64>, last: Option<u64>, size: u64) -> Option<(u
 fn get_object(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
     let o = find_object(state, r)?;
     let mut headers = object_headers(&o);
+    if !r.is_head()
+        && state
+            .faults
+            .strip_envelope_next_get
+            .swap(false, Ordering::SeqCst)
+    {
+        headers.retain(|(n, _)| !cse_core::is_envelope_header(n.as_bytes(), "x-oss-meta-"));
+    }
     let size = o.data.len() as u64;
     let range = if r.is_head() {
         None
@@ -1320,15 +1392,15 @@ fn complete(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
         }
     }
     let total: u64 = sizes.iter().sum();
-    if let Some(ds) = data_size {
-        if ds != total {
-            return Err(err(
-                400,
-                "InvalidArgument",
-                "0005-00000420",
-                format!("the parts add up to {total} bytes, but data-size is {ds}"),
-            ));
-        }
+    if let Some(ds) = data_size
+        && ds != total
+    {
+        return Err(err(
+            400,
+            "InvalidArgument",
+            "0005-00000420",
+            format!("the parts add up to {total} bytes, but data-size is {ds}"),
+        ));
     }
     let mut data = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
     let mut md5s = Vec::with_capacity(datas.len() * 16);
@@ -1380,9 +1452,13 @@ fn abort(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
 
 fn list_parts(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
     let upload_id = r.query("uploadId").unwrap_or_default();
+    let page = match state.faults.list_parts_page.load(Ordering::SeqCst) {
+        0 => 1000,
+        n => usize::try_from(n).unwrap_or(1000),
+    };
     let max_parts = r
         .query("max-parts")
-        .map_or(Ok(1000), str::parse::<usize>)
+        .map_or(Ok(page), str::parse::<usize>)
         .map_err(|_| err(400, "InvalidArgument", "", "max-parts must be an integer"))?
         .clamp(1, 1000);
     let marker = r

@@ -1,8 +1,8 @@
-//! File transfer helpers: a parallel multipart upload and a parallel ranged download.
+//! File transfer helpers: a parallel, resumable multipart upload and a parallel ranged download.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use cse_core::ByteRange;
@@ -10,12 +10,55 @@ use http::HeaderMap;
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _, AsyncWriteExt as _};
 use tokio::task::JoinSet;
 
+use crate::checkpoint::UploadCheckpoint;
 use crate::client::{PutObjectOutput, set_header};
 use crate::encryption::{
     EncryptionClient, EncryptionMultipartContext, InitiateMultipartUploadRequest, PutObjectRequest,
     UploadedPart,
 };
 use crate::error::{Error, Result};
+
+/// Cancels a transfer cooperatively: no new part is started, the parts in flight finish (so no
+/// part can land after the upload is aborted), and the upload is aborted, or kept with its
+/// checkpoint. Cheap to clone; every clone cancels the same transfer.
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(Arc<CancelInner>);
+
+#[derive(Debug, Default)]
+struct CancelInner {
+    cancelled: AtomicBool,
+}
+
+impl CancelToken {
+    /// A token not yet cancelled.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Cancels the transfers holding this token.
+    pub fn cancel(&self) {
+        self.0.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        self.0.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+/// Called with the upload id as soon as InitiateMultipartUpload answers, so that a caller can
+/// record or log it before any part is sent: an upload that is never completed or aborted is
+/// billed for its parts, and its id is what finds it.
+#[derive(Clone)]
+pub struct UploadIdHook(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for UploadIdHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UploadIdHook")
+    }
+}
 
 /// How [`EncryptionClient::upload_file`] uploads.
 #[derive(Clone, Debug)]
@@ -25,8 +68,15 @@ pub struct UploadOptions {
     pub part_size: u64,
     /// Parts in flight at once (default 4).
     pub concurrency: usize,
-    /// On failure, keep the multipart upload to resume it instead of aborting it.
-    pub keep_on_failure: bool,
+    /// A checkpoint file ([`UploadCheckpoint`]): the upload is resumed from it when it
+    /// exists, and recorded in it otherwise. On failure or cancellation the upload is kept, with
+    /// the checkpoint, to resume by calling `upload_file` again with the same arguments; the
+    /// file is removed when the upload completes. Without one, a failed upload is aborted.
+    pub checkpoint: Option<PathBuf>,
+    /// Cancels the upload.
+    pub cancel: Option<CancelToken>,
+    /// Told the upload id before any part is sent.
+    pub on_upload_id: Option<UploadIdHook>,
     /// Extra headers for PutObject / InitiateMultipartUpload (`content-type`, `x-oss-meta-*`).
     pub headers: Vec<(String, String)>,
 }
@@ -36,7 +86,9 @@ impl Default for UploadOptions {
         Self {
             part_size: 8 << 20,
             concurrency: 4,
-            keep_on_failure: false,
+            checkpoint: None,
+            cancel: None,
+            on_upload_id: None,
             headers: Vec::new(),
         }
     }
@@ -77,20 +129,65 @@ async fn read_at(path: &Path, offset: u64, len: u64) -> Result<Bytes> {
     Ok(Bytes::from(buf))
 }
 
+/// What a checkpoint compares to tell that a file is still the one it began uploading: its
+/// size, modification time and inode. The parts' digests catch a change that keeps all three.
+fn source_identity(meta: &std::fs::Metadata) -> String {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(meta);
+    #[cfg(not(unix))]
+    let inode = 0u64;
+    format!("file size={} mtime_ns={mtime} inode={inode}", meta.len())
+}
+
+/// Aborts the upload if the future driving it is dropped before it finishes (best effort: the
+/// abort is spawned on the current runtime, and cannot wait for requests the drop cancelled).
+struct AbortOnDrop {
+    client: Option<EncryptionClient>,
+    context: EncryptionMultipartContext,
+}
+
+impl AbortOnDrop {
+    fn disarm(mut self) {
+        self.client = None;
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let context = self.context.clone();
+            runtime.spawn(async move {
+                let _ = client.abort_multipart_upload(&context).await;
+            });
+        }
+    }
+}
+
 impl EncryptionClient {
     /// Uploads the file at `path`, encrypted: one PutObject when it fits one part, else a
     /// multipart upload with `options.concurrency` parts in flight, in whatever order they
-    /// finish. On failure the upload is aborted, unless `options.keep_on_failure`, in which case
-    /// the error is [`Error::UploadKept`] with the upload id to resume
-    /// ([`EncryptionClient::resume_multipart_upload`]).
+    /// finish.
     ///
-    /// The file must not change during the upload: a part re-read from a changed file would be
-    /// encrypted with keystream another part already used only if resumed, which
-    /// `resume_multipart_upload` refuses, but the object would mix old and new bytes.
+    /// On failure the multipart upload is aborted, after the parts in flight finished. With
+    /// `options.checkpoint` it is kept instead ([`Error::UploadKept`]) and the same call resumes
+    /// it ([`EncryptionClient::resume_multipart_upload`]): the checkpoint is compared with the
+    /// file (size, modification time, inode) and with ListParts before anything is sent, and a
+    /// part sealed before is sealed again only from the same bytes. `options.cancel` stops it the
+    /// same way ([`Error::Cancelled`]). If the returned future is dropped instead, an abort is
+    /// spawned on the current runtime (best effort; the id was given to `options.on_upload_id`).
     ///
     /// # Errors
-    /// [`Error::Io`] for the file; [`Error::InvalidArgument`] for a zero concurrency; the errors
-    /// of the multipart operations.
+    /// [`Error::Io`] for the file; [`Error::InvalidArgument`] for a zero concurrency;
+    /// [`Error::Checkpoint`] for a checkpoint that belongs to another object, file or part size;
+    /// [`Error::UploadKept`], [`Error::Cancelled`]; the errors of the multipart operations.
     pub async fn upload_file(
         &self,
         bucket: &str,
@@ -105,10 +202,8 @@ impl EncryptionClient {
                 problem: "must be at least 1".to_owned(),
             });
         }
-        let size = tokio::fs::metadata(&path)
-            .await
-            .map_err(io_error(&path))?
-            .len();
+        let meta = tokio::fs::metadata(&path).await.map_err(io_error(&path))?;
+        let size = meta.len();
         if size <= options.part_size {
             let body = tokio::fs::read(&path).await.map_err(io_error(&path))?;
             let mut request = PutObjectRequest::new(bucket, key, body);
@@ -117,15 +212,42 @@ impl EncryptionClient {
         }
         let mut request = InitiateMultipartUploadRequest::new(bucket, key, options.part_size, size);
         request.headers.clone_from(&options.headers);
-        let context = self.initiate_multipart_upload(request).await?;
-        match self
-            .upload_parts(&context, &path, options.concurrency)
-            .await
-        {
-            Ok(parts) => match self.complete_multipart_upload(&context, &parts).await {
-                Ok(out) => Ok(out),
-                Err(e) => Err(self.after_failure(&context, options, e).await),
-            },
+        let source = source_identity(&meta);
+        let context = match &options.checkpoint {
+            Some(cp) if cp.exists() => {
+                let checkpoint = UploadCheckpoint::open(cp)?;
+                check_resumable(&checkpoint, &request, &source)?;
+                self.resume_multipart_upload(checkpoint).await?
+            }
+            Some(cp) => {
+                self.initiate_checkpointed_upload(request, cp, &source)
+                    .await?
+            }
+            None => self.initiate_multipart_upload(request).await?,
+        };
+        if let Some(hook) = &options.on_upload_id {
+            (hook.0)(&context.upload_id);
+        }
+        let guard = AbortOnDrop {
+            client: options.checkpoint.is_none().then(|| self.clone()),
+            context: context.clone(),
+        };
+        let result = match self.upload_parts(&context, &path, options).await {
+            Ok(new) => {
+                let mut parts: std::collections::BTreeMap<u32, UploadedPart> = context
+                    .completed_parts()
+                    .into_iter()
+                    .map(|p| (p.part_number, p))
+                    .collect();
+                parts.extend(new.into_iter().map(|p| (p.part_number, p)));
+                let parts: Vec<UploadedPart> = parts.into_values().collect();
+                self.complete_multipart_upload(&context, &parts).await
+            }
+            Err(e) => Err(e),
+        };
+        guard.disarm();
+        match result {
+            Ok(out) => Ok(out),
             Err(e) => Err(self.after_failure(&context, options, e).await),
         }
     }
@@ -136,15 +258,28 @@ impl EncryptionClient {
         options: &UploadOptions,
         error: Error,
     ) -> Error {
-        if options.keep_on_failure {
-            return Error::UploadKept {
-                upload_id: context.upload_id.clone(),
-                source: Box::new(error),
+        let cancelled = matches!(error, Error::Cancelled { .. });
+        if options.checkpoint.is_some() {
+            return if cancelled {
+                Error::Cancelled {
+                    upload_id: Some(context.upload_id.clone()),
+                    kept: true,
+                }
+            } else {
+                Error::UploadKept {
+                    upload_id: context.upload_id.clone(),
+                    source: Box::new(error),
+                }
             };
         }
-        // The abort is best effort: the original error is what the caller needs. A failed abort
-        // leaves the upload for a lifecycle rule, and the error says which upload it was.
+        // Every part in flight has finished (upload_parts waits for them), so none can land
+        // after the abort. The abort is best effort: the original error is what the caller
+        // needs; a failed abort leaves the upload for a lifecycle rule, and the error says which.
         match self.abort_multipart_upload(context).await {
+            Ok(()) if cancelled => Error::Cancelled {
+                upload_id: Some(context.upload_id.clone()),
+                kept: false,
+            },
             Ok(()) => error,
             Err(_) => Error::UploadKept {
                 upload_id: context.upload_id.clone(),
@@ -157,50 +292,72 @@ impl EncryptionClient {
         &self,
         context: &EncryptionMultipartContext,
         path: &Path,
-        concurrency: usize,
+        options: &UploadOptions,
     ) -> Result<Vec<UploadedPart>> {
-        let count = context.context().part_count();
-        let next = Arc::new(AtomicU32::new(1));
+        let pending = Arc::new(context.pending_parts());
+        let next = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
         let mut tasks = JoinSet::new();
-        for _ in 0..concurrency.min(count as usize) {
-            let (client, context, next, path) = (
+        for _ in 0..options.concurrency.min(pending.len()) {
+            let (client, context, next, stop, pending, path) = (
                 self.clone(),
                 context.clone(),
                 Arc::clone(&next),
+                Arc::clone(&stop),
+                Arc::clone(&pending),
                 path.to_owned(),
             );
+            let cancel = options.cancel.clone();
             tasks.spawn(async move {
                 let mut done = Vec::new();
                 loop {
-                    let n = next.fetch_add(1, Ordering::SeqCst);
-                    if n > count {
-                        return Ok::<_, Error>(done);
+                    if cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+                        return Err(Error::Cancelled {
+                            upload_id: Some(context.upload_id.clone()),
+                            kept: false,
+                        });
                     }
-                    let len = context.context().part_len(n)?;
-                    let offset = u64::from(n - 1) * context.context().part_size();
+                    if stop.load(Ordering::SeqCst) {
+                        return Ok(done);
+                    }
+                    let Some(&n) = pending.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                        return Ok::<_, Error>(done);
+                    };
+                    let (offset, len) = context.context().part_range(n)?;
                     let body = read_at(&path, offset, len).await?;
                     done.push(client.upload_part(&context, n, body).await?);
                 }
             });
         }
-        let mut parts = Vec::with_capacity(count as usize);
+        // On the first failure no new part starts, but the parts in flight are waited for, not
+        // dropped: a dropped request can still land after the abort that follows.
+        let mut parts = Vec::with_capacity(pending.len());
+        let mut failure: Option<Error> = None;
         while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok(Ok(mut done)) => parts.append(&mut done),
-                Ok(Err(e)) => {
-                    tasks.abort_all();
-                    return Err(e);
-                }
-                Err(join) => {
-                    tasks.abort_all();
-                    return Err(Error::UnexpectedResponse {
-                        operation: "UploadPart",
-                        problem: format!("an upload task ended abnormally: {join}"),
-                    });
+            let result = joined.unwrap_or_else(|join| {
+                Err(Error::UnexpectedResponse {
+                    operation: "UploadPart",
+                    problem: format!("an upload task ended abnormally: {join}"),
+                })
+            });
+            match result {
+                Ok(mut done) => parts.append(&mut done),
+                Err(e) => {
+                    stop.store(true, Ordering::SeqCst);
+                    // A real failure outranks the cancellation it may have raced with.
+                    if failure
+                        .as_ref()
+                        .is_none_or(|f| matches!(f, Error::Cancelled { .. }))
+                    {
+                        failure = Some(e);
+                    }
                 }
             }
         }
-        Ok(parts)
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(parts),
+        }
     }
 
     /// Downloads and decrypts the object into `path` with `options.concurrency` ranged reads in
@@ -254,6 +411,15 @@ impl EncryptionClient {
                 operation: "HeadObject",
                 problem: "no Content-Length".to_owned(),
             })?;
+        // The pieces are ranged reads: without this, a cut or extended object would download
+        // "successfully" at its stored length.
+        if let Some(envelope) = &head.envelope {
+            envelope.check_stored_len(size)?;
+        }
+        let md5_check = head
+            .envelope
+            .as_ref()
+            .and_then(cse_core::Envelope::content_md5_check);
         let file = tokio::fs::File::create(temp)
             .await
             .map_err(io_error(temp))?;
@@ -335,14 +501,67 @@ impl EncryptionClient {
                 return Err(e);
             }
         }
-        let file = tokio::fs::OpenOptions::new()
+        let mut file = tokio::fs::OpenOptions::new()
+            .read(true)
             .write(true)
             .open(temp)
             .await
             .map_err(io_error(temp))?;
         file.sync_all().await.map_err(io_error(temp))?;
+        // The pieces arrived in any order; the plaintext MD5 the envelope records is checked
+        // over the assembled file, before it is renamed into place.
+        if let Some(mut check) = md5_check {
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = file.read(&mut buf).await.map_err(io_error(temp))?;
+                if n == 0 {
+                    break;
+                }
+                check.update(&buf[..n]);
+            }
+            check.finish()?;
+        }
         Ok(size)
     }
+}
+
+/// A checkpoint resumes only the upload it was written for: the same object, the same file as it
+/// was, the same part size.
+fn check_resumable(
+    checkpoint: &UploadCheckpoint,
+    request: &InitiateMultipartUploadRequest,
+    source: &str,
+) -> Result<()> {
+    let state = checkpoint.state();
+    let sizes = state.envelope.multipart();
+    let problem = if (state.bucket.as_str(), state.key.as_str())
+        != (request.bucket.as_str(), request.key.as_str())
+    {
+        format!(
+            "belongs to an upload of oss://{}/{}, not oss://{}/{}",
+            state.bucket, state.key, request.bucket, request.key
+        )
+    } else if state.source != source {
+        format!(
+            "was written for the file as it was ({}); it is now {source}: the file changed \
+             since the upload began, so its parts cannot be resumed. Abort upload {} and \
+             remove the checkpoint to start over",
+            state.source,
+            state.upload_id.as_deref().unwrap_or("(no id recorded)")
+        )
+    } else if sizes.map(|m| m.part_size) != Some(request.part_size) {
+        format!(
+            "was written with part size {}, not {}; resume with the same part size",
+            sizes.map_or(0, |m| m.part_size),
+            request.part_size
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::Checkpoint {
+        path: checkpoint.path().to_owned(),
+        problem,
+    })
 }
 
 fn temp_path(path: &Path) -> PathBuf {

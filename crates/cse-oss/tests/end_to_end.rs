@@ -423,37 +423,38 @@ async fn wrong_part_length_is_refused_client_side() {
 }
 
 #[tokio::test]
-async fn abort_and_resume_from_list_parts() {
+async fn resume_from_a_checkpoint() {
     let server = server().await;
     let client = client(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.checkpoint");
     let plain = data(100);
     let ctx = client
-        .initiate_multipart_upload(InitiateMultipartUploadRequest::new(BUCKET, "r", 32, 100))
+        .initiate_checkpointed_upload(
+            InitiateMultipartUploadRequest::new(BUCKET, "r", 32, 100),
+            &path,
+            "test data",
+        )
         .await
         .unwrap();
     client
         .upload_part(&ctx, 2, Bytes::copy_from_slice(&plain[32..64]))
         .await
         .unwrap();
-    // A restarted process resumes from ListParts: part 2 is marked used, the rest are free.
-    let listed = client
-        .list_parts(BUCKET, "r", &ctx.upload_id, 0)
-        .await
-        .unwrap();
+    drop(ctx);
+    // A restarted process resumes from the checkpoint: part 2 is done, the rest are pending.
     let resumed = client
-        .resume_multipart_upload(BUCKET, "r", &ctx.upload_id, &listed)
+        .resume_multipart_upload(cse_oss::UploadCheckpoint::open(&path).unwrap())
         .await
         .unwrap();
+    assert_eq!(resumed.pending_parts(), [1, 3, 4]);
     assert!(matches!(
         client
             .upload_part(&resumed, 2, Bytes::copy_from_slice(&plain[32..64]))
             .await,
         Err(Error::Core(cse_core::Error::PartAlreadySealed { part: 2 }))
     ));
-    let mut parts = vec![cse_oss::UploadedPart {
-        part_number: 2,
-        etag: listed.parts[0].etag.clone(),
-    }];
+    let mut parts = resumed.completed_parts();
     for (n, range) in [(1u32, 0..32), (3, 64..96), (4, 96..100)] {
         parts.push(
             client
@@ -466,6 +467,7 @@ async fn abort_and_resume_from_list_parts() {
         .complete_multipart_upload(&resumed, &parts)
         .await
         .unwrap();
+    assert!(!path.exists());
     assert_eq!(decrypt_stored(&server, "r"), plain);
 
     let ctx = client

@@ -58,11 +58,21 @@ async fn stand_in() -> (String, Arc<Mutex<Vec<Vec<(String, String)>>>>) {
                             ),
                             "Decrypt" => {
                                 let raw = STANDARD.decode(get("CiphertextBlob")).unwrap();
-                                let text = String::from_utf8(raw).unwrap();
-                                format!(
-                                    r#"{{"Plaintext":"{}","KeyId":"k","RequestId":"r2"}}"#,
-                                    text.strip_prefix("blob:").unwrap()
-                                )
+                                let text = String::from_utf8_lossy(&raw).into_owned();
+                                match text.strip_prefix("blob:") {
+                                    Some(plaintext) => format!(
+                                        r#"{{"Plaintext":"{plaintext}","KeyId":"k","RequestId":"r2"}}"#
+                                    ),
+                                    None => {
+                                        let mut response = hyper::Response::new(Full::new(
+                                            Bytes::from_static(
+                                                br#"{"Code":"InvalidCiphertext","Message":"the blob is not ours","RequestId":"r4"}"#,
+                                            ),
+                                        ));
+                                        *response.status_mut() = hyper::StatusCode::BAD_REQUEST;
+                                        return Ok::<_, Infallible>(response);
+                                    }
+                                }
                             }
                             _ => r#"{"Code":"Forbidden.Action","Message":"no","RequestId":"r3"}"#
                                 .to_owned(),
@@ -146,4 +156,48 @@ async fn kms_wraps_with_encrypt_and_unwraps_with_decrypt() {
 
 fn client_for_rsa(server: &cse_oss::test_server::TestServer) -> EncryptionClient {
     client(server)
+}
+
+#[tokio::test]
+async fn a_kms_refusal_is_the_one_opaque_unwrap_error() {
+    let server = server().await;
+    let (kms_endpoint, calls) = stand_in().await;
+    let kms = KmsMasterKey::new(
+        &kms_endpoint,
+        "key-id-1",
+        Credentials::new("kms-ak", "kms-sk"),
+    );
+    let client = EncryptionClient::with_kms(plain(&server), kms);
+    client
+        .put_object(PutObjectRequest::new(BUCKET, "k", data(100)))
+        .await
+        .unwrap();
+    // A key header KMS does not recognise.
+    let stored = server.object(BUCKET, "k").unwrap();
+    let key_header = format!("{DEFAULT_PREFIX}{}", Field::Key.suffix());
+    let meta: Vec<(String, String)> = stored
+        .meta
+        .iter()
+        .map(|(n, v)| {
+            if *n == key_header {
+                (n.clone(), STANDARD.encode("junk"))
+            } else {
+                (n.clone(), v.clone())
+            }
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = meta.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    server.put_raw(BUCKET, "k", stored.data.clone(), &refs);
+    let before = calls.lock().unwrap().len();
+    let err = client.get_object(BUCKET, "k", None).await.unwrap_err();
+    assert!(err.is_unwrap(), "{err:?}");
+    assert_eq!(err.to_string(), cse_core::Error::Unwrap.to_string());
+    assert!(!err.to_string().contains("InvalidCiphertext"));
+    let diagnostic = err.diagnostic().unwrap();
+    assert!(
+        diagnostic.contains("InvalidCiphertext") && diagnostic.contains("r4"),
+        "{diagnostic}"
+    );
+    // Both values were sent to KMS, although the first already failed.
+    assert_eq!(calls.lock().unwrap().len(), before + 2);
 }

@@ -1,0 +1,441 @@
+//! The local checkpoint of a multipart upload: what a resumed upload trusts, instead of what the
+//! server lists.
+//!
+//! A resumed upload seals its remaining parts with the content key of an envelope. If that
+//! envelope came from the server (ListParts), a hostile endpoint, a man in the middle on http, or
+//! anyone holding the public master key could hand over another object's envelope (the resumed
+//! parts then reuse that object's keystream) or one it wrapped itself (it then reads every
+//! resumed part). So the client writes the envelope down when it initiates the upload, and on
+//! resume only *compares* the listing against it.
+//!
+//! The file is an append-only journal of JSON lines, fsynced after each line, so a crash at any
+//! point leaves a readable record (a torn last line is ignored):
+//!
+//! ```text
+//! {"checkpoint":"cse-upload/1","bucket":"b","key":"k","source":"...","envelope":{...headers...}}
+//! {"upload_id":"..."}                                  after InitiateMultipartUpload answered
+//! {"sealed":3,"size":8388608,"sha256":"..."}           before part 3's ciphertext leaves
+//! {"uploaded":3,"etag":"\"...\""}                      after UploadPart 3 answered
+//! ```
+//!
+//! It holds no unwrapped secret: the envelope is the wrapped key and counter block (public
+//! metadata), and a part's digest is the SHA-256 of its ciphertext, which the server holds
+//! anyway. A part recorded as sealed may be sealed again only from the same plaintext
+//! ([`cse_core::MultipartContext::reseal_part`] checks the digest), so a source that changed
+//! while the upload was interrupted is refused rather than uploaded under the same keystream.
+//!
+//! While a checkpoint is open its file is locked (an exclusive advisory lock), so two processes,
+//! or two resumes in one process, cannot drive the same upload at once.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use cse_core::{DEFAULT_PREFIX, DecodeOptions, Envelope, PART_DIGEST_LEN, PartDigest};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+const FORMAT: &str = "cse-upload/1";
+
+/// What the checkpoint knows of one part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartRecord {
+    /// The part's length in bytes.
+    pub size: u64,
+    /// The SHA-256 of the ciphertext that was (about to be) sent.
+    pub digest: PartDigest,
+    /// The ETag OSS answered, once the upload of the part succeeded.
+    pub etag: Option<String>,
+}
+
+/// What a checkpoint holds.
+#[derive(Clone, Debug)]
+pub struct CheckpointState {
+    /// The bucket.
+    pub bucket: String,
+    /// The object key.
+    pub key: String,
+    /// The caller's description of the source (the file's size, modification time and inode
+    /// for [`upload_file`](crate::EncryptionClient::upload_file)), compared on resume.
+    pub source: String,
+    /// The upload id, once InitiateMultipartUpload answered.
+    pub upload_id: Option<String>,
+    /// The envelope the client sealed the upload with, multipart sizes included.
+    pub envelope: Envelope,
+    /// The parts sealed so far, by number.
+    pub parts: BTreeMap<u32, PartRecord>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    checkpoint: String,
+    bucket: String,
+    key: String,
+    source: String,
+    envelope: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+enum Line {
+    Initiated {
+        upload_id: String,
+    },
+    Sealed {
+        sealed: u32,
+        size: u64,
+        sha256: String,
+    },
+    Uploaded {
+        uploaded: u32,
+        etag: String,
+    },
+}
+
+/// An open checkpoint file of one multipart upload; see the [module docs](self).
+pub struct UploadCheckpoint {
+    path: PathBuf,
+    inner: Mutex<(File, CheckpointState)>,
+}
+
+impl fmt::Debug for UploadCheckpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UploadCheckpoint")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn bad(path: &Path, problem: impl Into<String>) -> Error {
+    Error::Checkpoint {
+        path: path.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn lock(file: &File, path: &Path) -> Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(bad(
+            path,
+            "is in use by another upload (it is locked); wait for it to finish",
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(path)(e)),
+    }
+}
+
+impl UploadCheckpoint {
+    /// Creates the checkpoint of a new upload, before InitiateMultipartUpload is sent, so that an
+    /// upload whose Initiate reply is lost is still on record. Fails if the file exists: resume it
+    /// ([`UploadCheckpoint::open`]) or remove it.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] when the file exists or `envelope` has no multipart sizes;
+    /// [`Error::Io`].
+    pub fn create(
+        path: impl AsRef<Path>,
+        bucket: &str,
+        key: &str,
+        source: &str,
+        envelope: &Envelope,
+    ) -> Result<Self> {
+        let path = path.as_ref();
+        if envelope.multipart().and_then(|m| m.data_size).is_none() {
+            return Err(bad(path, "the envelope has no part size and data size"));
+        }
+        let mut options = OpenOptions::new();
+        options.append(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                bad(
+                    path,
+                    "already exists: it belongs to an earlier upload; resume that one, or \
+                     remove the file to start a new upload",
+                )
+            } else {
+                io(path)(e)
+            }
+        })?;
+        lock(&file, path)?;
+        let headers = envelope.to_headers(DEFAULT_PREFIX)?;
+        let header = Header {
+            checkpoint: FORMAT.to_owned(),
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            source: source.to_owned(),
+            envelope: headers.into_iter().collect(),
+        };
+        let state = CheckpointState {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            source: source.to_owned(),
+            upload_id: None,
+            envelope: envelope.clone(),
+            parts: BTreeMap::new(),
+        };
+        let checkpoint = Self {
+            path: path.to_owned(),
+            inner: Mutex::new((file, state)),
+        };
+        checkpoint
+            .append(&serde_json::to_string(&header).map_err(|e| bad(path, e.to_string()))?)?;
+        // The new file's directory entry must survive a crash too.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Ok(d) = File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        Ok(checkpoint)
+    }
+
+    /// Opens and reads an existing checkpoint, and locks it.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] naming the line and the problem for anything that is not a
+    /// checkpoint this version wrote; [`Error::Io`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(io(path))?;
+        lock(&file, path)?;
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut BufReader::new(&file), &mut text).map_err(io(path))?;
+        let state = parse(path, &text)?;
+        Ok(Self {
+            path: path.to_owned(),
+            inner: Mutex::new((file, state)),
+        })
+    }
+
+    /// The checkpoint's path.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A copy of what the checkpoint holds now.
+    #[must_use]
+    pub fn state(&self) -> CheckpointState {
+        self.guard().1.clone()
+    }
+
+    fn guard(&self) -> std::sync::MutexGuard<'_, (File, CheckpointState)> {
+        // A panic while holding the lock cannot leave the state half-updated: every update
+        // appends first and changes the in-memory state only after the write succeeded.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn append(&self, line: &str) -> Result<()> {
+        let mut guard = self.guard();
+        append_line(&mut guard.0, &self.path, line)
+    }
+
+    /// Records the upload id InitiateMultipartUpload answered.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the record cannot be made durable.
+    pub fn record_initiated(&self, upload_id: &str) -> Result<()> {
+        let line = serde_json::to_string(&Line::Initiated {
+            upload_id: upload_id.to_owned(),
+        })
+        .map_err(|e| bad(&self.path, e.to_string()))?;
+        let mut guard = self.guard();
+        append_line(&mut guard.0, &self.path, &line)?;
+        guard.1.upload_id = Some(upload_id.to_owned());
+        Ok(())
+    }
+
+    /// Records, durably, that part `part` was sealed to a ciphertext of `size` bytes with
+    /// `digest`: call it before the ciphertext leaves the machine.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] when a different record of the part exists; [`Error::Io`].
+    pub fn record_sealed(&self, part: u32, size: u64, digest: &PartDigest) -> Result<()> {
+        let mut guard = self.guard();
+        if let Some(known) = guard.1.parts.get(&part) {
+            return if known.size == size && known.digest == *digest {
+                Ok(())
+            } else {
+                Err(bad(
+                    &self.path,
+                    format!("part {part} is already recorded with another ciphertext"),
+                ))
+            };
+        }
+        let line = serde_json::to_string(&Line::Sealed {
+            sealed: part,
+            size,
+            sha256: hex::encode(digest.as_bytes()),
+        })
+        .map_err(|e| bad(&self.path, e.to_string()))?;
+        append_line(&mut guard.0, &self.path, &line)?;
+        guard.1.parts.insert(
+            part,
+            PartRecord {
+                size,
+                digest: *digest,
+                etag: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Records that part `part` was uploaded and OSS answered `etag`.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] when the part was never recorded as sealed; [`Error::Io`].
+    pub fn record_uploaded(&self, part: u32, etag: &str) -> Result<()> {
+        let mut guard = self.guard();
+        if !guard.1.parts.contains_key(&part) {
+            return Err(bad(
+                &self.path,
+                format!("part {part} was uploaded without being recorded as sealed first"),
+            ));
+        }
+        let line = serde_json::to_string(&Line::Uploaded {
+            uploaded: part,
+            etag: etag.to_owned(),
+        })
+        .map_err(|e| bad(&self.path, e.to_string()))?;
+        append_line(&mut guard.0, &self.path, &line)?;
+        if let Some(record) = guard.1.parts.get_mut(&part) {
+            record.etag = Some(etag.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Removes the checkpoint file: the upload completed, or was aborted.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be removed.
+    pub fn remove(&self) -> Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&self.path)(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn append_line(file: &mut File, path: &Path, line: &str) -> Result<()> {
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    bytes.extend_from_slice(line.as_bytes());
+    bytes.push(b'\n');
+    file.write_all(&bytes).map_err(io(path))?;
+    file.sync_data().map_err(io(path))
+}
+
+fn parse(path: &Path, text: &[u8]) -> Result<CheckpointState> {
+    let mut lines = BufReader::new(text).split(b'\n').enumerate().peekable();
+    let complete = text.ends_with(b"\n");
+    let Some((_, first)) = lines.next() else {
+        return Err(bad(path, "is empty: it is not a cse upload checkpoint"));
+    };
+    let first = first.map_err(io(path))?;
+    let header: Header = serde_json::from_slice(&first)
+        .ok()
+        .filter(|h: &Header| h.checkpoint == FORMAT)
+        .ok_or_else(|| bad(path, format!("line 1 is not a {FORMAT} checkpoint header")))?;
+    let envelope = cse_core::decode_envelope(
+        header
+            .envelope
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str())),
+        &DecodeOptions::strict(),
+    )
+    .map_err(|e| bad(path, format!("line 1: the envelope: {e}")))?
+    .filter(|e| e.multipart().and_then(|m| m.data_size).is_some())
+    .ok_or_else(|| bad(path, "line 1: the envelope has no part size and data size"))?;
+    let mut state = CheckpointState {
+        bucket: header.bucket,
+        key: header.key,
+        source: header.source,
+        upload_id: None,
+        envelope,
+        parts: BTreeMap::new(),
+    };
+    while let Some((index, line)) = lines.next() {
+        let line = line.map_err(io(path))?;
+        let n = index + 1;
+        let last = lines.peek().is_none();
+        if line.is_empty() && last {
+            break;
+        }
+        let parsed: Option<Line> = serde_json::from_slice(&line).ok();
+        let Some(parsed) = parsed else {
+            // The one line a crash can leave torn is the last one, without its newline: that
+            // record never became durable, so it is as if it had not been written.
+            if last && !complete {
+                break;
+            }
+            return Err(bad(path, format!("line {n} is not a checkpoint record")));
+        };
+        let problem = match parsed {
+            Line::Initiated { upload_id } if state.upload_id.is_none() && !upload_id.is_empty() => {
+                state.upload_id = Some(upload_id);
+                None
+            }
+            Line::Initiated { .. } => Some("records a second or empty upload id".to_owned()),
+            Line::Sealed { .. } | Line::Uploaded { .. } if state.upload_id.is_none() => {
+                Some("records a part before the upload id".to_owned())
+            }
+            Line::Sealed {
+                sealed,
+                size,
+                sha256,
+            } => {
+                let digest = hex::decode(&sha256)
+                    .ok()
+                    .and_then(|d| <[u8; PART_DIGEST_LEN]>::try_from(d).ok())
+                    .map(PartDigest::from_bytes);
+                match digest {
+                    None => Some(format!("part {sealed}: sha256 is not 64 hex digits")),
+                    Some(_) if state.parts.contains_key(&sealed) => {
+                        Some(format!("part {sealed} is recorded as sealed twice"))
+                    }
+                    Some(digest) => {
+                        state.parts.insert(
+                            sealed,
+                            PartRecord {
+                                size,
+                                digest,
+                                etag: None,
+                            },
+                        );
+                        None
+                    }
+                }
+            }
+            Line::Uploaded { uploaded, etag } => match state.parts.get_mut(&uploaded) {
+                Some(record) if record.etag.is_none() => {
+                    record.etag = Some(etag);
+                    None
+                }
+                Some(_) => Some(format!("part {uploaded} is recorded as uploaded twice")),
+                None => Some(format!("part {uploaded} is uploaded before it is sealed")),
+            },
+        };
+        if let Some(problem) = problem {
+            return Err(bad(path, format!("line {n} {problem}")));
+        }
+    }
+    Ok(state)
+}
