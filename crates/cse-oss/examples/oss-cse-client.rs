@@ -2,10 +2,10 @@
 //! interop test (`interop/oss_http_cross.py`).
 //!
 //! ```text
-//! oss-cse-client --endpoint URL --access-key-id AK --access-key-secret SK --key PEM \
-//!     put BUCKET KEY FILE [--part-size N]
-//!     get BUCKET KEY OUT [--range bytes=A-B]
+//! oss-cse-client --endpoint URL [--region REGION] --access-key-id AK --access-key-secret SK \
+//!     --key PEM (put BUCKET KEY FILE [--part-size N] | get BUCKET KEY OUT [--range bytes=A-B])
 //! ```
+//! `--region` is the region to sign for (default `cn-hangzhou`).
 //! `put` with `--part-size` makes a parallel multipart upload; `get` writes the plaintext
 //! (of the range, when given) to OUT. Errors go to stderr with exit status 1.
 
@@ -29,7 +29,11 @@ async fn run(args: Vec<String>) -> Result<(), String> {
     let opt = |n: &str| opts.get(n).cloned().ok_or(format!("--{n} is required"));
     let pem = std::fs::read_to_string(opt("key")?).map_err(|e| format!("--key: {e}"))?;
     let master = RsaMasterCipher::from_pem(&pem).map_err(|e| e.to_string())?;
-    let oss = OssClient::builder(opt("endpoint")?)
+    let mut oss = OssClient::builder(opt("endpoint")?);
+    if let Some(region) = opts.get("region") {
+        oss = oss.region(region);
+    }
+    let oss = oss
         .credentials(Credentials::new(
             opt("access-key-id")?,
             opt("access-key-secret")?,
@@ -67,8 +71,8 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             std::fs::write(out, &bytes).map_err(|e| format!("{out}: {e}"))
         }
         _ => Err(
-            "usage: oss-cse-client --endpoint URL --access-key-id AK --access-key-secret SK \
-                  --key PEM (put BUCKET KEY FILE [--part-size N] | get BUCKET KEY OUT [--range R])"
+            "usage: oss-cse-client --endpoint URL [--region REGION] --access-key-id AK \
+                  --access-key-secret SK --key PEM (put BUCKET KEY FILE [--part-size N] | get BUCKET KEY OUT [--range R])"
                 .to_owned(),
         ),
     }

@@ -1,29 +1,35 @@
 //! The in-memory OSS-API test server as a program, for tests written in other languages.
 //!
 //! ```text
-//! oss-test-server --listen 127.0.0.1:PORT --access-key-id AK --access-key-secret SK
+//! oss-test-server --listen 127.0.0.1:PORT --access-key-id AK --access-key-secret SK \
+//!     [--region REGION]
 //! ```
 //!
 //! Prints `listening on http://ADDR` once bound (PORT may be 0 for a free port), then serves
-//! until interrupted. Loopback only.
+//! until interrupted. Loopback only. V4 requests must be signed for REGION (default
+//! `cn-hangzhou`, the SDKs' usual default) and within 15 minutes of the machine's clock.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use cse_oss::test_server::{TestServer, TestServerConfig};
 
-const USAGE: &str =
-    "usage: oss-test-server --listen 127.0.0.1:PORT --access-key-id AK --access-key-secret SK";
+const USAGE: &str = "usage: oss-test-server --listen 127.0.0.1:PORT --access-key-id AK --access-key-secret SK [--region REGION]
 
-fn parse() -> Result<(SocketAddr, String, String), String> {
-    let (mut listen, mut ak, mut sk) = (None, None, None);
+  --listen 127.0.0.1:PORT   loopback address to bind (PORT 0: a free port, printed once bound)
+  --access-key-id AK        the AccessKeyId requests must be signed with
+  --access-key-secret SK    the AccessKeySecret requests must be signed with
+  --region REGION           the region V4 signatures must be scoped to (default cn-hangzhou)";
+
+fn parse() -> Result<(SocketAddr, TestServerConfig), String> {
+    let (mut listen, mut ak, mut sk, mut region) = (None, None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let slot = match flag.as_str() {
             "--listen" => &mut listen,
             "--access-key-id" => &mut ak,
             "--access-key-secret" => &mut sk,
-            "-h" | "--help" => return Err(USAGE.to_owned()),
+            "--region" => &mut region,
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         };
         *slot = Some(
@@ -40,23 +46,36 @@ fn parse() -> Result<(SocketAddr, String, String), String> {
             "--listen {addr}: the test server only binds loopback addresses (127.0.0.1)"
         ));
     }
-    Ok((
-        addr,
+    let mut config = TestServerConfig::new(
         ak.ok_or_else(|| format!("--access-key-id is required\n{USAGE}"))?,
         sk.ok_or_else(|| format!("--access-key-secret is required\n{USAGE}"))?,
-    ))
+    );
+    if let Some(region) = region {
+        if region.is_empty() || region.starts_with("oss-") {
+            return Err(format!(
+                "--region {region:?}: give a region id such as cn-hangzhou (not the oss- endpoint name)"
+            ));
+        }
+        config = config.region(region);
+    }
+    Ok((addr, config))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let (addr, ak, sk) = match parse() {
+    if std::env::args().skip(1).any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let (addr, config) = match parse() {
         Ok(v) => v,
         Err(message) => {
             eprintln!("{message}");
             return ExitCode::from(2);
         }
     };
-    let server = match TestServer::start(addr, TestServerConfig::new(ak, sk)).await {
+    let region = config.region.clone();
+    let server = match TestServer::start(addr, config).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("oss-test-server: cannot listen on {addr}: {e}");
@@ -64,6 +83,7 @@ async fn main() -> ExitCode {
         }
     };
     println!("listening on {}", server.endpoint());
+    eprintln!("oss-test-server: region {region}");
     let _ = tokio::signal::ctrl_c().await;
     server.shutdown().await;
     ExitCode::SUCCESS

@@ -265,6 +265,21 @@ pub struct V4Authorization {
     pub signature: String,
 }
 
+/// The five `/`-separated elements of the `Credential=` item of a V4 Authorization header
+/// (AccessKeyId, date, region, product, terminator), whatever their values, so a verifier can
+/// say which element is wrong. `None` when there is no Credential item of five elements.
+#[must_use]
+pub fn v4_credential_elements(value: &str) -> Option<[&str; 5]> {
+    let rest = value.strip_prefix(V4_ALGORITHM)?.strip_prefix(' ')?;
+    let credential = rest
+        .split(',')
+        .find_map(|item| item.trim().strip_prefix("Credential="))?;
+    let mut it = credential.rsplitn(5, '/');
+    let (terminator, product, region, date, access_key_id) =
+        (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
+    Some([access_key_id, date, region, product, terminator])
+}
+
 /// Parses `OSS4-HMAC-SHA256 Credential=AK/date/region/oss/aliyun_v4_request[,
 /// AdditionalHeaders=a;b], Signature=hex` (commas with or without spaces, as the Python SDK and
 /// reqsign write them). `None` when it is not that form.

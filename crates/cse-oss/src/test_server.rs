@@ -10,7 +10,13 @@
 //!
 //! Every request must carry a valid V4 (`OSS4-HMAC-SHA256`) or V1 (`OSS ak:signature`)
 //! Authorization header for the configured key pair; a bad one is refused with OSS's error XML
-//! (`SignatureDoesNotMatch`, `InvalidAccessKeyId`, `AccessDenied`).
+//! (`SignatureDoesNotMatch`, `InvalidAccessKeyId`, `AccessDenied`). As OSS does, the server also
+//! refuses a request whose time (`x-oss-date` for V4, `Date` for V1) is more than 15 minutes
+//! from its clock (`RequestTimeTooSkewed`; [`TestServerConfig::clock_ahead`] and
+//! [`TestServerConfig::clock_behind`] simulate a skewed client), and a V4 credential scope for
+//! another region than its own ([`TestServerConfig::region`], `cn-hangzhou` by default), another
+//! product than `oss` or another terminator than `aliyun_v4_request` (`InvalidArgument`). All of
+//! this is decided from the request head: a refused request's body is never read.
 //!
 //! Requests that carry `x-oss-meta-client-side-encryption-*` headers get the server-side checks
 //! the OSS error-code documentation lists (EC `0005-00000401` to `0005-00000420`): the envelope
@@ -28,7 +34,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -51,6 +57,14 @@ const META_PREFIX: &str = "x-oss-meta-";
 const CSE_PREFIX: &str = "x-oss-meta-client-side-encryption-";
 const MAX_PARTS: u64 = 10_000;
 
+/// How far a request's time (`x-oss-date` for V4, `Date` for V1) may be from the server's clock,
+/// either way, before OSS refuses it with `RequestTimeTooSkewed`.
+pub const MAX_REQUEST_SKEW: Duration = Duration::from_secs(15 * 60);
+
+/// The region a server is in when none is configured, the same as the client's default
+/// ([`crate::DEFAULT_REGION`]).
+pub const DEFAULT_REGION: &str = crate::client::DEFAULT_REGION;
+
 /// How the test server authenticates and addresses requests.
 #[derive(Clone)]
 pub struct TestServerConfig {
@@ -60,6 +74,12 @@ pub struct TestServerConfig {
     pub access_key_secret: String,
     /// Domains under which `bucket.<domain>` is virtual-hosted addressing. `localhost` by default.
     pub virtual_host_domains: Vec<String>,
+    /// The region the server is in: a V4 credential scope must name it. [`DEFAULT_REGION`] by
+    /// default.
+    pub region: String,
+    /// Seconds the server's clock is ahead of this machine's (negative: behind), against which
+    /// request times are checked. 0 by default.
+    pub clock_offset_secs: i64,
 }
 
 impl std::fmt::Debug for TestServerConfig {
@@ -68,19 +88,61 @@ impl std::fmt::Debug for TestServerConfig {
             .field("access_key_id", &self.access_key_id)
             .field("access_key_secret", &"<secret>")
             .field("virtual_host_domains", &self.virtual_host_domains)
+            .field("region", &self.region)
+            .field("clock_offset_secs", &self.clock_offset_secs)
             .finish()
     }
 }
 
 impl TestServerConfig {
-    /// A configuration for this key pair, with `localhost` as the virtual-host domain.
+    /// A configuration for this key pair, with `localhost` as the virtual-host domain, region
+    /// [`DEFAULT_REGION`] and the machine's clock.
     #[must_use]
     pub fn new(access_key_id: impl Into<String>, access_key_secret: impl Into<String>) -> Self {
         Self {
             access_key_id: access_key_id.into(),
             access_key_secret: access_key_secret.into(),
             virtual_host_domains: vec!["localhost".to_owned()],
+            region: DEFAULT_REGION.to_owned(),
+            clock_offset_secs: 0,
         }
+    }
+
+    /// Puts the server in `region` (for example `cn-beijing`): V4 requests must be signed for it.
+    #[must_use]
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = region.into();
+        self
+    }
+
+    /// Runs the server's clock `by` ahead of this machine's, so a request signed now looks `by`
+    /// old: with more than [`MAX_REQUEST_SKEW`] it is refused, as from a client whose clock is
+    /// slow. Replaces any earlier offset; whole seconds count.
+    #[must_use]
+    pub fn clock_ahead(mut self, by: Duration) -> Self {
+        self.clock_offset_secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+        self
+    }
+
+    /// Runs the server's clock `by` behind this machine's, so a request signed now looks `by` in
+    /// the future, as from a client whose clock is fast. Replaces any earlier offset.
+    #[must_use]
+    pub fn clock_behind(mut self, by: Duration) -> Self {
+        self.clock_offset_secs = i64::try_from(by.as_secs()).map_or(i64::MIN, |s| -s);
+        self
+    }
+
+    /// The time on the server's clock: this machine's, moved by [`Self::clock_offset_secs`].
+    #[must_use]
+    pub fn now(&self) -> SystemTime {
+        let now = SystemTime::now();
+        let by = Duration::from_secs(self.clock_offset_secs.unsigned_abs());
+        let moved = if self.clock_offset_secs >= 0 {
+            now.checked_add(by)
+        } else {
+            now.checked_sub(by)
+        };
+        moved.unwrap_or(now)
     }
 }
 
@@ -503,7 +565,7 @@ fn err(status: u16, code: &'static str, ec: &'static str, message: impl Into<Str
     }
 }
 
-fn error_reply(e: &OssError, request_id: &str, host: &str, head: bool) -> Reply {
+fn error_reply(e: &OssError, request_id: &str, host: &str, head: bool, now: SystemTime) -> Reply {
     let mut body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>{}</Code>\n  <Message>{}</Message>\n  <RequestId>{}</RequestId>\n  <HostId>{}</HostId>\n",
         e.code,
@@ -523,7 +585,7 @@ fn error_reply(e: &OssError, request_id: &str, host: &str, head: bool) -> Reply 
         .header("content-type", "application/xml")
         .header("x-oss-request-id", request_id)
         .header("server", "AliyunOSS")
-        .header("date", httpdate::fmt_http_date(SystemTime::now()));
+        .header("date", httpdate::fmt_http_date(now));
     if !e.ec.is_empty() {
         builder = builder.header("x-oss-ec", e.ec);
     }
@@ -559,45 +621,60 @@ async fn handle(state: &State, req: Request<Incoming>) -> Reply {
         .unwrap_or_default()
         .to_owned();
     let head = parts.method == Method::HEAD;
-    let body = match body.collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            let e = err(400, "IncompleteBody", "", "the request body ended early");
-            return error_reply(&e, &request_id, &host, head);
-        }
-    };
+    let now = state.config.now();
+    // Addressing and authentication need only the request head: the body is read after both
+    // succeed, so a refused request is answered at once, whatever it declares it will send.
+    // (V4 signs `x-oss-content-sha256: UNSIGNED-PAYLOAD`, V1 signs Content-MD5 as a header, so
+    // neither signature covers the body itself.)
     let (bucket, key) = match address(&state.config, &host, parts.uri.path()) {
         Ok(v) => v,
-        Err(e) => return error_reply(&e, &request_id, &host, head),
+        Err(e) => return refused_before_body(&e, &request_id, &host, head, now),
     };
     let raw_query = parts.uri.query().unwrap_or_default().to_owned();
     let query = decode_query(&raw_query);
-    let incoming = Incoming2 {
+    let mut incoming = Incoming2 {
         method: parts.method,
         bucket,
         key,
         raw_query,
         query,
         headers: parts.headers,
-        body,
+        body: Bytes::new(),
         request_id,
     };
-    let reply = if state
+    let failing = state
         .faults
         .fail_next
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok()
-    {
+        .is_ok();
+    let reply = if failing {
+        // As before authentication existed ahead of the body: the whole request is read, then
+        // refused, so the client sees a clean 500 to retry.
+        let _ = body.collect().await;
         Err(err(
             500,
             "InternalError",
             "",
             "fault injected: we encountered an internal error, please try again",
         ))
+    } else if let Err(e) = authenticate(state, &incoming, now) {
+        // `body` is dropped unread: hyper takes what already arrived with the head and closes
+        // the connection after this answer.
+        let reply = refused_before_body(&e, &incoming.request_id, &host, incoming.is_head(), now);
+        log(state, &incoming, &reply);
+        return reply;
     } else {
-        match authenticate(state, &incoming) {
-            Ok(()) => dispatch(state, &incoming),
-            Err(e) => Err(e),
+        match body.collect().await {
+            Ok(b) => {
+                incoming.body = b.to_bytes();
+                dispatch(state, &incoming)
+            }
+            Err(_) => Err(err(
+                400,
+                "IncompleteBody",
+                "",
+                "the request body ended early",
+            )),
         }
     };
     let reply = match reply {
@@ -609,13 +686,34 @@ async fn handle(state: &State, req: Request<Incoming>) -> Reply {
                     .unwrap_or(HeaderValue::from_static("0")),
             );
             h.insert("server", HeaderValue::from_static("AliyunOSS"));
-            if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(SystemTime::now())) {
+            if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(now)) {
                 h.insert("date", v);
             }
             r
         }
-        Err(e) => error_reply(&e, &incoming.request_id, &host, incoming.is_head()),
+        Err(e) => error_reply(&e, &incoming.request_id, &host, incoming.is_head(), now),
     };
+    log(state, &incoming, &reply);
+    reply
+}
+
+/// The answer to a request refused from its head alone, its body unread: the connection is not
+/// reused, since the unread body would follow on it.
+fn refused_before_body(
+    e: &OssError,
+    request_id: &str,
+    host: &str,
+    head: bool,
+    now: SystemTime,
+) -> Reply {
+    let mut reply = error_reply(e, request_id, host, head, now);
+    reply
+        .headers_mut()
+        .insert("connection", HeaderValue::from_static("close"));
+    reply
+}
+
+fn log(state: &State, incoming: &Incoming2, reply: &Reply) {
     lock(&state.log).push(LoggedRequest {
         method: incoming.method.to_string(),
         bucket: incoming.bucket.clone(),
@@ -633,7 +731,6 @@ async fn handle(state: &State, req: Request<Incoming>) -> Reply {
             .collect(),
         status: reply.status().as_u16(),
     });
-    reply
 }
 
 fn decode_query(raw: &str) -> Vec<(String, String)> {
@@ -686,7 +783,9 @@ fn address(
     Ok((bucket, key))
 }
 
-fn authenticate(state: &State, r: &Incoming2) -> Result<(), OssError> {
+/// Checks the signature, its scope and its time from the request head (the body is not read
+/// yet, and is not needed).
+fn authenticate(state: &State, r: &Incoming2, now: SystemTime) -> Result<(), OssError> {
     let config = &state.config;
     let Some(auth) = r.header("authorization") else {
         return Err(err(
@@ -718,6 +817,20 @@ fn authenticate(state: &State, r: &Incoming2) -> Result<(), OssError> {
         headers: &headers,
     };
     if auth.starts_with(sign::V4_ALGORITHM) {
+        if let Some([_, _, _, product, terminator]) = sign::v4_credential_elements(auth) {
+            if terminator != sign::V4_REQUEST || product != sign::V4_PRODUCT {
+                return Err(err(
+                    400,
+                    "InvalidArgument",
+                    "0002-00000213",
+                    format!(
+                        "Invalid signing credential: the scope must be date/region/{}/{}, got product {product:?} and terminator {terminator:?}.",
+                        sign::V4_PRODUCT,
+                        sign::V4_REQUEST
+                    ),
+                ));
+            }
+        }
         let Some(a) = sign::parse_v4_authorization(auth) else {
             return Err(err(
                 400,
@@ -734,6 +847,29 @@ fn authenticate(state: &State, r: &Incoming2) -> Result<(), OssError> {
                 "the OSS access key id you provided does not exist in our records",
             ));
         }
+        if a.region != config.region {
+            let mut e = err(
+                400,
+                "InvalidArgument",
+                "0002-00000228",
+                format!(
+                    "The signing region in credential is invalid: the credential scope names region {:?}, but this bucket is in {:?}.",
+                    a.region, config.region
+                ),
+            );
+            e.extra = vec![
+                ("ArgumentName", "Credential".to_owned()),
+                (
+                    "ArgumentValue",
+                    format!(
+                        "{}/{}",
+                        a.access_key_id,
+                        sign::v4_scope(&a.date, &a.region, &a.product)
+                    ),
+                ),
+            ];
+            return Err(e);
+        }
         let timestamp = r.header("x-oss-date").unwrap_or_default();
         if timestamp.len() != 16 || !timestamp.starts_with(&a.date) {
             return Err(err(
@@ -743,6 +879,15 @@ fn authenticate(state: &State, r: &Incoming2) -> Result<(), OssError> {
                 "x-oss-date is missing or does not match the date of the credential scope",
             ));
         }
+        let Some(request_time) = crate::time::parse_iso8601_basic(timestamp) else {
+            return Err(err(
+                403,
+                "AccessDenied",
+                "0002-00000505",
+                format!("x-oss-date {timestamp:?} is not a valid time (YYYYMMDDTHHMMSSZ, UTC)"),
+            ));
+        };
+        check_skew(request_time, timestamp, now)?;
         let scope = sign::v4_scope(&a.date, &a.region, &a.product);
         let canonical = sign::v4_canonical_request(&parts, &a.additional_headers);
         let sts = sign::v4_string_to_sign(timestamp, &scope, &canonical);
@@ -787,6 +932,22 @@ fn authenticate(state: &State, r: &Incoming2) -> Result<(), OssError> {
                 "the OSS access key id you provided does not exist in our records",
             ));
         }
+        // V1 signs `x-oss-date` when present, else `Date` (both RFC 1123): that time is checked.
+        let date = r
+            .header("x-oss-date")
+            .filter(|d| !d.trim().is_empty())
+            .or_else(|| r.header("date"))
+            .unwrap_or_default()
+            .trim();
+        let Ok(request_time) = httpdate::parse_http_date(date) else {
+            return Err(err(
+                403,
+                "AccessDenied",
+                "0002-00000505",
+                format!("the Date header {date:?} is missing or not an RFC 1123 date"),
+            ));
+        };
+        check_skew(request_time, date, now)?;
         let sts = sign::v1_string_to_sign(&parts);
         let expected = sign::v1_signature(&config.access_key_secret, &sts);
         if !sign::signatures_equal(&expected, signature) {
@@ -811,6 +972,31 @@ fn authenticate(state: &State, r: &Incoming2) -> Result<(), OssError> {
         "0002-00000010",
         "the Authorization header names an unknown signature algorithm",
     ))
+}
+
+/// Refuses a request whose time is more than [`MAX_REQUEST_SKEW`] from the server's clock.
+fn check_skew(request_time: SystemTime, as_sent: &str, now: SystemTime) -> Result<(), OssError> {
+    let skew = now
+        .duration_since(request_time)
+        .unwrap_or_else(|e| e.duration());
+    if skew <= MAX_REQUEST_SKEW {
+        return Ok(());
+    }
+    let mut e = err(
+        403,
+        "RequestTimeTooSkewed",
+        "0002-00000504",
+        "The difference between the request time and the current time is too large.",
+    );
+    e.extra = vec![
+        ("RequestTime", as_sent.to_owned()),
+        ("ServerTime", crate::time::iso8601_millis(now)),
+        (
+            "MaxAllowedSkewMilliseconds",
+            MAX_REQUEST_SKEW.as_millis().to_string(),
+        ),
+    ];
+    Err(e)
 }
 
 fn dispatch(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
@@ -1191,7 +1377,7 @@ fn get_object(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
     let body = match cut {
         Some(n) if n < body.len() => ServerBody::Cut(
             Some(body.slice(..n)),
-            Box::pin(tokio::time::sleep(std::time::Duration::from_millis(100))),
+            Box::pin(tokio::time::sleep(Duration::from_millis(100))),
         ),
         _ => ServerBody::Full(Some(body)),
     };
