@@ -817,19 +817,19 @@ fn authenticate(state: &State, r: &Incoming2, now: SystemTime) -> Result<(), Oss
         headers: &headers,
     };
     if auth.starts_with(sign::V4_ALGORITHM) {
-        if let Some([_, _, _, product, terminator]) = sign::v4_credential_elements(auth) {
-            if terminator != sign::V4_REQUEST || product != sign::V4_PRODUCT {
-                return Err(err(
-                    400,
-                    "InvalidArgument",
-                    "0002-00000213",
-                    format!(
-                        "Invalid signing credential: the scope must be date/region/{}/{}, got product {product:?} and terminator {terminator:?}.",
-                        sign::V4_PRODUCT,
-                        sign::V4_REQUEST
-                    ),
-                ));
-            }
+        if let Some([_, _, _, product, terminator]) = sign::v4_credential_elements(auth)
+            && (terminator != sign::V4_REQUEST || product != sign::V4_PRODUCT)
+        {
+            return Err(err(
+                400,
+                "InvalidArgument",
+                "0002-00000213",
+                format!(
+                    "Invalid signing credential: the scope must be date/region/{}/{}, got product {product:?} and terminator {terminator:?}.",
+                    sign::V4_PRODUCT,
+                    sign::V4_REQUEST
+                ),
+            ));
         }
         let Some(a) = sign::parse_v4_authorization(auth) else {
             return Err(err(
