@@ -85,6 +85,7 @@ pub fn exit_code(error: Error) -> u8 {
         | Error::InvalidMatDesc
         | Error::UnsupportedCekAlg
         | Error::InvalidWrapAlg
+        | Error::InvalidValue { .. }
         | Error::InvalidPrefix => EXIT_USAGE,
         // A key file that is not an RSA key, or a public key where a private key is needed.
         Error::InvalidKey(_) | Error::MissingPrivateKey => EXIT_USAGE,
@@ -110,6 +111,12 @@ pub fn exit_code(error: Error) -> u8 {
         | Error::StreamTooLong
         | Error::PartLength { .. } => EXIT_FAILED,
         Error::RangeNotSatisfiable { .. } => EXIT_FAILED,
+        // The object is not what its envelope says (cut, extended, another plaintext), or a
+        // resumed upload's state disagrees with its checkpoint: the operation failed.
+        Error::StoredLength { .. }
+        | Error::ContentMd5Mismatch
+        | Error::PartChanged { .. }
+        | Error::EnvelopeMismatch(_) => EXIT_FAILED,
         // Internal states this tool never reaches on purpose (it sizes its buffers and seals each
         // part once); if one occurs the operation failed.
         Error::BufferTooSmall { .. }

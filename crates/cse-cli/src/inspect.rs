@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use cse_core::legacy::LegacyWrap;
-use cse_core::{ContentMaterial, Envelope, Field, is_envelope_header};
+use cse_core::{ContentMaterial, DEFAULT_PREFIX, Envelope, Field, is_envelope_header};
 
 use crate::cli::InspectArgs;
 use crate::error::CliResult;
@@ -45,20 +45,20 @@ pub fn report(
         Sealed::Current(envelope) => describe_current(envelope, &mut line),
         Sealed::Legacy(legacy) => {
             line("format", "2018 oss2 client-side encryption (read-only)");
-            line(&Field::LegacyCekAlg.to_string(), "AES-256-CTR data");
+            line(&header_name(Field::LegacyCekAlg), "AES-256-CTR data");
             line(
-                &Field::LegacyWrapAlg.to_string(),
+                &header_name(Field::LegacyWrapAlg),
                 match legacy.wrap() {
                     LegacyWrap::RsaOaepSha1 => "rsa (RSA-OAEP with SHA-1)",
                     LegacyWrap::Kms => "kms (Alibaba Cloud KMS; this tool cannot unwrap it)",
                 },
             );
             line(
-                &Field::LegacyKey.to_string(),
+                &header_name(Field::LegacyKey),
                 &format!("{} bytes of base64 (wrapped)", legacy.key_header().len()),
             );
             line(
-                &Field::LegacyStart.to_string(),
+                &header_name(Field::LegacyStart),
                 &format!("{} bytes of base64 (wrapped)", legacy.start_header().len()),
             );
             line(
@@ -75,7 +75,7 @@ pub fn report(
     }
     let other = headers
         .iter()
-        .filter(|(name, _)| !is_envelope_header(name.as_bytes(), cse_core::DEFAULT_PREFIX))
+        .filter(|(name, _)| !is_envelope_header(name.as_bytes(), DEFAULT_PREFIX))
         .count();
     line("other metadata entries", &other.to_string());
 
@@ -119,19 +119,19 @@ pub fn report(
 
 fn describe_current(envelope: &Envelope, line: &mut impl FnMut(&str, &str)) {
     line("format", "OSS client-side encryption");
-    line(&Field::CekAlg.to_string(), envelope.cek_alg());
-    line(&Field::WrapAlg.to_string(), envelope.wrap_alg());
+    line(&header_name(Field::CekAlg), envelope.cek_alg());
+    line(&header_name(Field::WrapAlg), envelope.wrap_alg());
     let matdesc = envelope.matdesc_text();
     line(
-        &Field::MatDesc.to_string(),
+        &header_name(Field::MatDesc),
         if matdesc.is_empty() { "none" } else { matdesc },
     );
     line(
-        &Field::Key.to_string(),
+        &header_name(Field::Key),
         &format!("{} bytes wrapped", envelope.wrapped_key().as_bytes().len()),
     );
     line(
-        &Field::Start.to_string(),
+        &header_name(Field::Start),
         &format!(
             "{} bytes wrapped",
             envelope.wrapped_counter().as_bytes().len()
@@ -139,19 +139,19 @@ fn describe_current(envelope: &Envelope, line: &mut impl FnMut(&str, &str)) {
     );
     let number = |n: Option<u64>| n.map_or_else(|| "not declared".to_owned(), |n| n.to_string());
     line(
-        &Field::UnencryptedContentLength.to_string(),
+        &header_name(Field::UnencryptedContentLength),
         &number(envelope.unencrypted_content_length()),
     );
     line(
-        &Field::UnencryptedContentMd5.to_string(),
+        &header_name(Field::UnencryptedContentMd5),
         &envelope
             .unencrypted_content_md5()
             .map_or_else(|| "not declared".to_owned(), |md5| hex(md5)),
     );
     match envelope.multipart() {
         Some(sizes) => {
-            line(&Field::PartSize.to_string(), &sizes.part_size.to_string());
-            line(&Field::DataSize.to_string(), &number(sizes.data_size));
+            line(&header_name(Field::PartSize), &sizes.part_size.to_string());
+            line(&header_name(Field::DataSize), &number(sizes.data_size));
         }
         None => line("multipart", "no (no part-size header)"),
     }
@@ -179,4 +179,9 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+/// The full header name, as META.json and OSS's HEAD answer spell it.
+fn header_name(field: Field) -> String {
+    format!("{DEFAULT_PREFIX}{}", field.suffix())
 }

@@ -107,22 +107,22 @@ fn malformed_headers_exit_2_naming_the_header() {
         (
             "missing-start",
             &[("start", None)],
-            &["missing", "x-oss-meta-client-side-encryption-start"],
+            &["missing", "header client-side-encryption-start "],
         ),
         (
             "missing-key",
             &[("key", None)],
-            &["missing", "x-oss-meta-client-side-encryption-key"],
+            &["missing", "header client-side-encryption-key "],
         ),
         (
             "missing-cek-alg",
             &[("cek-alg", None)],
-            &["x-oss-meta-client-side-encryption-cek-alg"],
+            &["header client-side-encryption-cek-alg "],
         ),
         (
             "missing-wrap-alg",
             &[("wrap-alg", None)],
-            &["x-oss-meta-client-side-encryption-wrap-alg"],
+            &["header client-side-encryption-wrap-alg "],
         ),
         (
             "empty-start",
@@ -166,6 +166,24 @@ fn malformed_headers_exit_2_naming_the_header() {
             "matdesc-not-json",
             &[("matdesc", Some("{oops"))],
             &["client-side-encryption-matdesc"],
+        ),
+        (
+            "part-size-zero",
+            &[("part-size", Some("0")), ("data-size", Some("4096"))],
+            &["client-side-encryption-part-size", "multiple of 16"],
+        ),
+        (
+            "part-size-not-block-multiple",
+            &[("part-size", Some("1000")), ("data-size", Some("4096"))],
+            &["client-side-encryption-part-size", "multiple of 16"],
+        ),
+        (
+            "data-size-disagrees-with-length",
+            &[("part-size", Some("1024")), ("data-size", Some("4095"))],
+            &[
+                "client-side-encryption-data-size",
+                "unencrypted-content-length",
+            ],
         ),
         (
             "data-size-without-part-size",
