@@ -1,13 +1,19 @@
-//! Arbitrary operations on one `MultipartContext`: part sealers opened, fed, finished and
-//! dropped in any interleaving. Every ciphertext byte is checked against the reference keystream
-//! at the offset the format assigns it, and every keystream offset is recorded with the plaintext
-//! byte it encrypted: no offset may ever encrypt two different plaintext bytes.
+//! Arbitrary operations on a multipart upload: part sealers opened, fed, finished and dropped in
+//! any interleaving; retries that reseal a part from the same or a changed plaintext against the
+//! digest recorded for it; and resumes, which replace the context with a new one over the same
+//! material (a restarted process unwrapping the same envelope) and mark as sealed every part the
+//! checkpoint knows (every part handed out before, as cse-oss records a part before it leaves).
+//! Every ciphertext byte is checked against the reference keystream at the offset the format
+//! assigns it, and every keystream offset is recorded with the plaintext byte it encrypted: no
+//! offset may ever encrypt two different plaintext bytes, across retries and resumes.
 #![no_main]
 
 use std::collections::{BTreeSet, HashMap};
 
 use arbitrary::Arbitrary;
-use cse_core::{Envelope, Error, MAX_PARTS, MultipartContext, PartSealer, WRAP_ALG_RSA};
+use cse_core::{
+    Envelope, Error, MAX_PARTS, MultipartContext, PartDigest, PartSealer, WRAP_ALG_RSA,
+};
 use cse_fuzz::{material, reference_keystream};
 use libfuzzer_sys::fuzz_target;
 
@@ -31,6 +37,17 @@ enum Op {
     },
     Finish(u8),
     Drop(u8),
+    /// Seal part `part` again from its recorded plaintext, or from a changed one.
+    Reseal {
+        part: u16,
+        change: Option<u16>,
+        short: bool,
+    },
+    /// A restarted process: a new context over the same material, with every part handed out so
+    /// far marked as sealed.
+    Resume,
+    /// Mark one part as sealed directly.
+    Mark(u16),
 }
 
 #[derive(Arbitrary, Debug)]
@@ -46,6 +63,15 @@ struct Open {
     part: u32,
     len: u64,
     done: u64,
+    plain: Vec<u8>,
+    cipher: Vec<u8>,
+}
+
+/// What a checkpoint records of a part sealed whole: its plaintext (the source the test can
+/// read again) and its ciphertext, whose digest is what the record holds.
+struct Recorded {
+    plain: Vec<u8>,
+    cipher: Vec<u8>,
 }
 
 fuzz_target!(|input: Input| {
@@ -61,11 +87,11 @@ fuzz_target!(|input: Input| {
     let envelope = Envelope::from_wrapped(WRAP_ALG_RSA, "", b"k", b"s").expect("valid envelope");
     let created = MultipartContext::new(
         material(input.key, input.counter),
-        envelope,
+        envelope.clone(),
         part_size,
         data_size,
     );
-    let ctx = match created {
+    let mut ctx = match created {
         Ok(ctx) => ctx,
         Err(e) => {
             let expected = if part_size == 0 || part_size % 16 != 0 {
@@ -94,6 +120,24 @@ fuzz_target!(|input: Input| {
     let mut open: Vec<Open> = Vec::new();
     // Keystream offset -> the plaintext byte it encrypted.
     let mut used: HashMap<u64, u8> = HashMap::new();
+    let mut recorded: HashMap<u32, Recorded> = HashMap::new();
+    let record_use = |used: &mut HashMap<u64, u8>, offset: u64, plain: &[u8], cipher: &[u8]| {
+        let ks = reference_keystream(&input.key, &input.counter, offset, plain.len());
+        for (j, ((&c, &p), &k)) in cipher.iter().zip(plain).zip(&ks).enumerate() {
+            assert_eq!(
+                c ^ p,
+                k,
+                "byte at {} used the wrong keystream",
+                offset + j as u64
+            );
+            let at = offset + j as u64;
+            let previous = *used.entry(at).or_insert(p);
+            assert_eq!(
+                previous, p,
+                "keystream offset {at} encrypted two different bytes"
+            );
+        }
+    };
 
     for op in input.ops {
         match op {
@@ -123,6 +167,8 @@ fuzz_target!(|input: Input| {
                         part,
                         len,
                         done: 0,
+                        plain: Vec::new(),
+                        cipher: Vec::new(),
                     });
                 }
             }
@@ -166,22 +212,9 @@ fuzz_target!(|input: Input| {
                 } else {
                     assert_eq!(result, Ok(n));
                     let offset = u64::from(o.part - 1) * part_size + o.done;
-                    let ks = reference_keystream(&input.key, &input.counter, offset, n);
-                    for (j, ((&c, &p), &k)) in buf.iter().zip(&plain).zip(&ks).enumerate() {
-                        assert_eq!(
-                            c ^ p,
-                            k,
-                            "part {} byte {} used the wrong keystream",
-                            o.part,
-                            o.done + j as u64
-                        );
-                        let at = offset + j as u64;
-                        let previous = *used.entry(at).or_insert(p);
-                        assert_eq!(
-                            previous, p,
-                            "keystream offset {at} encrypted two different bytes"
-                        );
-                    }
+                    record_use(&mut used, offset, &plain, &buf);
+                    o.plain.extend_from_slice(&plain);
+                    o.cipher.extend_from_slice(&buf);
                     o.done += n as u64;
                 }
                 assert_eq!(
@@ -204,7 +237,113 @@ fuzz_target!(|input: Input| {
                         actual: o.done,
                     })
                 };
+                let ok = expected.is_ok();
                 assert_eq!(o.sealer.finish(), expected);
+                if ok {
+                    recorded.insert(
+                        o.part,
+                        Recorded {
+                            plain: o.plain,
+                            cipher: o.cipher,
+                        },
+                    );
+                }
+            }
+            Op::Reseal {
+                part,
+                change,
+                short,
+            } => {
+                let part = u32::from(part) % (ctx.part_count() + 2);
+                let in_range = (1..=ctx.part_count()).contains(&part);
+                let len = if in_range { part_len(part) } else { 1 };
+                // A reseal takes the whole part in memory; Raw sizes can name parts of any size.
+                if len > 1 << 16 {
+                    continue;
+                }
+                // The recorded source, or (for a part never sealed whole) some other bytes
+                // against a digest nobody recorded.
+                let (mut plain, digest, cipher) = match recorded.get(&part) {
+                    Some(r) => (
+                        r.plain.clone(),
+                        PartDigest::of(&r.cipher),
+                        Some(r.cipher.clone()),
+                    ),
+                    None => (
+                        vec![0x5a; len as usize],
+                        PartDigest::from_bytes([0xa5; 32]),
+                        None,
+                    ),
+                };
+                if let Some(at) = change
+                    && !plain.is_empty()
+                {
+                    let i = usize::from(at) % plain.len();
+                    plain[i] ^= 0x01;
+                }
+                if short {
+                    plain.pop();
+                }
+                let mut buf = plain.clone();
+                let result = ctx.reseal_part(part, &mut buf, &digest);
+                if !in_range {
+                    assert_eq!(
+                        result,
+                        Err(Error::PartNumberOutOfRange {
+                            part,
+                            parts: ctx.part_count()
+                        })
+                    );
+                } else if plain.len() as u64 != len {
+                    assert_eq!(
+                        result,
+                        Err(Error::PartLength {
+                            part,
+                            expected: len,
+                            actual: plain.len() as u64
+                        })
+                    );
+                    assert_eq!(buf, plain, "a refused length changed the buffer");
+                } else if cipher.is_some() && change.is_none() {
+                    assert_eq!(result, Ok(()));
+                    assert_eq!(Some(&buf), cipher.as_ref(), "a reseal produced other bytes");
+                    record_use(&mut used, u64::from(part - 1) * part_size, &plain, &buf);
+                    handed_out.insert(part);
+                    assert!(ctx.is_sealed(part));
+                } else {
+                    // A changed source (or a digest nobody recorded): nothing is released.
+                    assert_eq!(result, Err(Error::PartChanged { part }));
+                    assert!(
+                        buf.iter().all(|&b| b == 0),
+                        "a refused reseal left bytes behind"
+                    );
+                }
+            }
+            Op::Resume => {
+                ctx = MultipartContext::new(
+                    material(input.key, input.counter),
+                    envelope.clone(),
+                    part_size,
+                    data_size,
+                )
+                .expect("the sizes were accepted before");
+                for &part in &handed_out {
+                    ctx.mark_sealed(part).expect("a fresh context");
+                }
+            }
+            Op::Mark(n) => {
+                let part = u32::from(n) % (ctx.part_count() + 2);
+                let before = ctx.is_sealed(part);
+                assert_eq!(before, handed_out.contains(&part));
+                let result = ctx.mark_sealed(part);
+                if part == 0 || part > ctx.part_count() {
+                    assert!(matches!(result, Err(Error::PartNumberOutOfRange { .. })));
+                } else if before {
+                    assert_eq!(result, Err(Error::PartAlreadySealed { part }));
+                } else {
+                    assert_eq!(result, Ok(()));
+                    handed_out.insert(part);
+                }
             }
             Op::Drop(i) => {
                 if !open.is_empty() {

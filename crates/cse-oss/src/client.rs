@@ -336,7 +336,10 @@ impl OssRequest {
 /// letter or digit. Checked before any URL is built: the name becomes part of the host name
 /// (`bucket.endpoint`), so anything else could send a signed request, STS token included, to
 /// another host.
-pub(crate) fn check_bucket(bucket: &str) -> Result<()> {
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `bucket`.
+pub fn check_bucket(bucket: &str) -> Result<()> {
     let bytes = bucket.as_bytes();
     let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     let ok = (3..=63).contains(&bytes.len())
@@ -359,7 +362,10 @@ pub(crate) fn check_bucket(bucket: &str) -> Result<()> {
 /// OSS's object key rules (1 to 1023 bytes of UTF-8, not starting with `/` or `\`), plus one of
 /// this client's: no `.` or `..` path segment, since URL normalisation would resolve it and the
 /// request would address another key, or in path-style addressing another bucket.
-pub(crate) fn check_key(key: &str) -> Result<()> {
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `object key`.
+pub fn check_key(key: &str) -> Result<()> {
     let problem = if key.is_empty() {
         // Bucket-level requests have no key; object operations check for one themselves.
         return Ok(());

@@ -83,7 +83,7 @@ pub mod test_server;
 pub use checkpoint::{CheckpointState, PartRecord, UploadCheckpoint};
 pub use client::{
     Addressing, Credentials, DEFAULT_REGION, ObjectMeta, OssClient, OssClientBuilder,
-    PutObjectOutput, RetryPolicy,
+    PutObjectOutput, RetryPolicy, check_bucket, check_key,
 };
 pub use encryption::{
     EncryptionClient, EncryptionMultipartContext, GetObjectOutput, HeadObjectOutput,

@@ -221,9 +221,19 @@ pub struct Faults {
     strip_envelope_next_get: AtomicBool,
     lose_next_reply: AtomicBool,
     list_parts_page: AtomicU32,
+    delay_ms: AtomicU64,
 }
 
 impl Faults {
+    /// Holds every request for `delay` before handling it (0 to stop), so that a test can catch
+    /// a client mid-operation (a signal during a multipart upload).
+    pub fn delay_requests(&self, delay: Duration) {
+        self.delay_ms.store(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
+    }
+
     /// Answers the next GetObject without its `client-side-encryption-*` metadata, as a proxy that
     /// strips user metadata would.
     pub fn strip_envelope_next_get(&self) {
@@ -328,6 +338,11 @@ impl TestServer {
                             let service = service_fn(move |req| {
                                 let state = Arc::clone(&state);
                                 async move {
+                                    let delay = state.faults.delay_ms.load(Ordering::SeqCst);
+                                    if delay > 0 {
+                                        tokio::time::sleep(Duration::from_millis(delay))
+                                            .await;
+                                    }
                                     let reply = handle(&state, req).await;
                                     // An error from the service makes hyper close the
                                     // connection without sending the reply.
