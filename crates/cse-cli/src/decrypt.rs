@@ -9,6 +9,7 @@ use crate::error::{CliError, CliResult, Context as _};
 use crate::files::{BUF_LEN, Input, Mode, Output, progress};
 use crate::meta_file;
 use crate::object::{Sealed, classify, declared_len, load_private_key, open_material};
+use crate::stdout::stderr_line;
 
 /// Runs `cse decrypt`.
 ///
@@ -36,10 +37,10 @@ pub fn run(args: &DecryptArgs) -> CliResult<()> {
             return Err(CliError::core(&origin, Error::NotEncrypted));
         }
         Sealed::Plain => {
-            eprintln!(
+            stderr_line(format_args!(
                 "warning: {origin} has no client-side-encryption envelope; copying --in to --out \
                  unchanged, as the SDKs do (pass --strict to refuse)"
-            );
+            ));
             None
         }
         _ => {

@@ -199,11 +199,12 @@ impl Output {
     /// # Errors
     /// Exit 1 on a write error.
     pub fn write_all(&mut self, bytes: &[u8]) -> CliResult<()> {
-        let result = match self {
-            Self::Stdout(out) => out.write_all(bytes),
-            Self::File { temp, .. } => temp.write_all(bytes),
-        };
-        result.map_err(|e| CliError::io(format!("writing {}", self.describe()), &e))
+        match self {
+            Self::Stdout(out) => out.write_all(bytes).map_err(|e| CliError::stdout(&e)),
+            Self::File { temp, .. } => temp
+                .write_all(bytes)
+                .map_err(|e| CliError::io(format!("writing {}", self.describe()), &e)),
+        }
     }
 
     /// The temporary file being written, to read back before committing.
@@ -240,7 +241,7 @@ impl Output {
     fn finish(self, replace: bool) -> CliResult<()> {
         let what = self.describe();
         match self {
-            Self::Stdout(mut out) => out.flush().map_err(|e| CliError::io(what, &e)),
+            Self::Stdout(mut out) => out.flush().map_err(|e| CliError::stdout(&e)),
             Self::File { temp, path, .. } => {
                 temp.as_file()
                     .sync_all()

@@ -9,6 +9,7 @@ use crate::error::{CliError, CliResult, Context as _};
 use crate::files::{Mode, Output, progress};
 use crate::object::{Sealed, classify, load_private_key};
 use crate::oss;
+use crate::stdout::stderr_line;
 
 /// Runs `cse get`.
 ///
@@ -53,10 +54,10 @@ async fn fetch(client: &EncryptionClient, args: &GetArgs, output: &mut Output) -
                 )));
             }
             Sealed::Plain if args.strict => return Err(CliError::core(&url, Error::NotEncrypted)),
-            Sealed::Plain => eprintln!(
+            Sealed::Plain => stderr_line(format_args!(
                 "warning: {url} has no client-side-encryption envelope; writing it to --out as \
                  stored, as the SDKs do (pass --strict to refuse)"
-            ),
+            )),
             Sealed::Current(_) => {
                 return Err(CliError::failed(format!(
                     "{url}: the client returned the object without decrypting it although its \

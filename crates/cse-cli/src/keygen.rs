@@ -10,6 +10,7 @@ use crate::cli::KeygenArgs;
 use crate::error::{CliError, CliResult, Context as _};
 use crate::files::{Mode, Output, is_stdio};
 use crate::object::rng;
+use crate::stdout::stderr_line;
 
 /// Runs `cse keygen`.
 ///
@@ -22,13 +23,13 @@ pub fn run(args: &KeygenArgs) -> CliResult<()> {
         args.bits.get(),
         args.force,
     )?;
-    eprintln!(
+    stderr_line(format_args!(
         "wrote an RSA-{} private key to {} (PKCS#8 PEM, mode 0600) and its public key to {} \
          (SPKI PEM)",
         args.bits.get(),
         args.private_out.display(),
         args.public_out.display()
-    );
+    ));
     Ok(())
 }
 

@@ -453,6 +453,39 @@ fn head_reports_the_length_and_envelope_with_and_without_the_key() {
         .fails(2, &["--private-key absent.pem"]);
 }
 
+/// `cse head ... | head -1`: the reader leaves before the report is written (its read end is
+/// closed before `cse` starts); `cse` ends quietly with exit status 141.
+#[test]
+fn head_into_a_closed_pipe_exits_141_quietly() {
+    let oss = Oss::start();
+    oss.put("p.bin", &plaintext(10), &[]).ok();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let endpoint = oss.endpoint();
+    let out = Command::new(env!("CARGO_BIN_EXE_cse"))
+        .args([
+            "head",
+            "--endpoint",
+            &endpoint,
+            "--bucket",
+            BUCKET,
+            "--object",
+            "p.bin",
+        ])
+        .env("OSS_ACCESS_KEY_ID", AK)
+        .env("OSS_ACCESS_KEY_SECRET", SK)
+        .env_remove("OSS_SESSION_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert_eq!(stderr, "");
+}
+
 #[test]
 fn wrong_private_key_on_get_fails_and_leaves_no_file() {
     let oss = Oss::start();
