@@ -171,6 +171,9 @@ pub struct EncryptArgs {
     /// required with --part-size and standard input.
     #[arg(long, value_name = "N")]
     pub size: Option<u64>,
+    /// Replace existing --out and --meta-out files.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `cse decrypt`.
@@ -211,6 +214,9 @@ pub struct DecryptArgs {
     /// Refuse an object whose metadata carries no encryption envelope.
     #[arg(long)]
     pub strict: bool,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `cse inspect`.
@@ -269,6 +275,9 @@ pub struct RewrapArgs {
     /// The new private key: unwrap the new envelope and check it holds the same key material.
     #[arg(long, value_name = "NEW_PRIV.pem")]
     pub verify_private_key: Option<PathBuf>,
+    /// Replace an existing --meta-out file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `cse demo`.
@@ -404,6 +413,9 @@ pub struct GetArgs {
     /// Refuse an object that carries no encryption envelope.
     #[arg(long)]
     pub strict: bool,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `cse head`.

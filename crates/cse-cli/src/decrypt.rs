@@ -14,7 +14,8 @@ use crate::stdout::stderr_line;
 /// Runs `cse decrypt`.
 ///
 /// # Errors
-/// Exit 2 for malformed arguments, metadata or key; exit 1 when the key does not open the object,
+/// Exit 2 for malformed arguments, metadata or key, or an existing `--out` without `--force`;
+/// exit 1 when the key does not open the object,
 /// the range is not satisfiable, or the ciphertext length does not match the metadata.
 pub fn run(args: &DecryptArgs) -> CliResult<()> {
     let range = args
@@ -49,7 +50,8 @@ pub fn run(args: &DecryptArgs) -> CliResult<()> {
             Some(open_material(&sealed, key, &name)?)
         }
     };
-    let mut output = Output::create(&args.output, "--out", Mode::Normal)?;
+    // The plaintext is the secret: a new file is owner-only.
+    let mut output = Output::create(&args.output, "--out", Mode::Private, args.force)?;
     let what = format!("--in {}", input.describe());
 
     match (range, material) {

@@ -61,6 +61,7 @@ fn steps(dir: &Path) -> CliResult<()> {
         matdesc: Some(r#"{"purpose":"cse demo"}"#.to_owned()),
         part_size: None,
         size: None,
+        force: false,
     })?;
     stdout::write_line(format_args!(
         "2. Encrypted a {}-byte sample with a fresh AES-256 key and counter block (AES-CTR), and \
@@ -79,6 +80,7 @@ fn steps(dir: &Path) -> CliResult<()> {
         output: range_out.clone(),
         range: Some(DEMO_RANGE.to_owned()),
         strict: true,
+        force: false,
     })?;
     let got = fs::read(&range_out).map_err(io_err(&range_out))?;
     let want = sample.get(1000..1100).unwrap_or_default();
@@ -101,6 +103,7 @@ fn steps(dir: &Path) -> CliResult<()> {
         output: whole_out.clone(),
         range: None,
         strict: true,
+        force: false,
     })?;
     let whole = fs::read(&whole_out).map_err(io_err(&whole_out))?;
     if whole != sample {

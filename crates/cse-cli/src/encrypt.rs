@@ -13,8 +13,8 @@ use crate::object::{load_key, parse_matdesc, rng};
 /// Runs `cse encrypt`.
 ///
 /// # Errors
-/// Exit 2 for bad arguments, key or matdesc; exit 1 when reading or writing fails or the input
-/// changes length while it is read.
+/// Exit 2 for bad arguments, key or matdesc, or an existing output without `--force`; exit 1 when reading or writing fails
+/// or the input changes length while it is read.
 pub fn run(args: &EncryptArgs) -> CliResult<()> {
     if is_stdio(&args.meta_out) {
         return Err(CliError::usage(
@@ -41,8 +41,8 @@ pub fn run(args: &EncryptArgs) -> CliResult<()> {
         (Some(file_len), _) => Some(file_len),
         (None, size) => size,
     };
-    let mut output = Output::create(&args.output, "--out", Mode::Normal)?;
-    let meta_output = Output::create(&args.meta_out, "--meta-out", Mode::Normal)?;
+    let mut output = Output::create(&args.output, "--out", Mode::Normal, args.force)?;
+    let meta_output = Output::create(&args.meta_out, "--meta-out", Mode::Normal, args.force)?;
 
     let envelope = match args.part_size {
         None => seal_single(&master, &mut input, len, &mut output)?,

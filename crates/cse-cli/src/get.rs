@@ -14,7 +14,8 @@ use crate::stdout::stderr_line;
 /// Runs `cse get`.
 ///
 /// # Errors
-/// Exit 2 for bad arguments, key, range syntax, missing credentials or a malformed envelope;
+/// Exit 2 for bad arguments, key, range syntax, missing credentials, a malformed envelope, or an
+/// existing `--out` without `--force`;
 /// exit 1 when OSS refuses the read or cannot be reached, the key does not open the envelope,
 /// the range is not satisfiable, or the object is shorter or longer than its envelope declares.
 /// Nothing is left at `--out` on failure.
@@ -25,7 +26,8 @@ pub fn run(args: &GetArgs) -> CliResult<()> {
     }
     let key = load_private_key(&args.private_key, "--private-key")?;
     let plain = oss::client(&args.oss)?;
-    let mut output = Output::create(&args.output, "--out", Mode::Normal)?;
+    // The plaintext is the secret: a new file is owner-only.
+    let mut output = Output::create(&args.output, "--out", Mode::Private, args.force)?;
     let client = EncryptionClient::new(plain, key.unwrapper());
     oss::runtime(1)?.block_on(fetch(&client, args, &mut output))?;
     output.commit()

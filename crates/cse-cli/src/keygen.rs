@@ -42,18 +42,16 @@ pub fn generate(private_out: &Path, public_out: &Path, bits: usize, force: bool)
         if is_stdio(path) {
             return Err(CliError::usage(format!("{flag} must be a file")));
         }
-        if !force && path.exists() {
-            return Err(CliError::usage(format!(
-                "{flag} {}: already exists; pass --force to replace it",
-                path.display()
-            )));
-        }
     }
     if private_out == public_out {
         return Err(CliError::usage(
             "--private-out and --public-out must be different files",
         ));
     }
+    // Both outputs are checked (an existing file without --force) before the key is made.
+    let mut private_file = Output::create(private_out, "--private-out", Mode::Private, force)?;
+    let mut public_file = Output::create(public_out, "--public-out", Mode::Normal, force)?;
+
     let private = PrivateKey::new(&mut getrandom::SysRng, bits)
         .map_err(|e| CliError::failed(format!("generating an RSA-{bits} key failed: {e}")))?;
     let private_pem = private
@@ -64,21 +62,16 @@ pub fn generate(private_out: &Path, public_out: &Path, bits: usize, force: bool)
         .map_err(|e| CliError::failed(format!("encoding the public key failed: {e}")))?;
     check_pair(&private_pem, &public_pem)?;
 
-    let mut private_file = Output::create(private_out, "--private-out", Mode::Private)?;
-    let mut public_file = Output::create(public_out, "--public-out", Mode::Normal)?;
     private_file.write_all(private_pem.as_bytes())?;
     public_file.write_all(public_pem.as_bytes())?;
-    let persist = |file: Output| {
-        if force {
-            file.commit()
-        } else {
-            file.commit_new()
-        }
-    };
-    persist(private_file)?;
-    if let Err(e) = persist(public_file) {
+    let private_final = private_file.final_path().map(Path::to_path_buf);
+    private_file.commit()?;
+    if let Err(e) = public_file.commit() {
         // Half a pair is worse than none: a private key whose public half was never written.
-        let _ = std::fs::remove_file(private_out);
+        // (A private key written through to a device cannot be taken back.)
+        if let Some(path) = private_final {
+            let _ = std::fs::remove_file(path);
+        }
         return Err(e);
     }
     Ok(())

@@ -22,7 +22,8 @@ const LEGACY_FIELDS: [Field; 5] = [
 /// Runs `cse rewrap`.
 ///
 /// # Errors
-/// Exit 2 for malformed arguments, metadata or keys; exit 1 when the old key does not open the
+/// Exit 2 for malformed arguments, metadata or keys, or an existing `--meta-out` without
+/// `--force`; exit 1 when the old key does not open the
 /// envelope, or the written envelope does not check out.
 pub fn run(args: &RewrapArgs) -> CliResult<()> {
     if is_stdio(&args.meta_out) {
@@ -64,13 +65,19 @@ pub fn run(args: &RewrapArgs) -> CliResult<()> {
             .filter(|(name, _)| !is_old_envelope_header(name))
             .cloned(),
     );
-    let mut output = Output::create(&args.meta_out, "--meta-out", Mode::Normal)?;
-    output.write_all(meta_file::to_json(&out_headers).as_bytes())?;
+    let mut output = Output::create(&args.meta_out, "--meta-out", Mode::Normal, args.force)?;
+    let json = meta_file::to_json(&out_headers);
 
-    // Read the written file back as a reader would, before it replaces anything.
+    // Read the written file back as a reader would, before it replaces anything. A device or
+    // FIFO written through cannot be read back: its bytes are parsed, and written only once
+    // every check passed.
+    let staged = output.temp_path().is_some();
+    if staged {
+        output.write_all(json.as_bytes())?;
+    }
     let written = match output.temp_path() {
         Some(path) => meta_file::read(path, "--meta-out")?,
-        None => out_headers.clone(),
+        None => meta_file::parse(json.as_bytes(), "--meta-out")?,
     };
     let reread = match classify(&written, "--meta-out (read back)")? {
         Sealed::Current(e) => e,
@@ -107,6 +114,9 @@ pub fn run(args: &RewrapArgs) -> CliResult<()> {
                 "{name}: the new envelope opens to different key material; nothing was written"
             )));
         }
+    }
+    if !staged {
+        output.write_all(json.as_bytes())?;
     }
     output.commit()
 }
