@@ -171,7 +171,7 @@ pub struct EncryptArgs {
     /// required with --part-size and standard input.
     #[arg(long, value_name = "N")]
     pub size: Option<u64>,
-    /// Replace existing --out and --meta-out files.
+    /// Replace existing --out and --meta-out files, and write the ciphertext even to a terminal.
     #[arg(long)]
     pub force: bool,
 }

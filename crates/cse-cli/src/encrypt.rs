@@ -6,14 +6,15 @@ use cse_core::{
 
 use crate::cli::EncryptArgs;
 use crate::error::{CliError, CliResult, Context as _};
-use crate::files::{BUF_LEN, Input, Mode, Output, is_stdio, progress};
+use crate::files::{BUF_LEN, Input, Mode, Output, is_stdio, progress, refuse_terminal};
 use crate::meta_file;
 use crate::object::{load_key, parse_matdesc, rng};
 
 /// Runs `cse encrypt`.
 ///
 /// # Errors
-/// Exit 2 for bad arguments, key or matdesc, or an existing output without `--force`; exit 1 when reading or writing fails
+/// Exit 2 for bad arguments, key or matdesc, an existing output or a terminal at `--out` without
+/// `--force`; exit 1 when reading or writing fails
 /// or the input changes length while it is read.
 pub fn run(args: &EncryptArgs) -> CliResult<()> {
     if is_stdio(&args.meta_out) {
@@ -42,6 +43,11 @@ pub fn run(args: &EncryptArgs) -> CliResult<()> {
         (None, size) => size,
     };
     let mut output = Output::create(&args.output, "--out", Mode::Normal, args.force)?;
+    refuse_terminal(
+        &format!("--out {}", args.output.display()),
+        output.is_terminal(),
+        args.force,
+    )?;
     let meta_output = Output::create(&args.meta_out, "--meta-out", Mode::Normal, args.force)?;
 
     let envelope = match args.part_size {

@@ -3,7 +3,8 @@
 //!
 //! The output rule, the same in every command: a regular file (or the file a symbolic link
 //! names) is replaced only with `--force`, atomically, by rename; a device, FIFO, socket or
-//! `/dev/stdout` is written through, never replaced.
+//! `/dev/stdout` is written through, never replaced; ciphertext is not written to a terminal
+//! unless forced ([`refuse_terminal`]).
 
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
@@ -279,6 +280,15 @@ impl Output {
         }
     }
 
+    /// Whether the output is a terminal.
+    pub fn is_terminal(&self) -> bool {
+        match self {
+            Self::Stdout(out) => out.is_terminal(),
+            Self::Through { file, .. } => file.is_terminal(),
+            Self::File(_) => false,
+        }
+    }
+
     /// Flushes the data to disk, gives the file its final mode and moves it into place: over
     /// the file it replaces when forced, else only if nothing appeared at the path meanwhile.
     ///
@@ -433,6 +443,22 @@ fn descriptor(path: &Path) -> Option<Option<u32>> {
     None
 }
 
+/// Refuses to write ciphertext to a terminal, where it is only noise (and can leave the terminal
+/// in a strange state), unless forced.
+///
+/// # Errors
+/// Exit 2 when `is_terminal` and not `force`.
+pub fn refuse_terminal(shown: &str, is_terminal: bool, force: bool) -> CliResult<()> {
+    if is_terminal && !force {
+        Err(CliError::usage(format!(
+            "{shown}: refusing to write ciphertext to a terminal; redirect standard output to a \
+             file or a pipe, or pass --force"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
 /// Temporary files are owner-only while they are written, whatever their final mode.
 fn temp_builder() -> tempfile::Builder<'static, 'static> {
     let mut builder = tempfile::Builder::new();
@@ -530,6 +556,20 @@ pub fn read_small(path: &Path, flag: &str, max: u64) -> CliResult<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ciphertext_is_refused_on_a_terminal_unless_forced() {
+        let e = refuse_terminal("--out -", true, false).unwrap_err();
+        assert_eq!(e.code(), 2);
+        let text = e.to_string();
+        assert!(
+            text.starts_with("--out -: refusing to write ciphertext to a terminal")
+                && text.contains("--force"),
+            "{text}"
+        );
+        assert!(refuse_terminal("--out -", true, true).is_ok());
+        assert!(refuse_terminal("--out -", false, false).is_ok());
+    }
 
     #[cfg(unix)]
     #[test]

@@ -530,3 +530,53 @@ fn an_existing_output_is_refused_before_reading_the_input() {
     assert!(stderr.contains("already exists; pass --force"), "{stderr}");
     assert_eq!(std::fs::read(&existing).unwrap(), b"keep me");
 }
+
+// ---- terminals ---------------------------------------------------------------------------------
+
+/// `cse encrypt --out -` on a terminal would fill it with binary: refused unless --force. Run in
+/// a pseudo-terminal by script(1) (util-linux).
+#[test]
+fn ciphertext_is_not_written_to_a_terminal_without_force() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: script(1) is not installed");
+        return;
+    }
+    let x = Scratch::new();
+    let (_, public) = test_keys();
+    let in_pty = |out: &str, extra: &str| {
+        let meta = x.path("tty.json");
+        let _ = std::fs::remove_file(&meta);
+        let command = format!(
+            "'{}' encrypt --public-key '{}' --in '{}' --out {out} --meta-out '{}' {extra}",
+            env!("CARGO_BIN_EXE_cse"),
+            s(&public),
+            s(&x.input),
+            s(&meta),
+        );
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        // Only the start: a failure would otherwise print the ciphertext.
+        let text: String = String::from_utf8_lossy(&out.stdout)
+            .chars()
+            .take(400)
+            .collect();
+        (out.status.code(), text, meta.exists())
+    };
+    for out in ["-", "/dev/tty"] {
+        let (code, text, meta_written) = in_pty(out, "");
+        assert_eq!(code, Some(2), "--out {out}: {text}");
+        assert!(
+            text.contains("refusing to write ciphertext to a terminal") && text.contains("--force"),
+            "--out {out}: {text}"
+        );
+        assert!(!text.contains("panicked"), "{text}");
+        assert!(!meta_written, "--out {out}: META.json written");
+    }
+    let (code, text, meta_written) = in_pty("-", "--force");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(meta_written);
+    assert_no_partial_files(x.dir.path());
+}
