@@ -6,27 +6,28 @@ use cse_core::{
 
 use crate::cli::EncryptArgs;
 use crate::error::{CliError, CliResult, Context as _};
-use crate::files::{BUF_LEN, Input, Mode, Output, is_stdio, progress, refuse_terminal};
+use crate::files::{
+    BUF_LEN, Input, Mode, Output, check_distinct, is_stdio, progress, refuse_terminal,
+};
 use crate::meta_file;
 use crate::object::{load_key, parse_matdesc, rng};
 
 /// Runs `cse encrypt`.
 ///
 /// # Errors
-/// Exit 2 for bad arguments, key or matdesc, an existing output or a terminal at `--out` without
-/// `--force`; exit 1 when reading or writing fails
-/// or the input changes length while it is read.
+/// Exit 2 for bad arguments, key or matdesc, one file given twice, or an existing output or a
+/// terminal at `--out` without `--force`; exit 1 when reading or writing fails or the input
+/// changes length while it is read.
 pub fn run(args: &EncryptArgs) -> CliResult<()> {
     if is_stdio(&args.meta_out) {
         return Err(CliError::usage(
             "--meta-out must be a file; the metadata cannot share standard output",
         ));
     }
-    if args.output == args.meta_out {
-        return Err(CliError::usage(
-            "--out and --meta-out name the same file; give the metadata its own file",
-        ));
-    }
+    check_distinct(
+        &[(&args.output, "--out"), (&args.meta_out, "--meta-out")],
+        &[(&args.public_key, "--public-key"), (&args.input, "--in")],
+    )?;
     let mut master = load_key(&args.public_key, "--public-key")?;
     if let Some(text) = &args.matdesc {
         master = master.with_matdesc(&parse_matdesc(text)?);

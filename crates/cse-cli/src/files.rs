@@ -3,10 +3,11 @@
 //!
 //! The output rule, the same in every command: a regular file (or the file a symbolic link
 //! names) is replaced only with `--force`, atomically, by rename; a device, FIFO, socket or
-//! `/dev/stdout` is written through, never replaced; ciphertext is not written to a terminal
-//! unless forced ([`refuse_terminal`]).
+//! `/dev/stdout` is written through, never replaced; two outputs, or an output and an input,
+//! may not be one file ([`check_distinct`]); ciphertext is not written to a terminal unless
+//! forced ([`refuse_terminal`]).
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -443,6 +444,100 @@ fn descriptor(path: &Path) -> Option<Option<u32>> {
     None
 }
 
+/// Whether `a` and `b` name one file: by identity (device and inode, after links) when both
+/// exist; by canonical directory and file name when neither does yet. `-` is the same only as
+/// `-`.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    if is_stdio(a) || is_stdio(b) {
+        return is_stdio(a) && is_stdio(b);
+    }
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(ma), Ok(mb)) => file_id(&ma) == file_id(&mb),
+        (Err(_), Err(_)) => match (new_file_id(a), new_file_id(b)) {
+            (Some(ia), Some(ib)) => ia == ib,
+            _ => a == b,
+        },
+        _ => false,
+    }
+}
+
+/// Where a file that does not exist yet would be created: its directory, canonical, and name.
+fn new_file_id(path: &Path) -> Option<(PathBuf, OsString)> {
+    let name = path.file_name()?.to_owned();
+    let parent = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    Some((fs::canonicalize(parent).ok()?, name))
+}
+
+#[cfg(unix)]
+fn file_id(meta: &fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt as _;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn file_id(meta: &fs::Metadata) -> (u64, u64) {
+    // No portable identity: equal lengths and times are the best guess without unsafe code.
+    let time = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64);
+    (meta.len(), time)
+}
+
+/// Refuses two outputs that are one file (the second would overwrite the first), and an output
+/// that is one of the inputs (it would be replaced while, or before, it is read). Each entry is
+/// a path and its flag. Character devices (`/dev/null`, a terminal) are exempt: nothing is
+/// replaced on them.
+///
+/// # Errors
+/// Exit 2, naming both flags.
+pub fn check_distinct(outputs: &[(&Path, &str)], inputs: &[(&Path, &str)]) -> CliResult<()> {
+    for (i, &(out, out_flag)) in outputs.iter().enumerate() {
+        if is_character_device(out) {
+            continue;
+        }
+        for &(input, in_flag) in inputs {
+            // `-` is standard input on one side and standard output on the other.
+            if !is_stdio(out) && !is_stdio(input) && same_file(out, input) {
+                return Err(CliError::usage(format!(
+                    "{out_flag} {} and {in_flag} {} are the same file: writing {out_flag} would \
+                     destroy {in_flag}; give {out_flag} another file",
+                    out.display(),
+                    input.display()
+                )));
+            }
+        }
+        for &(other, other_flag) in &outputs[i + 1..] {
+            if same_file(out, other) {
+                return Err(CliError::usage(format!(
+                    "{out_flag} {} and {other_flag} {} are the same file; give each output its \
+                     own file",
+                    out.display(),
+                    other.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_character_device(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        !is_stdio(path) && fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 /// Refuses to write ciphertext to a terminal, where it is only noise (and can leave the terminal
 /// in a strange state), unless forced.
 ///
@@ -591,5 +686,28 @@ mod tests {
             Some(0o027)
         );
         assert_eq!(parse_umask("Name:\tcse\n"), None);
+    }
+
+    #[test]
+    fn same_file_by_identity_and_by_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let dotted = dir.path().join(".").join("a");
+        assert!(same_file(&a, &dotted), "not yet existing");
+        assert!(!same_file(&a, &dir.path().join("b")));
+        fs::write(&a, b"x").unwrap();
+        assert!(same_file(&a, &dotted), "existing");
+        assert!(!same_file(&a, &dir.path().join("b")), "one exists");
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&a, &link).unwrap();
+            assert!(same_file(&a, &link), "a link to it");
+            let hard = dir.path().join("hard");
+            fs::hard_link(&a, &hard).unwrap();
+            assert!(same_file(&hard, &a), "a hard link");
+        }
+        assert!(same_file(Path::new("-"), Path::new("-")));
+        assert!(!same_file(Path::new("-"), &a));
     }
 }

@@ -6,7 +6,7 @@ use cse_oss::EncryptionClient;
 
 use crate::cli::GetArgs;
 use crate::error::{CliError, CliResult, Context as _};
-use crate::files::{Mode, Output, progress};
+use crate::files::{Mode, Output, check_distinct, progress};
 use crate::object::{Sealed, classify, load_private_key};
 use crate::oss;
 use crate::stdout::stderr_line;
@@ -24,6 +24,10 @@ pub fn run(args: &GetArgs) -> CliResult<()> {
     if let Some(text) = &args.range {
         ByteRange::parse(text).ctx(format!("--range {text}"))?;
     }
+    check_distinct(
+        &[(&args.output, "--out")],
+        &[(&args.private_key, "--private-key")],
+    )?;
     let key = load_private_key(&args.private_key, "--private-key")?;
     let plain = oss::client(&args.oss)?;
     // The plaintext is the secret: a new file is owner-only.

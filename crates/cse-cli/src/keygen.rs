@@ -8,14 +8,15 @@ use rsa::{PrivateKey, PublicKey};
 
 use crate::cli::KeygenArgs;
 use crate::error::{CliError, CliResult, Context as _};
-use crate::files::{Mode, Output, is_stdio};
+use crate::files::{Mode, Output, check_distinct, is_stdio};
 use crate::object::rng;
 use crate::stdout::stderr_line;
 
 /// Runs `cse keygen`.
 ///
 /// # Errors
-/// Exit 2 for bad paths or existing files without `--force`; exit 1 when generation fails.
+/// Exit 2 for bad paths, one file given twice, or existing files without `--force`; exit 1 when
+/// generation fails.
 pub fn run(args: &KeygenArgs) -> CliResult<()> {
     generate(
         &args.private_out,
@@ -43,11 +44,10 @@ pub fn generate(private_out: &Path, public_out: &Path, bits: usize, force: bool)
             return Err(CliError::usage(format!("{flag} must be a file")));
         }
     }
-    if private_out == public_out {
-        return Err(CliError::usage(
-            "--private-out and --public-out must be different files",
-        ));
-    }
+    check_distinct(
+        &[(private_out, "--private-out"), (public_out, "--public-out")],
+        &[],
+    )?;
     // Both outputs are checked (an existing file without --force) before the key is made.
     let mut private_file = Output::create(private_out, "--private-out", Mode::Private, force)?;
     let mut public_file = Output::create(public_out, "--public-out", Mode::Normal, force)?;

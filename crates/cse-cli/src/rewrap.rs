@@ -4,7 +4,7 @@ use cse_core::{DEFAULT_PREFIX, Envelope, Error, Field, is_envelope_header};
 
 use crate::cli::RewrapArgs;
 use crate::error::{CliError, CliResult, Context as _};
-use crate::files::{Mode, Output, is_stdio};
+use crate::files::{Mode, Output, check_distinct, is_stdio};
 use crate::meta_file::{self, Headers};
 use crate::object::{
     Sealed, classify, load_key, load_private_key, open_material, parse_matdesc, rng,
@@ -22,15 +22,24 @@ const LEGACY_FIELDS: [Field; 5] = [
 /// Runs `cse rewrap`.
 ///
 /// # Errors
-/// Exit 2 for malformed arguments, metadata or keys, or an existing `--meta-out` without
-/// `--force`; exit 1 when the old key does not open the
-/// envelope, or the written envelope does not check out.
+/// Exit 2 for malformed arguments, metadata or keys, an existing `--meta-out` without `--force`,
+/// or `--meta-out` naming an input; exit 1 when the old key does not open the envelope, or the
+/// written envelope does not check out.
 pub fn run(args: &RewrapArgs) -> CliResult<()> {
     if is_stdio(&args.meta_out) {
         return Err(CliError::usage(
             "--meta-out must be a file (it is read back and checked before it is kept)",
         ));
     }
+    let mut inputs = vec![
+        (args.private_key.as_path(), "--private-key"),
+        (args.public_key.as_path(), "--public-key"),
+        (args.meta.as_path(), "--meta"),
+    ];
+    if let Some(path) = &args.verify_private_key {
+        inputs.push((path, "--verify-private-key"));
+    }
+    check_distinct(&[(&args.meta_out, "--meta-out")], &inputs)?;
     let origin = format!("--meta {}", args.meta.display());
     let headers = meta_file::read(&args.meta, "--meta")?;
     let sealed = classify(&headers, &origin)?;

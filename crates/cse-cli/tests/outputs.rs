@@ -580,3 +580,105 @@ fn ciphertext_is_not_written_to_a_terminal_without_force() {
     assert!(meta_written);
     assert_no_partial_files(x.dir.path());
 }
+
+// ---- two names for one file --------------------------------------------------------------------
+
+#[test]
+fn two_outputs_that_are_one_file_are_refused() {
+    let x = Scratch::new();
+    // Neither exists yet: ./c and c are one name in the same directory.
+    x.encrypt_to("./c", "c", &[])
+        .fails(2, &["--out ./c", "--meta-out c", "same file"]);
+    std::fs::create_dir(x.path("sub")).unwrap();
+    x.encrypt_to("sub/../c", "c", &[]).fails(2, &["same file"]);
+    assert!(!x.path("c").exists());
+    // Existing: compared by identity, through links.
+    std::fs::write(x.path("c"), b"keep me").unwrap();
+    symlink("c", x.path("c-link")).unwrap();
+    x.encrypt_to("c", "c-link", &["--force"])
+        .fails(2, &["--out c", "--meta-out c-link", "same file"]);
+    assert_eq!(std::fs::read(x.path("c")).unwrap(), b"keep me");
+
+    // keygen --force with one file under two names would destroy the private key.
+    std::fs::write(x.path("k.pem"), b"the old key").unwrap();
+    cse_in(
+        x.dir.path(),
+        &[
+            "keygen",
+            "--force",
+            "--private-out",
+            "./k.pem",
+            "--public-out",
+            "k.pem",
+        ],
+    )
+    .fails(
+        2,
+        &["--private-out ./k.pem", "--public-out k.pem", "same file"],
+    );
+    assert_eq!(std::fs::read(x.path("k.pem")).unwrap(), b"the old key");
+    assert_no_partial_files(x.dir.path());
+}
+
+#[test]
+fn an_output_that_is_an_input_is_refused() {
+    let x = Scratch::new();
+    let (private, public) = test_keys();
+    let cipher = s(&x.cipher);
+    let before = std::fs::read(&x.cipher).unwrap();
+    let meta_out = x.path("m.json");
+    // decrypt --in x --out x
+    x.decrypt_to(cipher, &["--force"])
+        .fails(2, &["--in", "--out", "same file"]);
+    // encrypt --in x --out x, and the public key as an output
+    cse(&[
+        "encrypt",
+        "--public-key",
+        s(&public),
+        "--in",
+        s(&x.input),
+        "--out",
+        s(&x.input),
+        "--meta-out",
+        s(&meta_out),
+        "--force",
+    ])
+    .fails(2, &["--in", "--out", "same file"]);
+    let key_copy = x.path("pub.pem");
+    std::fs::copy(&public, &key_copy).unwrap();
+    cse(&[
+        "encrypt",
+        "--public-key",
+        s(&key_copy),
+        "--in",
+        s(&x.input),
+        "--out",
+        s(&x.path("c2")),
+        "--meta-out",
+        s(&key_copy),
+        "--force",
+    ])
+    .fails(2, &["--public-key", "--meta-out", "same file"]);
+    // rewrap --meta x --meta-out x, even through a link
+    let meta_link = x.path("meta-link.json");
+    symlink(&x.meta, &meta_link).unwrap();
+    for meta_out in [&x.meta, &meta_link] {
+        cse(&[
+            "rewrap",
+            "--private-key",
+            s(&private),
+            "--public-key",
+            s(&public),
+            "--meta",
+            s(&x.meta),
+            "--meta-out",
+            s(meta_out),
+            "--force",
+        ])
+        .fails(2, &["--meta", "--meta-out", "same file"]);
+    }
+    assert_eq!(std::fs::read(&x.cipher).unwrap(), before);
+    assert!(std::fs::read(&x.input).unwrap() == x.plain);
+    read_meta(&x.meta);
+    assert_no_partial_files(x.dir.path());
+}
