@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::cli::{DecryptArgs, DemoArgs, EncryptArgs};
 use crate::error::{CliError, CliResult};
 use crate::object::classify;
-use crate::{decrypt, encrypt, inspect, keygen, meta_file, stdout};
+use crate::{decrypt, encrypt, inspect, interrupt, keygen, meta_file, stdout};
 
 /// The range the demo decrypts: it starts and ends inside AES blocks, so the block alignment
 /// and the trimming both show.
@@ -21,7 +21,10 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
         .prefix("cse-demo-")
         .tempdir()
         .map_err(|e| CliError::io("creating a temporary directory", &e))?;
+    // Ctrl-C during the demo removes the directory too.
+    let guard = interrupt::protect(dir.path());
     let result = steps(dir.path());
+    drop(guard);
     if args.keep {
         let path = dir.keep();
         let shown = stdout::write_line(format_args!("\nThe files are kept in {}", path.display()));

@@ -67,15 +67,14 @@ pub fn run(args: &EncryptArgs) -> CliResult<()> {
     write_meta(meta_output, &headers, output)
 }
 
-/// Commits the ciphertext, then the metadata beside it.
+/// Commits the ciphertext and the metadata beside it, both or neither.
 fn write_meta(
     mut meta_output: Output,
     headers: &[(String, String)],
     output: Output,
 ) -> CliResult<()> {
     meta_output.write_all(meta_file::to_json(headers).as_bytes())?;
-    output.commit()?;
-    meta_output.commit()
+    Output::commit_all(vec![output, meta_output])
 }
 
 /// One PutObject stream: the whole plaintext under one sealer.

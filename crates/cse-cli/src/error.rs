@@ -3,12 +3,15 @@
 //! Every failure ends the process with `error: <message>` on stderr and one of these codes:
 //! [`EXIT_FAILED`] when the operation itself failed, [`EXIT_USAGE`] when the command line or an
 //! input file is malformed, [`EXIT_CLOSED_PIPE`] (with no message) when the reader of standard
-//! output went away. The engine's errors are mapped deliberately in [`exit_code`].
+//! output went away, 128 + the signal number when a signal interrupted it
+//! ([`CliError::interrupted`]). The engine's errors are mapped deliberately in [`exit_code`].
 
 use std::fmt;
 use std::io;
 
 use cse_core::{Error, RangeProblem};
+
+use crate::interrupt::Signal;
 
 /// The operation failed: wrong key, unsatisfiable range, truncated input, length mismatch.
 pub const EXIT_FAILED: u8 = 1;
@@ -93,6 +96,28 @@ impl CliError {
         } else {
             Self::io(format!("writing {what}"), error)
         }
+    }
+
+    /// The command stopped because of `signal` (see [`interrupt::cancellable`]): exit 128 + the
+    /// signal number, message "interrupted by SIGINT". Add what was done about it with
+    /// [`with_note`](Self::with_note).
+    ///
+    /// [`interrupt::cancellable`]: crate::interrupt::cancellable
+    pub fn interrupted(signal: Signal) -> Self {
+        Self {
+            code: signal.exit_code(),
+            message: format!("interrupted by {}", signal.name()),
+            quiet: false,
+        }
+    }
+
+    /// Appends `; note` to the message: `interrupted by SIGINT; the multipart upload was
+    /// aborted`.
+    #[must_use]
+    pub fn with_note(mut self, note: impl fmt::Display) -> Self {
+        use fmt::Write as _;
+        let _ = write!(self.message, "; {note}");
+        self
     }
 
     /// The process exit code.

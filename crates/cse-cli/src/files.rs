@@ -16,6 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tempfile::NamedTempFile;
 
 use crate::error::{CliError, CliResult};
+use crate::interrupt::{self, ProtectGuard};
 
 /// The streaming buffer: every byte passes through one buffer of this size, so memory stays
 /// constant whatever the object size.
@@ -158,7 +159,8 @@ pub enum Mode {
 /// * A regular file, new or existing, or a link to one: a temporary `.cse-partial-*` file
 ///   (mode 0600) beside the file the path finally names, renamed over it by
 ///   [`commit`](Self::commit); a link stays a link. An existing file is replaced only when
-///   forced. A dangling link is refused.
+///   forced. A dangling link is refused. The temporary file is removed if the process fails,
+///   and if a signal ends it ([`interrupt`]).
 #[derive(Debug)]
 pub enum Output {
     /// Standard output.
@@ -179,6 +181,9 @@ pub enum Output {
 pub struct Staged {
     /// The temporary file, in the target's directory so the rename is atomic.
     temp: NamedTempFile,
+    /// Removes the temporary file if a signal ends the process; `None` once released at commit.
+    /// After `temp`, so it is dropped after the file is deleted.
+    guard: Option<ProtectGuard>,
     /// The file the path finally names (after its links): what the rename replaces.
     target: PathBuf,
     /// `--flag path`, for messages.
@@ -231,7 +236,12 @@ impl Output {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let temp = temp_builder().tempfile_in(&dir).map_err(|e| {
+        let (temp, guard) = interrupt::create_protected(&shown, || {
+            let temp = temp_builder().tempfile_in(&dir)?;
+            let path = temp.path().to_path_buf();
+            Ok((temp, path))
+        })
+        .map_err(|e| {
             CliError::input(
                 format!("{shown}: cannot create a file in {}", dir.display()),
                 &e,
@@ -239,6 +249,7 @@ impl Output {
         })?;
         Ok(Self::File(Box::new(Staged {
             temp,
+            guard: Some(guard),
             target,
             shown,
             mode,
@@ -272,15 +283,6 @@ impl Output {
         }
     }
 
-    /// The regular file that [`commit`](Self::commit) renames into place (after links), if this
-    /// output is one.
-    pub fn final_path(&self) -> Option<&Path> {
-        match self {
-            Self::Stdout(_) | Self::Through { .. } => None,
-            Self::File(staged) => Some(&staged.target),
-        }
-    }
-
     /// Whether the output is a terminal.
     pub fn is_terminal(&self) -> bool {
         match self {
@@ -292,34 +294,84 @@ impl Output {
 
     /// Flushes the data to disk, gives the file its final mode and moves it into place: over
     /// the file it replaces when forced, else only if nothing appeared at the path meanwhile.
+    /// A signal arriving meanwhile waits until the file is in place.
     ///
     /// # Errors
     /// Exit 2 when, unforced, a file appeared at the target meanwhile; exit 1 when flushing or
     /// renaming fails or the target stopped being a regular file; exit 141 quietly when
     /// standard output was closed.
     pub fn commit(self) -> CliResult<()> {
-        match self {
-            Self::Stdout(mut out) => out.flush().map_err(|e| CliError::stdout(&e)),
-            Self::Through { mut file, shown } => {
-                file.flush().map_err(|e| CliError::write(&shown, &e))
+        Self::commit_all(vec![self])
+    }
+
+    /// Commits `outputs` in order as one step, all or none: a signal waits until every one is
+    /// in place, and if one fails, those already renamed into place are removed again (a file
+    /// that one of them replaced under `--force` is not restored). Outputs written through
+    /// (stdout, devices) are only flushed.
+    ///
+    /// # Errors
+    /// As [`commit`](Self::commit), for the first output that fails.
+    pub fn commit_all(mut outputs: Vec<Self>) -> CliResult<()> {
+        for output in &mut outputs {
+            output.flush()?;
+        }
+        let mut held = interrupt::hold();
+        // Released before anything can fail: an output dropped below is dropped while signals
+        // are held off, and deletes its temporary file itself.
+        for output in &mut outputs {
+            if let Self::File(staged) = output {
+                if let Some(guard) = staged.guard.take() {
+                    held.release(guard);
+                }
             }
-            Self::File(staged) => staged.commit(),
+        }
+        let mut committed = Vec::new();
+        let mut result = Ok(());
+        for output in outputs {
+            if let Self::File(staged) = output {
+                match staged.rename() {
+                    Ok(path) => committed.push(path),
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+        }
+        if result.is_err() {
+            for path in committed {
+                let _ = fs::remove_file(path);
+            }
+        }
+        drop(held);
+        result
+    }
+
+    /// Everything written so far, out of this process: flushed, and on disk for a file.
+    fn flush(&mut self) -> CliResult<()> {
+        match self {
+            Self::Stdout(out) => out.flush().map_err(|e| CliError::stdout(&e)),
+            Self::Through { file, shown } => file.flush().map_err(|e| CliError::write(&shown, &e)),
+            Self::File(staged) => staged
+                .temp
+                .as_file()
+                .sync_all()
+                .map_err(|e| CliError::io(&staged.shown, &e)),
         }
     }
 }
 
 impl Staged {
-    fn commit(self) -> CliResult<()> {
+    /// Gives the file its final mode and renames it into place; returns where it now is.
+    fn rename(self) -> CliResult<PathBuf> {
         let Self {
             temp,
             target,
             shown,
             mode,
             force,
+            ..
         } = self;
-        temp.as_file()
-            .sync_all()
-            .map_err(|e| CliError::io(&shown, &e))?;
         let replaced = match fs::symlink_metadata(&target) {
             Ok(meta) if meta.is_file() => Some(meta),
             Ok(_) => {
@@ -340,7 +392,7 @@ impl Staged {
             temp.persist_noclobber(&target)
         };
         match persisted {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(target),
             Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Err(already_exists(&shown)),
             Err(e) => Err(CliError::io(shown, &e.error)),
         }

@@ -8,8 +8,8 @@ use crate::cli::GetArgs;
 use crate::error::{CliError, CliResult, Context as _};
 use crate::files::{Mode, Output, check_distinct, progress};
 use crate::object::{Sealed, classify, load_private_key};
-use crate::oss;
 use crate::stdout::stderr_line;
+use crate::{interrupt, oss};
 
 /// Runs `cse get`.
 ///
@@ -33,7 +33,30 @@ pub fn run(args: &GetArgs) -> CliResult<()> {
     // The plaintext is the secret: a new file is owner-only.
     let mut output = Output::create(&args.output, "--out", Mode::Private, args.force)?;
     let client = EncryptionClient::new(plain, key.unwrapper());
-    oss::runtime(1)?.block_on(fetch(&client, args, &mut output))?;
+    // A signal stops the download between two chunks; the partial file goes with `output`.
+    let cancel = interrupt::cancellable();
+    let staged = output.temp_path().is_some();
+    oss::runtime(1)?.block_on(async {
+        tokio::select! {
+            fetched = fetch(&client, args, &mut output) => fetched,
+            signal = cancel.wait() => {
+                let stopped = CliError::interrupted(signal);
+                Err(if staged {
+                    stopped.with_note(format!(
+                        "nothing was written at --out {}",
+                        args.output.display()
+                    ))
+                } else {
+                    stopped
+                })
+            }
+        }
+    })?;
+    // A signal that came as the last chunk did still stops the command before anything appears.
+    if let Some(signal) = cancel.signal() {
+        return Err(CliError::interrupted(signal));
+    }
+    drop(cancel);
     output.commit()
 }
 

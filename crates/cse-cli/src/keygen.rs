@@ -64,17 +64,9 @@ pub fn generate(private_out: &Path, public_out: &Path, bits: usize, force: bool)
 
     private_file.write_all(private_pem.as_bytes())?;
     public_file.write_all(public_pem.as_bytes())?;
-    let private_final = private_file.final_path().map(Path::to_path_buf);
-    private_file.commit()?;
-    if let Err(e) = public_file.commit() {
-        // Half a pair is worse than none: a private key whose public half was never written.
-        // (A private key written through to a device cannot be taken back.)
-        if let Some(path) = private_final {
-            let _ = std::fs::remove_file(path);
-        }
-        return Err(e);
-    }
-    Ok(())
+    // Half a pair is worse than none: both files or neither (a key written through to a device
+    // cannot be taken back).
+    Output::commit_all(vec![private_file, public_file])
 }
 
 /// The written PEMs load through the same path every other command uses, and the public key

@@ -36,6 +36,7 @@ mod files;
 mod get;
 mod head;
 mod inspect;
+mod interrupt;
 mod keygen;
 mod meta_file;
 mod object;
@@ -54,6 +55,7 @@ use crate::cli::{Cli, Command};
 use crate::error::CliError;
 
 fn main() -> ExitCode {
+    interrupt::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_exit(&e),
