@@ -21,9 +21,16 @@
 //! `OSS_ACCESS_KEY_SECRET` / `OSS_SESSION_TOKEN`) through `cse-oss`, on a tokio runtime of their
 //! own; every other command is synchronous and offline.
 //!
-//! Exit status: 0 success, 1 the operation failed, 2 usage error or malformed input, 141 the
-//! reader of standard output went away (no message). Nothing here prints with `println!`, which
-//! panics on a closed pipe: reports go through [`stdout`].
+//! Exit status: 0 success, 1 the operation failed, 2 usage error or malformed input (an existing
+//! output without `--force` included), 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (partial
+//! files removed, see [`interrupt`]), 141 the reader of standard output went away (no message).
+//! Nothing here prints with `println!`, which panics on a closed pipe: reports go through
+//! [`stdout`].
+//!
+//! Outputs follow one rule in every command (see [`files::Output`]): a regular file is replaced
+//! only with `--force`, atomically; a symbolic link is followed and stays a link; devices, FIFOs
+//! and `/dev/stdout` are written through; two names for one file are refused; ciphertext is not
+//! written to a terminal without `--force`.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
