@@ -2,6 +2,7 @@
 # Whole process against whole process: `cse encrypt` / `cse decrypt` and `openssl enc -aes-256-ctr`
 # on the same 1 GiB file in tmpfs, alternating, with wall time and peak RSS from /usr/bin/time.
 # Usage: bash benches/cli-vs-openssl.sh [runs]   (needs ~4 GiB free in /dev/shm)
+# The timed runs reuse their outputs, so they pass --force (cse replaces a file only with it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -15,6 +16,6 @@ head -c 1G /dev/urandom >"$dir/plain"
 t() { /usr/bin/time -f "$1 wall=%es rss=%MKiB" "${@:2}"; rm -f "$dir/out"; }
 for _ in $(seq "$runs"); do
   t "openssl-enc " openssl enc -aes-256-ctr -K "$(printf '%064d' 7)" -iv "$(printf '%032d' 1)" -in "$dir/plain" -out "$dir/out"
-  t "cse-encrypt " "$cse" encrypt --public-key "$dir/p.pem" --in "$dir/plain" --out "$dir/out" --meta-out "$dir/m2.json"
-  t "cse-decrypt " "$cse" decrypt --private-key "$dir/k.pem" --meta "$dir/m.json" --in "$dir/cipher" --out "$dir/out"
+  t "cse-encrypt " "$cse" encrypt --public-key "$dir/p.pem" --in "$dir/plain" --out "$dir/out" --meta-out "$dir/m2.json" --force
+  t "cse-decrypt " "$cse" decrypt --private-key "$dir/k.pem" --meta "$dir/m.json" --in "$dir/cipher" --out "$dir/out" --force
 done

@@ -223,11 +223,13 @@ def oss2_get(bucket, key: str, byte_range=None) -> bytes:
 
 def check_decrypt_ranges(t: Tally, cse: Cse, prefix: str, work: str, priv: str, meta: str, ct: str,
                          pt: bytes, cases=None) -> None:
-    """`cse decrypt` whole and over every range case, against the RFC 9110 expectation."""
+    """`cse decrypt` whole and over every range case, against the RFC 9110 expectation.
+
+    The cases share one output path: cse replaces an existing file only with --force."""
     out = os.path.join(work, "out.bin")
 
     def whole() -> str:
-        p = cse("decrypt", "--private-key", priv, "--meta", meta, "--in", ct, "--out", out)
+        p = cse("decrypt", "--private-key", priv, "--meta", meta, "--in", ct, "--out", out, "--force")
         expect(p.returncode == 0, f"exit {p.returncode}: {_err(p)}")
         expect_bytes(read(out), pt, "decrypted")
         return f"{len(pt)} bytes"
@@ -235,7 +237,7 @@ def check_decrypt_ranges(t: Tally, cse: Cse, prefix: str, work: str, priv: str, 
     t.run(f"{prefix}/whole", whole)
 
     def strict() -> None:
-        p = cse("decrypt", "--strict", "--private-key", priv, "--meta", meta, "--in", ct, "--out", out)
+        p = cse("decrypt", "--strict", "--private-key", priv, "--meta", meta, "--in", ct, "--out", out, "--force")
         expect(p.returncode == 0, f"exit {p.returncode}: {_err(p)}")
         expect_bytes(read(out), pt, "decrypted")
 
@@ -248,7 +250,7 @@ def check_decrypt_ranges(t: Tally, cse: Cse, prefix: str, work: str, priv: str, 
         def one(spec=spec, status=status, span=span) -> str:
             if os.path.exists(out):
                 os.remove(out)
-            p = cse("decrypt", "--private-key", priv, "--meta", meta, "--in", ct, "--out", out, "--range", spec)
+            p = cse("decrypt", "--private-key", priv, "--meta", meta, "--in", ct, "--out", out, "--force", "--range", spec)
             if status == 416:
                 expect(p.returncode == 1, f"unsatisfiable range: expected exit 1, got {p.returncode}: {_err(p)}")
                 expect(bool(p.stderr.strip()), "unsatisfiable range: no message on stderr")
@@ -287,7 +289,7 @@ def section_vectors(t: Tally, cse: Cse, work: str) -> None:
         out = os.path.join(vwork, "out.bin")
 
         def whole(ct=ct, meta=meta, out=out, pt=pt) -> None:
-            p = cse("decrypt", "--private-key", priv, "--meta", meta, "--in", ct, "--out", out)
+            p = cse("decrypt", "--private-key", priv, "--meta", meta, "--in", ct, "--out", out, "--force")
             expect(p.returncode == 0, f"exit {p.returncode}: {_err(p)}")
             expect_bytes(read(out), pt, "decrypted")
 
@@ -296,7 +298,7 @@ def section_vectors(t: Tally, cse: Cse, work: str) -> None:
             def one(r=r, ct=ct, meta=meta, out=out) -> None:
                 if os.path.exists(out):
                     os.remove(out)
-                p = cse("decrypt", "--private-key", priv, "--meta", meta, "--in", ct, "--out", out,
+                p = cse("decrypt", "--private-key", priv, "--meta", meta, "--in", ct, "--out", out, "--force",
                         "--range", r["range"])
                 if r["status"] == 416:
                     expect(p.returncode == 1, f"expected exit 1 (416), got {p.returncode}: {_err(p)}")
@@ -600,7 +602,7 @@ def section_bad(t: Tally, cse: Cse, fake: fakeoss.FakeOSS, work: str, keys: Dict
     def must_fail(label: str, meta, extra=(), ct=None, want_code: Optional[int] = None, priv_path=None) -> None:
         def run() -> str:
             p = cse("decrypt", "--private-key", priv_path or keys["private"], "--meta",
-                    meta_file(label, meta), "--in", ct or ct_path, "--out", out, *extra)
+                    meta_file(label, meta), "--in", ct or ct_path, "--out", out, "--force", *extra)
             expect(p.returncode != 0, f"exit 0 (accepted); stderr: {_err(p)}")
             if want_code is not None:
                 expect(p.returncode == want_code, f"exit {p.returncode}, expected {want_code}: {_err(p)}")
@@ -612,7 +614,7 @@ def section_bad(t: Tally, cse: Cse, fake: fakeoss.FakeOSS, work: str, keys: Dict
     # sanity: the unmodified metadata decrypts, so the failures below are caused by the change
     def control() -> None:
         p = cse("decrypt", "--private-key", keys["private"], "--meta", meta_file("control", base_meta),
-                "--in", ct_path, "--out", out)
+                "--in", ct_path, "--out", out, "--force")
         expect(p.returncode == 0 and read(out) == pt, f"control decrypt failed: exit {p.returncode}: {_err(p)}")
 
     t.run("bad/control (unmodified)", control)
@@ -658,7 +660,7 @@ def section_bad(t: Tally, cse: Cse, fake: fakeoss.FakeOSS, work: str, keys: Dict
     # missing key without --strict: the SDKs return the bytes raw; accept that or a clean error
     def missing_key_lenient() -> str:
         p = cse("decrypt", "--private-key", keys["private"], "--meta", meta_file("nokey", variant(drop=("key",))),
-                "--in", ct_path, "--out", out)
+                "--in", ct_path, "--out", out, "--force")
         if p.returncode == 0:
             expect(read(out) == read(ct_path), "exit 0 but output is not the input passed through")
             return "exit 0, input passed through as the SDKs do"

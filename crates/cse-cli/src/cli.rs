@@ -9,11 +9,15 @@ use cse_oss::DEFAULT_REGION;
 macro_rules! exit_codes {
     () => {
         "\n\nExit status:
-  0  success
-  1  the operation failed: wrong key, unsatisfiable range, truncated or
-     extended ciphertext, length mismatch, no envelope under --strict
-  2  usage error, or a malformed input file (JSON, PEM, envelope headers,
-     range syntax)"
+  0    success
+  1    the operation failed: wrong key, unsatisfiable range, truncated or
+       extended ciphertext, length mismatch, no envelope under --strict
+  2    usage error, or a malformed input file (JSON, PEM, envelope headers,
+       range syntax); an existing output without --force, two names for one
+       file, ciphertext to a terminal
+  130  interrupted by SIGINT (143: SIGTERM, 129: SIGHUP); partial files are
+       removed
+  141  standard output was closed by its reader (cse ... | head); no message"
     };
 }
 
@@ -21,12 +25,31 @@ macro_rules! exit_codes {
 macro_rules! oss_exit_codes {
     () => {
         "\n\nExit status:
-  0  success
-  1  the operation failed: OSS refused the request (its error code is
-     printed: NoSuchKey, SignatureDoesNotMatch, ...) or could not be
-     reached, wrong key, unsatisfiable range, truncated or extended object
-  2  usage error, malformed input (PEM, range syntax, envelope headers), or
-     no credentials in the environment"
+  0    success
+  1    the operation failed: OSS refused the request (its error code is
+       printed: NoSuchKey, SignatureDoesNotMatch, ...) or could not be
+       reached, wrong key, unsatisfiable range, truncated or extended object
+  2    usage error, malformed input (PEM, range syntax, envelope headers), no
+       credentials in the environment, or an existing output without --force
+  130  interrupted by SIGINT (143: SIGTERM, 129: SIGHUP); partial files are
+       removed
+  141  standard output was closed by its reader (cse ... | head); no message"
+    };
+}
+
+/// The output rule, appended to the help of every command that writes files.
+macro_rules! output_rule {
+    () => {
+        "\n\nOutputs: each file appears only when the command succeeds; until then it
+is a .cse-partial-* file (mode 0600) beside it, renamed into place at the
+end. An existing file is replaced only with --force, and keeps its mode
+(less any group or other access for private keys and decrypted plaintext);
+a new file gets 0666 less the umask, or 0600 for private keys and decrypted
+plaintext. A symbolic link is followed: the file it names is replaced and
+the link stays a link; a dangling link is refused. Devices, FIFOs and
+/dev/stdout are written to directly, need no --force and are never replaced.
+Two outputs, or an output and an input, may not be the same file (under any
+name). On SIGINT, SIGTERM or SIGHUP the partial files are removed."
     };
 }
 
@@ -48,7 +71,15 @@ path-style (http://127.0.0.1:9000/BUCKET/KEY), a host name virtual-hosted
 /// files hold those headers as a flat JSON object (header name -> string), as OSS returns them
 /// on HEAD. The format is unauthenticated: ciphertext modifications are not detected.
 #[derive(Debug, Parser)]
-#[command(name = "cse", version, after_help = exit_codes!().trim_start(), propagate_version = true)]
+#[command(
+    name = "cse",
+    version,
+    after_help = concat!("\
+Outputs are never replaced unless --force is given; a device, FIFO or
+/dev/stdout is written to directly; ciphertext is not written to a terminal.
+`cse <command> --help` has the details.", exit_codes!()),
+    propagate_version = true
+)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
@@ -115,7 +146,7 @@ Examples:
 
 The private key file is created with mode 0600. Existing files are not
 replaced unless --force is given. Keep the private key: without it the
-objects cannot be decrypted.", exit_codes!()))]
+objects cannot be decrypted. Both files are written, or neither.", output_rule!(), exit_codes!()))]
 pub struct KeygenArgs {
     /// Where to write the private key (PKCS#8 PEM, mode 0600).
     #[arg(long, value_name = "PRIV.pem")]
@@ -147,7 +178,8 @@ Upload the ciphertext as the object body and every META.json entry as a
 request header (PutObject). With --part-size, META.json adds part-size and
 data-size, the headers of InitiateMultipartUpload and every UploadPart; part
 K is the K-th run of N ciphertext bytes. Nothing is written at --out or
---meta-out unless encryption succeeds.", exit_codes!()))]
+--meta-out unless encryption succeeds, and then both are. Ciphertext is not
+written to a terminal (--out - on a terminal) unless --force is given.", output_rule!(), exit_codes!()))]
 pub struct EncryptArgs {
     /// The master public key: PKCS#1 or SPKI PEM (a private key PEM works too).
     #[arg(long, value_name = "PUB.pem")]
@@ -171,6 +203,9 @@ pub struct EncryptArgs {
     /// required with --part-size and standard input.
     #[arg(long, value_name = "N")]
     pub size: Option<u64>,
+    /// Replace existing --out and --meta-out files, and write the ciphertext even to a terminal.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `cse decrypt`.
@@ -191,7 +226,7 @@ ciphertext bytes the range needs are read. A range that selects nothing
 Objects in the 2018 oss2 format (x-oss-meta-oss-crypto-* headers, wrap-alg
 rsa) are read too. Without --strict, an object whose metadata has no
 envelope is copied unchanged, as the SDKs do, with a warning. Nothing is
-written at --out unless decryption succeeds (standard output excepted).", exit_codes!()))]
+written at --out unless decryption succeeds (standard output excepted).", output_rule!(), exit_codes!()))]
 pub struct DecryptArgs {
     /// The master private key: PKCS#1 or PKCS#8 PEM.
     #[arg(long, value_name = "PRIV.pem")]
@@ -211,6 +246,9 @@ pub struct DecryptArgs {
     /// Refuse an object whose metadata carries no encryption envelope.
     #[arg(long)]
     pub strict: bool,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `cse inspect`.
@@ -249,7 +287,7 @@ Lengths, plaintext MD5 and multipart sizes are kept; other metadata entries
 are copied. The material description is --matdesc, or none (the old one
 named the old key). Apply the new metadata with CopyObject
 (x-oss-metadata-directive: REPLACE). A 2018-format (oss2) envelope is
-rewritten in the current format.", exit_codes!()))]
+rewritten in the current format. --meta-out must differ from --meta.", output_rule!(), exit_codes!()))]
 pub struct RewrapArgs {
     /// The current master private key.
     #[arg(long, value_name = "OLD.pem")]
@@ -269,6 +307,9 @@ pub struct RewrapArgs {
     /// The new private key: unwrap the new envelope and check it holds the same key material.
     #[arg(long, value_name = "NEW_PRIV.pem")]
     pub verify_private_key: Option<PathBuf>,
+    /// Replace an existing --meta-out file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `cse demo`.
@@ -387,7 +428,7 @@ requested, and exactly the requested plaintext is written. A range that
 selects nothing fails with exit status 1. Without --strict, an object with no
 envelope is copied as stored, with a warning. Objects in the 2018 oss2 format
 are refused: decrypt them with cse decrypt. Nothing is written at --out
-unless the whole read succeeds (standard output excepted).", oss_credentials!(), oss_exit_codes!()))]
+unless the whole read succeeds (standard output excepted).", output_rule!(), oss_credentials!(), oss_exit_codes!()))]
 pub struct GetArgs {
     /// Where to download from.
     #[command(flatten)]
@@ -404,6 +445,9 @@ pub struct GetArgs {
     /// Refuse an object that carries no encryption envelope.
     #[arg(long)]
     pub strict: bool,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `cse head`.

@@ -6,21 +6,31 @@ use cse_core::{ByteRange, ContentRange, Error, Opener, RangeResponse, plan_range
 
 use crate::cli::DecryptArgs;
 use crate::error::{CliError, CliResult, Context as _};
-use crate::files::{BUF_LEN, Input, Mode, Output, progress};
+use crate::files::{BUF_LEN, Input, Mode, Output, check_distinct, progress};
 use crate::meta_file;
 use crate::object::{Sealed, classify, declared_len, load_private_key, open_material};
+use crate::stdout::stderr_line;
 
 /// Runs `cse decrypt`.
 ///
 /// # Errors
-/// Exit 2 for malformed arguments, metadata or key; exit 1 when the key does not open the object,
-/// the range is not satisfiable, or the ciphertext length does not match the metadata.
+/// Exit 2 for malformed arguments, metadata or key, an existing `--out` without `--force`, or
+/// `--out` naming an input; exit 1 when the key does not open the object, the range is not
+/// satisfiable, or the ciphertext length does not match the metadata.
 pub fn run(args: &DecryptArgs) -> CliResult<()> {
     let range = args
         .range
         .as_deref()
         .map(|text| ByteRange::parse(text).ctx(format!("--range {text}")))
         .transpose()?;
+    check_distinct(
+        &[(&args.output, "--out")],
+        &[
+            (&args.private_key, "--private-key"),
+            (&args.meta, "--meta"),
+            (&args.input, "--in"),
+        ],
+    )?;
     let origin = format!("--meta {}", args.meta.display());
     let headers = meta_file::read(&args.meta, "--meta")?;
     let sealed = classify(&headers, &origin)?;
@@ -36,10 +46,10 @@ pub fn run(args: &DecryptArgs) -> CliResult<()> {
             return Err(CliError::core(&origin, Error::NotEncrypted));
         }
         Sealed::Plain => {
-            eprintln!(
+            stderr_line(format_args!(
                 "warning: {origin} has no client-side-encryption envelope; copying --in to --out \
                  unchanged, as the SDKs do (pass --strict to refuse)"
-            );
+            ));
             None
         }
         _ => {
@@ -48,7 +58,8 @@ pub fn run(args: &DecryptArgs) -> CliResult<()> {
             Some(open_material(&sealed, key, &name)?)
         }
     };
-    let mut output = Output::create(&args.output, "--out", Mode::Normal)?;
+    // The plaintext is the secret: a new file is owner-only.
+    let mut output = Output::create(&args.output, "--out", Mode::Private, args.force)?;
     let what = format!("--in {}", input.describe());
 
     match (range, material) {

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::cli::{DecryptArgs, DemoArgs, EncryptArgs};
 use crate::error::{CliError, CliResult};
 use crate::object::classify;
-use crate::{decrypt, encrypt, inspect, keygen, meta_file};
+use crate::{decrypt, encrypt, inspect, interrupt, keygen, meta_file, stdout};
 
 /// The range the demo decrypts: it starts and ends inside AES blocks, so the block alignment
 /// and the trimming both show.
@@ -21,10 +21,14 @@ pub fn run(args: &DemoArgs) -> CliResult<()> {
         .prefix("cse-demo-")
         .tempdir()
         .map_err(|e| CliError::io("creating a temporary directory", &e))?;
+    // Ctrl-C during the demo removes the directory too.
+    let guard = interrupt::protect(dir.path());
     let result = steps(dir.path());
+    drop(guard);
     if args.keep {
         let path = dir.keep();
-        println!("\nThe files are kept in {}", path.display());
+        let shown = stdout::write_line(format_args!("\nThe files are kept in {}", path.display()));
+        return result.and(shown);
     }
     result
 }
@@ -42,13 +46,13 @@ fn steps(dir: &Path) -> CliResult<()> {
     let range_out = dir.join("range.txt");
     let whole_out = dir.join("whole.txt");
 
-    println!(
+    stdout::write_line(format_args!(
         "cse demo: OSS client-side encryption, end to end, in {}\n",
         dir.display()
-    );
+    ))?;
 
     keygen::generate(&private, &public, 2048, false)?;
-    println!("1. Made a throwaway RSA-2048 master key pair (cse keygen).");
+    stdout::write_line("1. Made a throwaway RSA-2048 master key pair (cse keygen).")?;
 
     let sample = sample_text();
     fs::write(&plain, &sample).map_err(io_err(&plain))?;
@@ -60,16 +64,17 @@ fn steps(dir: &Path) -> CliResult<()> {
         matdesc: Some(r#"{"purpose":"cse demo"}"#.to_owned()),
         part_size: None,
         size: None,
+        force: false,
     })?;
-    println!(
+    stdout::write_line(format_args!(
         "2. Encrypted a {}-byte sample with a fresh AES-256 key and counter block (AES-CTR), and \
          wrapped both with the public key (cse encrypt). The ciphertext is the object body; \
          these are the headers the object carries (PutObject request headers, and what HEAD \
          returns):\n",
         sample.len()
-    );
+    ))?;
     let meta_text = fs::read_to_string(&meta).map_err(io_err(&meta))?;
-    print!("{meta_text}");
+    stdout::write(&meta_text)?;
 
     decrypt::run(&DecryptArgs {
         private_key: private.clone(),
@@ -78,6 +83,7 @@ fn steps(dir: &Path) -> CliResult<()> {
         output: range_out.clone(),
         range: Some(DEMO_RANGE.to_owned()),
         strict: true,
+        force: false,
     })?;
     let got = fs::read(&range_out).map_err(io_err(&range_out))?;
     let want = sample.get(1000..1100).unwrap_or_default();
@@ -86,12 +92,12 @@ fn steps(dir: &Path) -> CliResult<()> {
             "the decrypted range differs from the sample",
         ));
     }
-    println!(
+    stdout::write_line(format_args!(
         "\n3. Decrypted only {DEMO_RANGE} (cse decrypt --range): the ciphertext was read from the \
          start of its 16-byte block, the counter advanced to that block, and the extra bytes \
          dropped. It matches the sample:\n   {:?}",
         String::from_utf8_lossy(&got)
-    );
+    ))?;
 
     decrypt::run(&DecryptArgs {
         private_key: private.clone(),
@@ -100,6 +106,7 @@ fn steps(dir: &Path) -> CliResult<()> {
         output: whole_out.clone(),
         range: None,
         strict: true,
+        force: false,
     })?;
     let whole = fs::read(&whole_out).map_err(io_err(&whole_out))?;
     if whole != sample {
@@ -107,24 +114,26 @@ fn steps(dir: &Path) -> CliResult<()> {
             "the decrypted object differs from the sample",
         ));
     }
-    println!(
+    stdout::write_line(format_args!(
         "\n4. Decrypted the whole object and checked its length against \
          unencrypted-content-length: all {} bytes match.",
         whole.len()
-    );
+    ))?;
 
     let headers = meta_file::read(&meta, "--meta")?;
     let sealed = classify(&headers, "--meta")?;
     let (report, opened) = inspect::report(&sealed, &headers, Some(&private))?;
     opened?;
-    println!("\n5. What the envelope says (cse inspect; no key bytes are ever printed):\n");
+    stdout::write_line(
+        "\n5. What the envelope says (cse inspect; no key bytes are ever printed):\n",
+    )?;
     for line in report.lines() {
-        println!("   {line}");
+        stdout::write_line(format_args!("   {line}"))?;
     }
-    println!(
+    stdout::write_line(format_args!(
         "\nNext: cse keygen for a real key, cse encrypt / cse decrypt for your files, \
          cse --help for the rest."
-    );
+    ))?;
     Ok(())
 }
 

@@ -6,14 +6,17 @@ use cse_core::{
 
 use crate::cli::EncryptArgs;
 use crate::error::{CliError, CliResult, Context as _};
-use crate::files::{BUF_LEN, Input, Mode, Output, is_stdio, progress};
+use crate::files::{
+    BUF_LEN, Input, Mode, Output, check_distinct, is_stdio, progress, refuse_terminal,
+};
 use crate::meta_file;
 use crate::object::{load_key, parse_matdesc, rng};
 
 /// Runs `cse encrypt`.
 ///
 /// # Errors
-/// Exit 2 for bad arguments, key or matdesc; exit 1 when reading or writing fails or the input
+/// Exit 2 for bad arguments, key or matdesc, one file given twice, or an existing output or a
+/// terminal at `--out` without `--force`; exit 1 when reading or writing fails or the input
 /// changes length while it is read.
 pub fn run(args: &EncryptArgs) -> CliResult<()> {
     if is_stdio(&args.meta_out) {
@@ -21,11 +24,10 @@ pub fn run(args: &EncryptArgs) -> CliResult<()> {
             "--meta-out must be a file; the metadata cannot share standard output",
         ));
     }
-    if args.output == args.meta_out {
-        return Err(CliError::usage(
-            "--out and --meta-out name the same file; give the metadata its own file",
-        ));
-    }
+    check_distinct(
+        &[(&args.output, "--out"), (&args.meta_out, "--meta-out")],
+        &[(&args.public_key, "--public-key"), (&args.input, "--in")],
+    )?;
     let mut master = load_key(&args.public_key, "--public-key")?;
     if let Some(text) = &args.matdesc {
         master = master.with_matdesc(&parse_matdesc(text)?);
@@ -41,8 +43,13 @@ pub fn run(args: &EncryptArgs) -> CliResult<()> {
         (Some(file_len), _) => Some(file_len),
         (None, size) => size,
     };
-    let mut output = Output::create(&args.output, "--out", Mode::Normal)?;
-    let meta_output = Output::create(&args.meta_out, "--meta-out", Mode::Normal)?;
+    let mut output = Output::create(&args.output, "--out", Mode::Normal, args.force)?;
+    refuse_terminal(
+        &format!("--out {}", args.output.display()),
+        output.is_terminal(),
+        args.force,
+    )?;
+    let meta_output = Output::create(&args.meta_out, "--meta-out", Mode::Normal, args.force)?;
 
     let envelope = match args.part_size {
         None => seal_single(&master, &mut input, len, &mut output)?,
@@ -60,15 +67,14 @@ pub fn run(args: &EncryptArgs) -> CliResult<()> {
     write_meta(meta_output, &headers, output)
 }
 
-/// Commits the ciphertext, then the metadata beside it.
+/// Commits the ciphertext and the metadata beside it, both or neither.
 fn write_meta(
     mut meta_output: Output,
     headers: &[(String, String)],
     output: Output,
 ) -> CliResult<()> {
     meta_output.write_all(meta_file::to_json(headers).as_bytes())?;
-    output.commit()?;
-    meta_output.commit()
+    Output::commit_all(vec![output, meta_output])
 }
 
 /// One PutObject stream: the whole plaintext under one sealer.

@@ -1,24 +1,34 @@
 //! Exit codes and error messages.
 //!
-//! Every failure ends the process with `error: <message>` on stderr and one of two codes:
+//! Every failure ends the process with `error: <message>` on stderr and one of these codes:
 //! [`EXIT_FAILED`] when the operation itself failed, [`EXIT_USAGE`] when the command line or an
-//! input file is malformed. The engine's errors are mapped deliberately in [`exit_code`].
+//! input file is malformed, [`EXIT_CLOSED_PIPE`] (with no message) when the reader of standard
+//! output went away, 128 + the signal number when a signal interrupted it
+//! ([`CliError::interrupted`]). The engine's errors are mapped deliberately in [`exit_code`].
 
 use std::fmt;
 use std::io;
 
 use cse_core::{Error, RangeProblem};
 
+use crate::interrupt::Signal;
+
 /// The operation failed: wrong key, unsatisfiable range, truncated input, length mismatch.
 pub const EXIT_FAILED: u8 = 1;
 /// A usage error, or a malformed input file (JSON, PEM, headers, range syntax).
 pub const EXIT_USAGE: u8 = 2;
+
+/// Standard output was closed by its reader (`cse inspect ... | head -1`): the status a shell
+/// reports for a process that SIGPIPE ended, 128 + 13.
+pub const EXIT_CLOSED_PIPE: u8 = 141;
 
 /// A failure with its exit code and a message that names what is wrong.
 #[derive(Debug)]
 pub struct CliError {
     code: u8,
     message: String,
+    /// Ends the process without a message (a closed pipe: nobody is listening).
+    quiet: bool,
 }
 
 /// The result type of every command.
@@ -30,6 +40,7 @@ impl CliError {
         Self {
             code: EXIT_USAGE,
             message: message.into(),
+            quiet: false,
         }
     }
 
@@ -38,6 +49,7 @@ impl CliError {
         Self {
             code: EXIT_FAILED,
             message: message.into(),
+            quiet: false,
         }
     }
 
@@ -46,6 +58,7 @@ impl CliError {
         Self {
             code: exit_code(error),
             message: format!("{context}: {error}"),
+            quiet: false,
         }
     }
 
@@ -59,9 +72,62 @@ impl CliError {
         Self::failed(format!("{context}: {error}"))
     }
 
+    /// The reader of standard output (or of a pipe written through) went away: the process
+    /// ends quietly with [`EXIT_CLOSED_PIPE`], as a process killed by SIGPIPE would.
+    pub fn closed_pipe() -> Self {
+        Self {
+            code: EXIT_CLOSED_PIPE,
+            message: "the reader of the output closed the pipe".to_owned(),
+            quiet: true,
+        }
+    }
+
+    /// A write error on standard output: [`closed_pipe`](Self::closed_pipe) for a broken pipe,
+    /// else exit 1.
+    pub fn stdout(error: &io::Error) -> Self {
+        Self::write("standard output", error)
+    }
+
+    /// A write error on the output named `what`: [`closed_pipe`](Self::closed_pipe) for a
+    /// broken pipe (a FIFO or pipe whose reader left), else exit 1.
+    pub fn write(what: impl fmt::Display, error: &io::Error) -> Self {
+        if error.kind() == io::ErrorKind::BrokenPipe {
+            Self::closed_pipe()
+        } else {
+            Self::io(format!("writing {what}"), error)
+        }
+    }
+
+    /// The command stopped because of `signal` (see [`interrupt::cancellable`]): exit 128 + the
+    /// signal number, message "interrupted by SIGINT". Add what was done about it with
+    /// [`with_note`](Self::with_note).
+    ///
+    /// [`interrupt::cancellable`]: crate::interrupt::cancellable
+    pub fn interrupted(signal: Signal) -> Self {
+        Self {
+            code: signal.exit_code(),
+            message: format!("interrupted by {}", signal.name()),
+            quiet: false,
+        }
+    }
+
+    /// Appends `; note` to the message: `interrupted by SIGINT; the multipart upload was
+    /// aborted`.
+    #[must_use]
+    pub fn with_note(mut self, note: impl fmt::Display) -> Self {
+        use fmt::Write as _;
+        let _ = write!(self.message, "; {note}");
+        self
+    }
+
     /// The process exit code.
     pub const fn code(&self) -> u8 {
         self.code
+    }
+
+    /// Whether the process ends without printing the message.
+    pub const fn is_quiet(&self) -> bool {
+        self.quiet
     }
 }
 

@@ -1,7 +1,14 @@
 //! Inputs and outputs: `-` for stdin/stdout, fixed-size buffers, and outputs that appear only
 //! on success (written to a temporary file beside the target, renamed into place at the end).
+//!
+//! The output rule, the same in every command: a regular file (or the file a symbolic link
+//! names) is replaced only with `--force`, atomically, by rename; a device, FIFO, socket or
+//! `/dev/stdout` is written through, never replaced; two outputs, or an output and an input,
+//! may not be one file ([`check_distinct`]); ciphertext is not written to a terminal unless
+//! forced ([`refuse_terminal`]).
 
-use std::fs::File;
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -9,6 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tempfile::NamedTempFile;
 
 use crate::error::{CliError, CliResult};
+use crate::interrupt::{self, ProtectGuard};
 
 /// The streaming buffer: every byte passes through one buffer of this size, so memory stays
 /// constant whatever the object size.
@@ -134,155 +142,527 @@ impl Read for Input {
 /// Who may read a file this tool creates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// Like any new file: 0666 less the umask.
+    /// Like any new file: 0666 less the umask. A replaced file keeps its mode.
     Normal,
-    /// Owner only (0600): private keys.
+    /// Owner only: a new file is 0600 (private keys, decrypted plaintext). A replaced file keeps
+    /// its owner bits and loses any group or other access.
     Private,
 }
 
-/// An output that appears at its path only when [`commit`](Self::commit) is called: until then
-/// it is a temporary file beside the target, deleted if the process fails. Standard output (`-`)
-/// is written directly.
+/// An output, by what its path names.
+///
+/// * `-`, or a path that leads to this process's standard output (`/dev/stdout`,
+///   `/dev/fd/1`): standard output.
+/// * A device, FIFO or socket, a link to one, or another open descriptor (`/dev/stderr`,
+///   `/dev/fd/N`): opened for writing and written as it is — no temporary file, nothing
+///   renamed, nothing truncated, no `--force` needed.
+/// * A regular file, new or existing, or a link to one: a temporary `.cse-partial-*` file
+///   (mode 0600) beside the file the path finally names, renamed over it by
+///   [`commit`](Self::commit); a link stays a link. An existing file is replaced only when
+///   forced. A dangling link is refused. The temporary file is removed if the process fails,
+///   and if a signal ends it ([`interrupt`]).
 #[derive(Debug)]
 pub enum Output {
     /// Standard output.
     Stdout(io::Stdout),
-    /// A temporary file to rename to `path`.
-    File {
-        /// The temporary file, in the target's directory so the rename is atomic.
-        temp: NamedTempFile,
-        /// The final path.
-        path: PathBuf,
-        /// The argument name, for messages.
-        flag: String,
+    /// A device, FIFO or socket, written directly.
+    Through {
+        /// The open target.
+        file: File,
+        /// `--flag path`, for messages.
+        shown: String,
     },
+    /// A temporary file to rename over a regular file.
+    File(Box<Staged>),
+}
+
+/// A temporary file and the regular file it becomes.
+#[derive(Debug)]
+pub struct Staged {
+    /// The temporary file, in the target's directory so the rename is atomic.
+    temp: NamedTempFile,
+    /// Removes the temporary file if a signal ends the process; `None` once released at commit.
+    /// After `temp`, so it is dropped after the file is deleted.
+    guard: Option<ProtectGuard>,
+    /// The file the path finally names (after its links): what the rename replaces.
+    target: PathBuf,
+    /// `--flag path`, for messages.
+    shown: String,
+    /// The mode of a new file.
+    mode: Mode,
+    /// Whether an existing file may be replaced.
+    force: bool,
+}
+
+/// What an output path names.
+enum Target {
+    /// This process's standard output.
+    Stdout,
+    /// Not a regular file: written through.
+    Special,
+    /// A regular file, existing or not, at this final path.
+    Regular { target: PathBuf, exists: bool },
 }
 
 impl Output {
-    /// Prepares the output for the argument `flag` (`-` for stdout).
+    /// Prepares the output for the argument `flag` (`-` for stdout). An existing regular file
+    /// is refused unless `force`; the check is repeated atomically at commit.
     ///
     /// # Errors
-    /// Exit 2 when no file can be created in the target's directory.
-    pub fn create(path: &Path, flag: &str, mode: Mode) -> CliResult<Self> {
+    /// Exit 2 when the target is a directory, a dangling link or an existing file (without
+    /// `force`), or cannot be opened, or no file can be created beside it.
+    pub fn create(path: &Path, flag: &str, mode: Mode, force: bool) -> CliResult<Self> {
         if is_stdio(path) {
             return Ok(Self::Stdout(io::stdout()));
         }
-        if path.is_dir() {
-            return Err(CliError::usage(format!(
-                "{flag} {}: is a directory; give a file name",
-                path.display()
-            )));
-        }
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
+        let shown = format!("{flag} {}", path.display());
+        let (target, exists) = match resolve(path, &shown)? {
+            Target::Stdout => return Ok(Self::Stdout(io::stdout())),
+            Target::Special => {
+                // No truncation (a device has nothing to truncate; a FIFO blocks here until a
+                // reader opens it) and no creation: it exists.
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| CliError::input(&shown, &e))?;
+                return Ok(Self::Through { file, shown });
+            }
+            Target::Regular { target, exists } => (target, exists),
         };
-        let temp = temp_builder(mode).tempfile_in(dir).map_err(|e| {
+        if exists && !force {
+            return Err(already_exists(&shown));
+        }
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let (temp, guard) = interrupt::create_protected(&shown, || {
+            let temp = temp_builder().tempfile_in(&dir)?;
+            let path = temp.path().to_path_buf();
+            Ok((temp, path))
+        })
+        .map_err(|e| {
             CliError::input(
-                format!(
-                    "{flag} {}: cannot create a file in {}",
-                    path.display(),
-                    dir.display()
-                ),
+                format!("{shown}: cannot create a file in {}", dir.display()),
                 &e,
             )
         })?;
-        Ok(Self::File {
+        Ok(Self::File(Box::new(Staged {
             temp,
-            path: path.to_path_buf(),
-            flag: flag.to_owned(),
-        })
+            guard: Some(guard),
+            target,
+            shown,
+            mode,
+            force,
+        })))
     }
 
     /// Writes all of `bytes`.
     ///
     /// # Errors
-    /// Exit 1 on a write error.
+    /// Exit 141 quietly when standard output (or a pipe written through) was closed by its
+    /// reader; exit 1 on any other write error.
     pub fn write_all(&mut self, bytes: &[u8]) -> CliResult<()> {
-        let result = match self {
-            Self::Stdout(out) => out.write_all(bytes),
-            Self::File { temp, .. } => temp.write_all(bytes),
-        };
-        result.map_err(|e| CliError::io(format!("writing {}", self.describe()), &e))
+        match self {
+            Self::Stdout(out) => out.write_all(bytes).map_err(|e| CliError::stdout(&e)),
+            Self::Through { file, shown } => file
+                .write_all(bytes)
+                .map_err(|e| CliError::write(&shown, &e)),
+            Self::File(staged) => staged
+                .temp
+                .write_all(bytes)
+                .map_err(|e| CliError::io(format!("writing {}", staged.shown), &e)),
+        }
     }
 
     /// The temporary file being written, to read back before committing.
     pub fn temp_path(&self) -> Option<&Path> {
         match self {
-            Self::Stdout(_) => None,
-            Self::File { temp, .. } => Some(temp.path()),
+            Self::Stdout(_) | Self::Through { .. } => None,
+            Self::File(staged) => Some(staged.temp.path()),
         }
     }
 
-    fn describe(&self) -> String {
+    /// Whether the output is a terminal.
+    pub fn is_terminal(&self) -> bool {
         match self {
-            Self::Stdout(_) => "standard output".to_owned(),
-            Self::File { path, flag, .. } => format!("{flag} {}", path.display()),
+            Self::Stdout(out) => out.is_terminal(),
+            Self::Through { file, .. } => file.is_terminal(),
+            Self::File(_) => false,
         }
     }
 
-    /// Flushes the data to disk and moves the file into place, replacing what was there.
+    /// Flushes the data to disk, gives the file its final mode and moves it into place: over
+    /// the file it replaces when forced, else only if nothing appeared at the path meanwhile.
+    /// A signal arriving meanwhile waits until the file is in place.
     ///
     /// # Errors
-    /// Exit 1 when flushing or renaming fails.
+    /// Exit 2 when, unforced, a file appeared at the target meanwhile; exit 1 when flushing or
+    /// renaming fails or the target stopped being a regular file; exit 141 quietly when
+    /// standard output was closed.
     pub fn commit(self) -> CliResult<()> {
-        self.finish(true)
+        Self::commit_all(vec![self])
     }
 
-    /// As [`commit`](Self::commit), but fails if the target exists.
+    /// Commits `outputs` in order as one step, all or none: a signal waits until every one is
+    /// in place, and if one fails, those already renamed into place are removed again (a file
+    /// that one of them replaced under `--force` is not restored). Outputs written through
+    /// (stdout, devices) are only flushed.
     ///
     /// # Errors
-    /// Exit 2 when the target exists; exit 1 when flushing or renaming fails.
-    pub fn commit_new(self) -> CliResult<()> {
-        self.finish(false)
-    }
-
-    fn finish(self, replace: bool) -> CliResult<()> {
-        let what = self.describe();
-        match self {
-            Self::Stdout(mut out) => out.flush().map_err(|e| CliError::io(what, &e)),
-            Self::File { temp, path, .. } => {
-                temp.as_file()
-                    .sync_all()
-                    .map_err(|e| CliError::io(&what, &e))?;
-                let persisted = if replace {
-                    temp.persist(&path)
-                } else {
-                    temp.persist_noclobber(&path)
-                };
-                match persisted {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
-                        Err(CliError::usage(format!(
-                            "{what}: already exists; pass --force to replace it"
-                        )))
-                    }
-                    Err(e) => Err(CliError::io(what, &e.error)),
+    /// As [`commit`](Self::commit), for the first output that fails.
+    pub fn commit_all(mut outputs: Vec<Self>) -> CliResult<()> {
+        for output in &mut outputs {
+            output.flush()?;
+        }
+        let mut held = interrupt::hold();
+        // Released before anything can fail: an output dropped below is dropped while signals
+        // are held off, and deletes its temporary file itself.
+        for output in &mut outputs {
+            if let Self::File(staged) = output {
+                if let Some(guard) = staged.guard.take() {
+                    held.release(guard);
                 }
             }
         }
+        let mut committed = Vec::new();
+        let mut result = Ok(());
+        for output in outputs {
+            if let Self::File(staged) = output {
+                match staged.rename() {
+                    Ok(path) => committed.push(path),
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+        }
+        if result.is_err() {
+            for path in committed {
+                let _ = fs::remove_file(path);
+            }
+        }
+        drop(held);
+        result
+    }
+
+    /// Everything written so far, out of this process: flushed, and on disk for a file.
+    fn flush(&mut self) -> CliResult<()> {
+        match self {
+            Self::Stdout(out) => out.flush().map_err(|e| CliError::stdout(&e)),
+            Self::Through { file, shown } => file.flush().map_err(|e| CliError::write(&shown, &e)),
+            Self::File(staged) => staged
+                .temp
+                .as_file()
+                .sync_all()
+                .map_err(|e| CliError::io(&staged.shown, &e)),
+        }
+    }
+}
+
+impl Staged {
+    /// Gives the file its final mode and renames it into place; returns where it now is.
+    fn rename(self) -> CliResult<PathBuf> {
+        let Self {
+            temp,
+            target,
+            shown,
+            mode,
+            force,
+            ..
+        } = self;
+        let replaced = match fs::symlink_metadata(&target) {
+            Ok(meta) if meta.is_file() => Some(meta),
+            Ok(_) => {
+                // A link, device or directory appeared where a regular file was: rename
+                // replaces only regular files.
+                return Err(CliError::failed(format!(
+                    "{shown}: {} is no longer a regular file; nothing was written",
+                    target.display()
+                )));
+            }
+            Err(_) => None,
+        };
+        set_final_mode(temp.as_file(), mode, replaced.as_ref())
+            .map_err(|e| CliError::io(format!("{shown}: setting the file mode"), &e))?;
+        let persisted = if force {
+            temp.persist(&target)
+        } else {
+            temp.persist_noclobber(&target)
+        };
+        match persisted {
+            Ok(_) => Ok(target),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Err(already_exists(&shown)),
+            Err(e) => Err(CliError::io(shown, &e.error)),
+        }
+    }
+}
+
+fn already_exists(shown: &str) -> CliError {
+    CliError::usage(format!(
+        "{shown}: already exists; pass --force to replace it"
+    ))
+}
+
+/// What `path` names, following its links; `shown` (`--flag path`) for messages.
+fn resolve(path: &Path, shown: &str) -> CliResult<Target> {
+    let link = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Ok(Target::Regular {
+                target: path.to_path_buf(),
+                exists: false,
+            });
+        }
+        Err(e) => return Err(CliError::input(shown, &e)),
+    };
+    let is_link = link.file_type().is_symlink();
+    let meta = if is_link {
+        if let Some(fd) = descriptor(path) {
+            return Ok(if fd == Some(1) {
+                Target::Stdout
+            } else {
+                Target::Special
+            });
+        }
+        match fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let to = fs::read_link(path)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default();
+                return Err(CliError::usage(format!(
+                    "{shown}: a dangling symbolic link (to {to}, which does not exist); create \
+                     its target or give another path"
+                )));
+            }
+            Err(e) => return Err(CliError::input(shown, &e)),
+        }
+    } else {
+        link
+    };
+    if meta.is_dir() {
+        return Err(CliError::usage(format!(
+            "{shown}: is a directory; give a file name"
+        )));
+    }
+    if !meta.is_file() {
+        return Ok(Target::Special);
+    }
+    let target = if is_link {
+        fs::canonicalize(path).map_err(|e| CliError::input(shown, &e))?
+    } else {
+        path.to_path_buf()
+    };
+    Ok(Target::Regular {
+        target,
+        exists: true,
+    })
+}
+
+/// Whether following `path`'s links passes through `/proc/PID/fd/N`, as `/dev/stdout`,
+/// `/dev/stderr` and `/dev/fd/N` do: such a path names an open file descriptor, whatever it
+/// is open on, never a file to replace. `Some(Some(n))` when PID is this process.
+fn descriptor(path: &Path) -> Option<Option<u32>> {
+    let mut at = path.to_path_buf();
+    // The kernel's own limit on links followed in one lookup.
+    for _ in 0..40 {
+        if !fs::symlink_metadata(&at).ok()?.file_type().is_symlink() {
+            return None;
+        }
+        let parent = match at.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let dir = fs::canonicalize(parent).ok()?;
+        let parts: Vec<&OsStr> = dir.iter().collect();
+        let pid = match parts.as_slice() {
+            [root, proc, pid, fd] | [root, proc, pid, _, _, fd]
+                if *root == "/" && *proc == "proc" && *fd == "fd" =>
+            {
+                pid.to_str().and_then(|p| p.parse::<u32>().ok())
+            }
+            _ => None,
+        };
+        if let Some(pid) = pid {
+            let own = pid == std::process::id();
+            let fd = at.file_name()?.to_str()?.parse::<u32>().ok()?;
+            return Some(own.then_some(fd));
+        }
+        let next = fs::read_link(&at).ok()?;
+        at = dir.join(next);
+    }
+    None
+}
+
+/// Whether `a` and `b` name one file: by identity (device and inode, after links) when both
+/// exist; by canonical directory and file name when neither does yet. `-` is the same only as
+/// `-`.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    if is_stdio(a) || is_stdio(b) {
+        return is_stdio(a) && is_stdio(b);
+    }
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(ma), Ok(mb)) => file_id(&ma) == file_id(&mb),
+        (Err(_), Err(_)) => match (new_file_id(a), new_file_id(b)) {
+            (Some(ia), Some(ib)) => ia == ib,
+            _ => a == b,
+        },
+        _ => false,
+    }
+}
+
+/// Where a file that does not exist yet would be created: its directory, canonical, and name.
+fn new_file_id(path: &Path) -> Option<(PathBuf, OsString)> {
+    let name = path.file_name()?.to_owned();
+    let parent = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    Some((fs::canonicalize(parent).ok()?, name))
+}
+
+#[cfg(unix)]
+fn file_id(meta: &fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt as _;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn file_id(meta: &fs::Metadata) -> (u64, u64) {
+    // No portable identity: equal lengths and times are the best guess without unsafe code.
+    let time = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64);
+    (meta.len(), time)
+}
+
+/// Refuses two outputs that are one file (the second would overwrite the first), and an output
+/// that is one of the inputs (it would be replaced while, or before, it is read). Each entry is
+/// a path and its flag. Character devices (`/dev/null`, a terminal) are exempt: nothing is
+/// replaced on them.
+///
+/// # Errors
+/// Exit 2, naming both flags.
+pub fn check_distinct(outputs: &[(&Path, &str)], inputs: &[(&Path, &str)]) -> CliResult<()> {
+    for (i, &(out, out_flag)) in outputs.iter().enumerate() {
+        if is_character_device(out) {
+            continue;
+        }
+        for &(input, in_flag) in inputs {
+            // `-` is standard input on one side and standard output on the other.
+            if !is_stdio(out) && !is_stdio(input) && same_file(out, input) {
+                return Err(CliError::usage(format!(
+                    "{out_flag} {} and {in_flag} {} are the same file: writing {out_flag} would \
+                     destroy {in_flag}; give {out_flag} another file",
+                    out.display(),
+                    input.display()
+                )));
+            }
+        }
+        for &(other, other_flag) in &outputs[i + 1..] {
+            if same_file(out, other) {
+                return Err(CliError::usage(format!(
+                    "{out_flag} {} and {other_flag} {} are the same file; give each output its \
+                     own file",
+                    out.display(),
+                    other.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_character_device(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        !is_stdio(path) && fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+/// Refuses to write ciphertext to a terminal, where it is only noise (and can leave the terminal
+/// in a strange state), unless forced.
+///
+/// # Errors
+/// Exit 2 when `is_terminal` and not `force`.
+pub fn refuse_terminal(shown: &str, is_terminal: bool, force: bool) -> CliResult<()> {
+    if is_terminal && !force {
+        Err(CliError::usage(format!(
+            "{shown}: refusing to write ciphertext to a terminal; redirect standard output to a \
+             file or a pipe, or pass --force"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// Temporary files are owner-only while they are written, whatever their final mode.
+fn temp_builder() -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".cse-partial-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(fs::Permissions::from_mode(0o600));
+    }
+    builder
+}
+
+/// The mode a committed file gets: the mode of the file it replaces (owner bits only for a
+/// private output), else 0600 for a private output and 0666 less the umask for the others.
+#[cfg(unix)]
+fn final_mode(mode: Mode, replaced: Option<u32>, umask: u32) -> u32 {
+    match (mode, replaced) {
+        (Mode::Normal, Some(old)) => old & 0o777,
+        (Mode::Private, Some(old)) => old & 0o700,
+        (Mode::Normal, None) => 0o666 & !umask,
+        (Mode::Private, None) => 0o600,
     }
 }
 
 #[cfg(unix)]
-fn temp_builder(mode: Mode) -> tempfile::Builder<'static, 'static> {
-    use std::fs::Permissions;
-    use std::os::unix::fs::PermissionsExt;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".cse-partial-");
-    // The mode passed to open(2) is reduced by the umask, as for any new file.
-    builder.permissions(Permissions::from_mode(match mode {
-        Mode::Normal => 0o666,
-        Mode::Private => 0o600,
-    }));
-    builder
+fn set_final_mode(file: &File, mode: Mode, replaced: Option<&fs::Metadata>) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let old = replaced.map(|m| m.permissions().mode());
+    let umask = if old.is_none() && mode == Mode::Normal {
+        umask()
+    } else {
+        0
+    };
+    file.set_permissions(fs::Permissions::from_mode(final_mode(mode, old, umask)))
 }
 
 #[cfg(not(unix))]
-fn temp_builder(_mode: Mode) -> tempfile::Builder<'static, 'static> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".cse-partial-");
-    builder
+fn set_final_mode(_file: &File, _mode: Mode, _replaced: Option<&fs::Metadata>) -> io::Result<()> {
+    Ok(())
+}
+
+/// The process umask, from the `Umask:` line of /proc/self/status (reading it with umask(2)
+/// would set it); 022 where that file is not available.
+#[cfg(unix)]
+fn umask() -> u32 {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| parse_umask(&status))
+        .unwrap_or(0o022)
+}
+
+#[cfg(unix)]
+fn parse_umask(status: &str) -> Option<u32> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Umask:"))
+        .and_then(|value| u32::from_str_radix(value.trim(), 8).ok())
 }
 
 /// A progress bar on stderr for a stream of `len` bytes: hidden unless stderr is a terminal and
@@ -318,4 +698,68 @@ pub fn read_small(path: &Path, flag: &str, max: u64) -> CliResult<Vec<u8>> {
         )));
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ciphertext_is_refused_on_a_terminal_unless_forced() {
+        let e = refuse_terminal("--out -", true, false).unwrap_err();
+        assert_eq!(e.code(), 2);
+        let text = e.to_string();
+        assert!(
+            text.starts_with("--out -: refusing to write ciphertext to a terminal")
+                && text.contains("--force"),
+            "{text}"
+        );
+        assert!(refuse_terminal("--out -", true, true).is_ok());
+        assert!(refuse_terminal("--out -", false, false).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn final_modes() {
+        assert_eq!(final_mode(Mode::Normal, None, 0o022), 0o644);
+        assert_eq!(final_mode(Mode::Normal, None, 0o077), 0o600);
+        assert_eq!(final_mode(Mode::Private, None, 0o000), 0o600);
+        assert_eq!(final_mode(Mode::Normal, Some(0o100_640), 0o077), 0o640);
+        assert_eq!(final_mode(Mode::Normal, Some(0o4755), 0o022), 0o755);
+        assert_eq!(final_mode(Mode::Private, Some(0o644), 0o022), 0o600);
+        assert_eq!(final_mode(Mode::Private, Some(0o400), 0o022), 0o400);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_umask_line_of_proc_status() {
+        assert_eq!(
+            parse_umask("Name:\tcse\nUmask:\t0027\nState:\tR\n"),
+            Some(0o027)
+        );
+        assert_eq!(parse_umask("Name:\tcse\n"), None);
+    }
+
+    #[test]
+    fn same_file_by_identity_and_by_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let dotted = dir.path().join(".").join("a");
+        assert!(same_file(&a, &dotted), "not yet existing");
+        assert!(!same_file(&a, &dir.path().join("b")));
+        fs::write(&a, b"x").unwrap();
+        assert!(same_file(&a, &dotted), "existing");
+        assert!(!same_file(&a, &dir.path().join("b")), "one exists");
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&a, &link).unwrap();
+            assert!(same_file(&a, &link), "a link to it");
+            let hard = dir.path().join("hard");
+            fs::hard_link(&a, &hard).unwrap();
+            assert!(same_file(&hard, &a), "a hard link");
+        }
+        assert!(same_file(Path::new("-"), Path::new("-")));
+        assert!(!same_file(Path::new("-"), &a));
+    }
 }

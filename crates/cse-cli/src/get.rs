@@ -6,14 +6,16 @@ use cse_oss::EncryptionClient;
 
 use crate::cli::GetArgs;
 use crate::error::{CliError, CliResult, Context as _};
-use crate::files::{Mode, Output, progress};
+use crate::files::{Mode, Output, check_distinct, progress};
 use crate::object::{Sealed, classify, load_private_key};
-use crate::oss;
+use crate::stdout::stderr_line;
+use crate::{interrupt, oss};
 
 /// Runs `cse get`.
 ///
 /// # Errors
-/// Exit 2 for bad arguments, key, range syntax, missing credentials or a malformed envelope;
+/// Exit 2 for bad arguments, key, range syntax, missing credentials, a malformed envelope, or an
+/// existing `--out` without `--force`;
 /// exit 1 when OSS refuses the read or cannot be reached, the key does not open the envelope,
 /// the range is not satisfiable, or the object is shorter or longer than its envelope declares.
 /// Nothing is left at `--out` on failure.
@@ -22,11 +24,39 @@ pub fn run(args: &GetArgs) -> CliResult<()> {
     if let Some(text) = &args.range {
         ByteRange::parse(text).ctx(format!("--range {text}"))?;
     }
+    check_distinct(
+        &[(&args.output, "--out")],
+        &[(&args.private_key, "--private-key")],
+    )?;
     let key = load_private_key(&args.private_key, "--private-key")?;
     let plain = oss::client(&args.oss)?;
-    let mut output = Output::create(&args.output, "--out", Mode::Normal)?;
+    // The plaintext is the secret: a new file is owner-only.
+    let mut output = Output::create(&args.output, "--out", Mode::Private, args.force)?;
     let client = EncryptionClient::new(plain, key.unwrapper());
-    oss::runtime(1)?.block_on(fetch(&client, args, &mut output))?;
+    // A signal stops the download between two chunks; the partial file goes with `output`.
+    let cancel = interrupt::cancellable();
+    let staged = output.temp_path().is_some();
+    oss::runtime(1)?.block_on(async {
+        tokio::select! {
+            fetched = fetch(&client, args, &mut output) => fetched,
+            signal = cancel.wait() => {
+                let stopped = CliError::interrupted(signal);
+                Err(if staged {
+                    stopped.with_note(format!(
+                        "nothing was written at --out {}",
+                        args.output.display()
+                    ))
+                } else {
+                    stopped
+                })
+            }
+        }
+    })?;
+    // A signal that came as the last chunk did still stops the command before anything appears.
+    if let Some(signal) = cancel.signal() {
+        return Err(CliError::interrupted(signal));
+    }
+    drop(cancel);
     output.commit()
 }
 
@@ -53,10 +83,10 @@ async fn fetch(client: &EncryptionClient, args: &GetArgs, output: &mut Output) -
                 )));
             }
             Sealed::Plain if args.strict => return Err(CliError::core(&url, Error::NotEncrypted)),
-            Sealed::Plain => eprintln!(
+            Sealed::Plain => stderr_line(format_args!(
                 "warning: {url} has no client-side-encryption envelope; writing it to --out as \
                  stored, as the SDKs do (pass --strict to refuse)"
-            ),
+            )),
             Sealed::Current(_) => {
                 return Err(CliError::failed(format!(
                     "{url}: the client returned the object without decrypting it although its \

@@ -7,7 +7,7 @@ use crate::cli::HeadArgs;
 use crate::error::CliResult;
 use crate::inspect;
 use crate::object::{classify, declared_len, load_private_key};
-use crate::oss;
+use crate::{oss, stdout};
 
 /// Runs `cse head`, printing the report on stdout.
 ///
@@ -49,6 +49,7 @@ pub fn run(args: &HeadArgs) -> CliResult<()> {
         header("x-oss-object-type").unwrap_or("not given")
     );
     let (report, opened) = inspect::report(&sealed, &metadata, args.private_key.as_deref())?;
-    print!("{out}{report}");
+    out.push_str(&report);
+    stdout::write(&out)?;
     opened
 }

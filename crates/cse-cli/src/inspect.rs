@@ -8,8 +8,8 @@ use cse_core::{ContentMaterial, DEFAULT_PREFIX, Envelope, Field, is_envelope_hea
 
 use crate::cli::InspectArgs;
 use crate::error::CliResult;
-use crate::meta_file;
 use crate::object::{Sealed, classify, load_private_key, open_material};
+use crate::{meta_file, stdout};
 
 /// Runs `cse inspect`, printing the report on stdout.
 ///
@@ -21,7 +21,7 @@ pub fn run(args: &InspectArgs) -> CliResult<()> {
     let headers = meta_file::read(&args.meta, "--meta")?;
     let sealed = classify(&headers, &origin)?;
     let (report, result) = report(&sealed, &headers, args.private_key.as_deref())?;
-    print!("{report}");
+    stdout::write(&report)?;
     result
 }
 

@@ -8,13 +8,15 @@ use rsa::{PrivateKey, PublicKey};
 
 use crate::cli::KeygenArgs;
 use crate::error::{CliError, CliResult, Context as _};
-use crate::files::{Mode, Output, is_stdio};
+use crate::files::{Mode, Output, check_distinct, is_stdio};
 use crate::object::rng;
+use crate::stdout::stderr_line;
 
 /// Runs `cse keygen`.
 ///
 /// # Errors
-/// Exit 2 for bad paths or existing files without `--force`; exit 1 when generation fails.
+/// Exit 2 for bad paths, one file given twice, or existing files without `--force`; exit 1 when
+/// generation fails.
 pub fn run(args: &KeygenArgs) -> CliResult<()> {
     generate(
         &args.private_out,
@@ -22,13 +24,13 @@ pub fn run(args: &KeygenArgs) -> CliResult<()> {
         args.bits.get(),
         args.force,
     )?;
-    eprintln!(
+    stderr_line(format_args!(
         "wrote an RSA-{} private key to {} (PKCS#8 PEM, mode 0600) and its public key to {} \
          (SPKI PEM)",
         args.bits.get(),
         args.private_out.display(),
         args.public_out.display()
-    );
+    ));
     Ok(())
 }
 
@@ -41,18 +43,15 @@ pub fn generate(private_out: &Path, public_out: &Path, bits: usize, force: bool)
         if is_stdio(path) {
             return Err(CliError::usage(format!("{flag} must be a file")));
         }
-        if !force && path.exists() {
-            return Err(CliError::usage(format!(
-                "{flag} {}: already exists; pass --force to replace it",
-                path.display()
-            )));
-        }
     }
-    if private_out == public_out {
-        return Err(CliError::usage(
-            "--private-out and --public-out must be different files",
-        ));
-    }
+    check_distinct(
+        &[(private_out, "--private-out"), (public_out, "--public-out")],
+        &[],
+    )?;
+    // Both outputs are checked (an existing file without --force) before the key is made.
+    let mut private_file = Output::create(private_out, "--private-out", Mode::Private, force)?;
+    let mut public_file = Output::create(public_out, "--public-out", Mode::Normal, force)?;
+
     let private = PrivateKey::new(&mut getrandom::SysRng, bits)
         .map_err(|e| CliError::failed(format!("generating an RSA-{bits} key failed: {e}")))?;
     let private_pem = private
@@ -63,24 +62,11 @@ pub fn generate(private_out: &Path, public_out: &Path, bits: usize, force: bool)
         .map_err(|e| CliError::failed(format!("encoding the public key failed: {e}")))?;
     check_pair(&private_pem, &public_pem)?;
 
-    let mut private_file = Output::create(private_out, "--private-out", Mode::Private)?;
-    let mut public_file = Output::create(public_out, "--public-out", Mode::Normal)?;
     private_file.write_all(private_pem.as_bytes())?;
     public_file.write_all(public_pem.as_bytes())?;
-    let persist = |file: Output| {
-        if force {
-            file.commit()
-        } else {
-            file.commit_new()
-        }
-    };
-    persist(private_file)?;
-    if let Err(e) = persist(public_file) {
-        // Half a pair is worse than none: a private key whose public half was never written.
-        let _ = std::fs::remove_file(private_out);
-        return Err(e);
-    }
-    Ok(())
+    // Half a pair is worse than none: both files or neither (a key written through to a device
+    // cannot be taken back).
+    Output::commit_all(vec![private_file, public_file])
 }
 
 /// The written PEMs load through the same path every other command uses, and the public key

@@ -21,7 +21,18 @@
 //! `OSS_ACCESS_KEY_SECRET` / `OSS_SESSION_TOKEN`) through `cse-oss`, on a tokio runtime of their
 //! own; every other command is synchronous and offline.
 //!
-//! Exit status: 0 success, 1 the operation failed, 2 usage error or malformed input.
+//! Exit status: 0 success, 1 the operation failed, 2 usage error or malformed input (an existing
+//! output without `--force` included), 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (partial
+//! files removed, see [`interrupt`]), 141 the reader of standard output went away (no message).
+//! Nothing here prints with `println!`, which panics on a closed pipe: reports go through
+//! [`stdout`].
+//!
+//! Outputs follow one rule in every command (see [`files::Output`]): a regular file is replaced
+//! only with `--force`, atomically; a symbolic link is followed and stays a link; devices, FIFOs
+//! and `/dev/stdout` are written through; two names for one file are refused; ciphertext is not
+//! written to a terminal without `--force`.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod cli;
 mod decrypt;
@@ -32,6 +43,7 @@ mod files;
 mod get;
 mod head;
 mod inspect;
+mod interrupt;
 mod keygen;
 mod meta_file;
 mod object;
@@ -39,15 +51,22 @@ mod oss;
 mod put;
 mod rewrap;
 mod speed;
+mod stdout;
 
+use std::io::{self, IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
+use crate::error::CliError;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    interrupt::install();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(&e),
+    };
     let result = match &cli.command {
         Command::Keygen(args) => keygen::run(args),
         Command::Encrypt(args) => encrypt::run(args),
@@ -62,9 +81,27 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(e.code())
-        }
+        Err(e) => exit(&e),
+    }
+}
+
+/// The status for a failure, after its message (none for a closed pipe).
+fn exit(e: &CliError) -> ExitCode {
+    if !e.is_quiet() {
+        stdout::stderr_line(format_args!("error: {e}"));
+    }
+    ExitCode::from(e.code())
+}
+
+/// What clap does for `--help`, `--version` and usage errors, except that help written to a pipe
+/// whose reader left ends quietly with exit status 141, like every other report.
+fn clap_exit(e: &clap::Error) -> ExitCode {
+    if e.use_stderr() || io::stdout().is_terminal() {
+        // Usage errors go to stderr, and clap ignores write errors there.
+        e.exit();
+    }
+    match e.print().and_then(|()| io::stdout().flush()) {
+        Ok(()) => ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(error::EXIT_USAGE)),
+        Err(io_error) => exit(&CliError::stdout(&io_error)),
     }
 }

@@ -11,7 +11,7 @@ use crate::cli::PutArgs;
 use crate::error::{CliError, CliResult, Context as _};
 use crate::files::{Input, is_stdio};
 use crate::object::{load_key, parse_matdesc};
-use crate::oss;
+use crate::{oss, stdout};
 
 /// Runs `cse put`, printing the object, its length and its ETag on stdout.
 ///
@@ -60,7 +60,7 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
         let out = oss::runtime(1)?
             .block_on(client.put_object(PutObjectRequest::new(bucket, key, body)))
             .map_err(|e| oss::error(&url, e))?;
-        println!("{}", summary(&url, len, "one PutObject", &out));
+        stdout::write_line(summary(&url, len, "one PutObject", &out))?;
         return Ok(());
     };
 
@@ -82,8 +82,7 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
     } else {
         format!("a multipart upload of {parts} parts")
     };
-    println!("{}", summary(&url, len, &how, &out));
-    Ok(())
+    stdout::write_line(summary(&url, len, &how, &out))
 }
 
 /// The number of parts, from the engine, which owns the size rules: they are checked before any

@@ -4,7 +4,7 @@ use cse_core::{DEFAULT_PREFIX, Envelope, Error, Field, is_envelope_header};
 
 use crate::cli::RewrapArgs;
 use crate::error::{CliError, CliResult, Context as _};
-use crate::files::{Mode, Output, is_stdio};
+use crate::files::{Mode, Output, check_distinct, is_stdio};
 use crate::meta_file::{self, Headers};
 use crate::object::{
     Sealed, classify, load_key, load_private_key, open_material, parse_matdesc, rng,
@@ -22,14 +22,24 @@ const LEGACY_FIELDS: [Field; 5] = [
 /// Runs `cse rewrap`.
 ///
 /// # Errors
-/// Exit 2 for malformed arguments, metadata or keys; exit 1 when the old key does not open the
-/// envelope, or the written envelope does not check out.
+/// Exit 2 for malformed arguments, metadata or keys, an existing `--meta-out` without `--force`,
+/// or `--meta-out` naming an input; exit 1 when the old key does not open the envelope, or the
+/// written envelope does not check out.
 pub fn run(args: &RewrapArgs) -> CliResult<()> {
     if is_stdio(&args.meta_out) {
         return Err(CliError::usage(
             "--meta-out must be a file (it is read back and checked before it is kept)",
         ));
     }
+    let mut inputs = vec![
+        (args.private_key.as_path(), "--private-key"),
+        (args.public_key.as_path(), "--public-key"),
+        (args.meta.as_path(), "--meta"),
+    ];
+    if let Some(path) = &args.verify_private_key {
+        inputs.push((path, "--verify-private-key"));
+    }
+    check_distinct(&[(&args.meta_out, "--meta-out")], &inputs)?;
     let origin = format!("--meta {}", args.meta.display());
     let headers = meta_file::read(&args.meta, "--meta")?;
     let sealed = classify(&headers, &origin)?;
@@ -64,13 +74,19 @@ pub fn run(args: &RewrapArgs) -> CliResult<()> {
             .filter(|(name, _)| !is_old_envelope_header(name))
             .cloned(),
     );
-    let mut output = Output::create(&args.meta_out, "--meta-out", Mode::Normal)?;
-    output.write_all(meta_file::to_json(&out_headers).as_bytes())?;
+    let mut output = Output::create(&args.meta_out, "--meta-out", Mode::Normal, args.force)?;
+    let json = meta_file::to_json(&out_headers);
 
-    // Read the written file back as a reader would, before it replaces anything.
+    // Read the written file back as a reader would, before it replaces anything. A device or
+    // FIFO written through cannot be read back: its bytes are parsed, and written only once
+    // every check passed.
+    let staged = output.temp_path().is_some();
+    if staged {
+        output.write_all(json.as_bytes())?;
+    }
     let written = match output.temp_path() {
         Some(path) => meta_file::read(path, "--meta-out")?,
-        None => out_headers.clone(),
+        None => meta_file::parse(json.as_bytes(), "--meta-out")?,
     };
     let reread = match classify(&written, "--meta-out (read back)")? {
         Sealed::Current(e) => e,
@@ -107,6 +123,9 @@ pub fn run(args: &RewrapArgs) -> CliResult<()> {
                 "{name}: the new envelope opens to different key material; nothing was written"
             )));
         }
+    }
+    if !staged {
+        output.write_all(json.as_bytes())?;
     }
     output.commit()
 }

@@ -16,6 +16,7 @@ use rsa::pkcs8::EncodePrivateKey;
 
 use crate::cli::SpeedArgs;
 use crate::error::{CliError, CliResult};
+use crate::stdout;
 
 /// One measured figure.
 struct Figure {
@@ -213,20 +214,23 @@ pub fn run(args: &SpeedArgs) -> CliResult<()> {
             })
             .collect();
         let doc = serde_json::json!({ "buffer_bytes": args.buffer_kib * 1024, "seconds_per_figure": args.seconds, "figures": map });
-        println!("{doc:#}");
+        stdout::write_line(format_args!("{doc:#}"))?;
     } else {
-        println!(
+        stdout::write_line(format_args!(
             "cse speed: {} KiB buffers, {} s per figure",
             args.buffer_kib, args.seconds
-        );
+        ))?;
         for f in &figures {
-            println!("  {:<58} {:>10.2} {}", f.name, f.value, f.unit);
+            stdout::write_line(format_args!(
+                "  {:<58} {:>10.2} {}",
+                f.name, f.value, f.unit
+            ))?;
         }
         if let (Some(raw), Some(seal)) = (figures.first(), figures.get(1)) {
-            println!(
+            stdout::write_line(format_args!(
                 "  seal / raw keystream: {:.1}%",
                 100.0 * seal.value / raw.value
-            );
+            ))?;
         }
     }
     Ok(())

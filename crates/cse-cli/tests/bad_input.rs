@@ -400,6 +400,7 @@ fn no_envelope_is_refused_with_strict_and_passed_through_without() {
         s(&out),
         "--range",
         "bytes=-10",
+        "--force",
     ])
     .ok();
     assert_eq!(
@@ -465,6 +466,8 @@ fn a_failed_decrypt_keeps_an_existing_output_intact() {
         s(&short),
         "--out",
         s(&out),
+        // Even with --force, a failure replaces nothing.
+        "--force",
     ])
     .fails(1, &["100 of the 4096"]);
     assert_eq!(std::fs::read(&out).unwrap(), b"keep me");

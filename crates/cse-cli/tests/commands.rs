@@ -473,3 +473,42 @@ fn speed_reports_every_figure_as_json() {
     cse(&["speed", "--seconds", "0"]).fails(2, &["--seconds"]);
     cse(&["speed", "--buffer-kib", "0"]).fails(2, &["--buffer-kib"]);
 }
+
+/// The help states the output rule of every command that writes files, the terminal refusal,
+/// and every exit status.
+#[test]
+fn help_states_the_output_rule_and_every_exit_status() {
+    let statuses = ["130", "143", "129", "141", "interrupted", "closed"];
+    let text = cse(&["--help"]).ok().stdout_text();
+    for needle in statuses.iter().chain(&["--force"]) {
+        assert!(text.contains(needle), "cse --help lacks {needle:?}: {text}");
+    }
+    for sub in ["keygen", "encrypt", "decrypt", "rewrap", "get"] {
+        let text = cse(&[sub, "--help"]).ok().stdout_text();
+        for needle in statuses.iter().chain(&[
+            "--force",
+            "replaced only with --force",
+            "symbolic link",
+            "/dev/stdout",
+            "same file",
+            ".cse-partial-",
+            "umask",
+        ]) {
+            assert!(
+                text.contains(needle),
+                "{sub} --help lacks {needle:?}: {text}"
+            );
+        }
+    }
+    let text = cse(&["encrypt", "--help"]).ok().stdout_text();
+    assert!(text.contains("terminal"), "{text}");
+    for sub in ["inspect", "head", "put"] {
+        let text = cse(&[sub, "--help"]).ok().stdout_text();
+        for needle in ["141", "130"] {
+            assert!(
+                text.contains(needle),
+                "{sub} --help lacks {needle:?}: {text}"
+            );
+        }
+    }
+}

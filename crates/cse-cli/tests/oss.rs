@@ -156,7 +156,8 @@ impl Oss {
             .map(|(n, v)| (n.clone(), serde_json::Value::String(v.clone())))
             .collect();
         std::fs::write(&meta, serde_json::to_vec(&map).unwrap()).unwrap();
-        common::decrypt(&meta, &cipher, &out, extra).ok();
+        let extra = [extra, &["--force"]].concat();
+        common::decrypt(&meta, &cipher, &out, &extra).ok();
         std::fs::read(&out).unwrap()
     }
 }
@@ -234,7 +235,8 @@ fn single_put_then_whole_and_ranged_gets() {
         "bytes=50000-50000",
     ] {
         let out = oss.path("range.out");
-        oss.get("dir/single.bin", &out, &["--range", range]).ok();
+        oss.get("dir/single.bin", &out, &["--range", range, "--force"])
+            .ok();
         assert_eq!(
             std::fs::read(&out).unwrap(),
             expected_range(&plain, range).unwrap(),
@@ -332,7 +334,8 @@ fn multipart_put_in_parallel_reads_back_whole_and_across_parts() {
     oss.get("multi.bin", &out, &[]).ok();
     assert_eq!(std::fs::read(&out).unwrap(), plain);
     for range in ["bytes=16380-16400", "bytes=98300-", "bytes=-1700"] {
-        oss.get("multi.bin", &out, &["--range", range]).ok();
+        oss.get("multi.bin", &out, &["--range", range, "--force"])
+            .ok();
         assert_eq!(
             std::fs::read(&out).unwrap(),
             expected_range(&plain, range).unwrap(),
@@ -400,8 +403,12 @@ fn objects_put_by_cse_put_decrypt_offline_and_offline_objects_read_with_cse_get(
     let out = oss.path("offline.out");
     oss.get("offline.bin", &out, &["--strict"]).ok();
     assert_eq!(std::fs::read(&out).unwrap(), plain);
-    oss.get("offline.bin", &out, &["--range", "bytes=100-199"])
-        .ok();
+    oss.get(
+        "offline.bin",
+        &out,
+        &["--range", "bytes=100-199", "--force"],
+    )
+    .ok();
     assert_eq!(std::fs::read(&out).unwrap(), &plain[100..200]);
 }
 
@@ -453,6 +460,66 @@ fn head_reports_the_length_and_envelope_with_and_without_the_key() {
         .fails(2, &["--private-key absent.pem"]);
 }
 
+/// `cse head ... | head -1`: the reader leaves before the report is written (its read end is
+/// closed before `cse` starts); `cse` ends quietly with exit status 141.
+#[test]
+fn head_into_a_closed_pipe_exits_141_quietly() {
+    let oss = Oss::start();
+    oss.put("p.bin", &plaintext(10), &[]).ok();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let endpoint = oss.endpoint();
+    let out = Command::new(env!("CARGO_BIN_EXE_cse"))
+        .args([
+            "head",
+            "--endpoint",
+            &endpoint,
+            "--bucket",
+            BUCKET,
+            "--object",
+            "p.bin",
+        ])
+        .env("OSS_ACCESS_KEY_ID", AK)
+        .env("OSS_ACCESS_KEY_SECRET", SK)
+        .env_remove("OSS_SESSION_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert_eq!(stderr, "");
+}
+
+/// The output rule of every command: an existing file is replaced only with --force, and the
+/// plaintext, being the secret, is created owner-only.
+#[test]
+fn get_replaces_a_file_only_with_force_and_creates_the_plaintext_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let oss = Oss::start();
+    let plain = plaintext(2000);
+    oss.put("f.bin", &plain, &[]).ok();
+    let out = oss.path("f.out");
+    oss.get("f.bin", &out, &[]).ok();
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "mode {mode:o}");
+    std::fs::write(&out, b"keep me").unwrap();
+    oss.get("f.bin", &out, &[]).fails(
+        2,
+        &[&format!(
+            "--out {}: already exists; pass --force to replace it",
+            s(&out)
+        )],
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+    assert_eq!(oss.count("GET", ""), 1, "refused before any request");
+    oss.get("f.bin", &out, &["--force"]).ok();
+    assert_eq!(std::fs::read(&out).unwrap(), plain);
+    assert_no_partial_files(oss.dir.path());
+}
+
 #[test]
 fn wrong_private_key_on_get_fails_and_leaves_no_file() {
     let oss = Oss::start();
@@ -464,9 +531,9 @@ fn wrong_private_key_on_get_fails_and_leaves_no_file() {
     oss.get_with(&other, "k.bin", &out, &["--range", "bytes=10-20"])
         .fails(1, &["could not be unwrapped"]);
     assert!(!out.exists());
-    // An existing file is left as it was.
+    // An existing file is left as it was, even with --force.
     std::fs::write(&out, b"keep me").unwrap();
-    oss.get_with(&other, "k.bin", &out, &[])
+    oss.get_with(&other, "k.bin", &out, &["--force"])
         .fails(1, &["could not be unwrapped"]);
     assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
     assert_no_partial_files(oss.dir.path());
@@ -727,7 +794,8 @@ fn an_object_without_envelope_is_copied_with_a_warning_or_refused_under_strict()
     let run = oss.get("clear.txt", &out, &[]).ok();
     assert!(run.stderr.contains("warning"), "{}", run.stderr);
     assert_eq!(std::fs::read(&out).unwrap(), b"stored in the clear");
-    oss.get("clear.txt", &out, &["--range", "bytes=7-8"]).ok();
+    oss.get("clear.txt", &out, &["--range", "bytes=7-8", "--force"])
+        .ok();
     assert_eq!(std::fs::read(&out).unwrap(), b"in");
     std::fs::remove_file(&out).unwrap();
     oss.get("clear.txt", &out, &["--strict"])
