@@ -387,15 +387,36 @@ plaintext nor the content key leaves the machine. Without --part-size: one
 PutObject, with the whole input in memory (--in - reads standard input).
 With --part-size N (a positive multiple of 16): a multipart upload of N-byte
 parts, J in flight (about J x N bytes of memory); a file no larger than N
-goes as one PutObject. A failed multipart upload is aborted. Prints the
-object, its length and its ETag.", oss_credentials!(), oss_exit_codes!()))]
+goes as one PutObject. A failed or interrupted (Ctrl-C, SIGTERM) multipart
+upload is aborted after its parts in flight finish, unless --checkpoint FILE
+is given: then the upload is kept and FILE records it (the envelope, which
+holds no secret, and each part's ciphertext digest and ETag), and running the
+same command again resumes it. Before resuming, FILE is compared with the
+file to upload and with what OSS lists for the upload; any difference (an
+envelope this client did not write, other part sizes, parts FILE does not
+know) fails with exit status 1 and nothing is uploaded. FILE is removed when
+the upload completes. Prints the object, its length and its ETag.
+
+  cse put --endpoint https://oss-cn-hangzhou.aliyuncs.com --bucket my-bucket \\
+      --object backups/big.iso --public-key master-public.pem --in big.iso \\
+      --part-size 8388608 --checkpoint big.iso.checkpoint", oss_credentials!(), oss_exit_codes!()))]
 pub struct PutArgs {
     /// Where to upload.
     #[command(flatten)]
     pub oss: OssArgs,
     /// The master public key: PKCS#1 or SPKI PEM (a private key PEM works too).
-    #[arg(long, value_name = "PUB.pem")]
-    pub public_key: PathBuf,
+    #[arg(
+        long,
+        value_name = "PUB.pem",
+        required_unless_present = "private_key",
+        conflicts_with = "private_key"
+    )]
+    pub public_key: Option<PathBuf>,
+    /// The master private key, instead of --public-key: needed with --checkpoint, since
+    /// resuming unwraps the upload's content key from the envelope the checkpoint recorded
+    /// (the checkpoint holds no unwrapped secret).
+    #[arg(long, value_name = "PRIV.pem")]
+    pub private_key: Option<PathBuf>,
     /// The plaintext; `-` reads standard input (not with --part-size).
     #[arg(long = "in", value_name = "FILE")]
     pub input: PathBuf,
@@ -406,6 +427,10 @@ pub struct PutArgs {
     #[arg(long, value_name = "J", default_value_t = 4, requires = "part_size",
           value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
+    /// Record the multipart upload in FILE, and resume it from FILE if it exists: an
+    /// interrupted upload (error, Ctrl-C) is kept, and the same command continues it.
+    #[arg(long, value_name = "FILE", requires = "part_size")]
+    pub checkpoint: Option<PathBuf>,
     /// The material description naming the master key: a JSON object of strings.
     #[arg(long, value_name = "JSON")]
     pub matdesc: Option<String>,

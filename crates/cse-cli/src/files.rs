@@ -319,10 +319,10 @@ impl Output {
         // Released before anything can fail: an output dropped below is dropped while signals
         // are held off, and deletes its temporary file itself.
         for output in &mut outputs {
-            if let Self::File(staged) = output {
-                if let Some(guard) = staged.guard.take() {
-                    held.release(guard);
-                }
+            if let Self::File(staged) = output
+                && let Some(guard) = staged.guard.take()
+            {
+                held.release(guard);
             }
         }
         let mut committed = Vec::new();

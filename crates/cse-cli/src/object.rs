@@ -9,6 +9,8 @@ use cse_core::{
     MatDesc, RsaMasterCipher, WRAP_ALG_KMS, WRAP_ALG_RSA, decode_envelope,
 };
 
+use zeroize::Zeroizing;
+
 use crate::error::{CliError, CliResult, Context as _};
 use crate::files::read_small;
 
@@ -53,15 +55,17 @@ pub fn classify(headers: &[(String, String)], origin: &str) -> CliResult<Sealed>
     )
 }
 
-/// Reads a PEM key file given as the argument `flag`.
-fn read_pem(path: &Path, flag: &str) -> CliResult<String> {
-    let bytes = read_small(path, flag, MAX_KEY_FILE_LEN)?;
-    String::from_utf8(bytes).map_err(|_| {
-        CliError::usage(format!(
+/// Reads a PEM key file given as the argument `flag`. The file's bytes and the text are
+/// zeroized when dropped: a private key PEM is the master secret.
+fn read_pem(path: &Path, flag: &str) -> CliResult<Zeroizing<String>> {
+    let bytes = Zeroizing::new(read_small(path, flag, MAX_KEY_FILE_LEN)?);
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(Zeroizing::new(text.to_owned())),
+        Err(_) => Err(CliError::usage(format!(
             "{flag} {}: not a PEM file (PEM is ASCII text starting with -----BEGIN)",
             path.display()
-        ))
-    })
+        ))),
+    }
 }
 
 /// Loads an RSA key from a PEM file given as the argument `flag`.

@@ -67,6 +67,10 @@ pub fn client(args: &OssArgs) -> CliResult<OssClient> {
             )));
         }
     }
+    // Refused before credentials are read or any request is built: the bucket becomes part of
+    // the host name, and the key part of the path.
+    cse_oss::check_bucket(&args.bucket).map_err(|e| CliError::usage(format!("--bucket: {e}")))?;
+    cse_oss::check_key(&args.object).map_err(|e| CliError::usage(format!("--object: {e}")))?;
     let credentials = credentials()?;
     OssClient::builder(&args.endpoint)
         .region(&args.region)

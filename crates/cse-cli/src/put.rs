@@ -1,15 +1,16 @@
 //! `cse put`: encrypt a file here and upload it, with one PutObject or a parallel multipart
-//! upload (`cse_oss::EncryptionClient::upload_file`).
+//! upload (`cse_oss::EncryptionClient::upload_file`), resumable with `--checkpoint`.
 
 use std::io::Read as _;
 use std::thread::available_parallelism;
 
 use cse_core::MultipartContext;
-use cse_oss::{EncryptionClient, PutObjectOutput, PutObjectRequest, UploadOptions};
+use cse_oss::{CancelToken, EncryptionClient, PutObjectOutput, PutObjectRequest, UploadOptions};
 
 use crate::cli::PutArgs;
 use crate::error::{CliError, CliResult, Context as _};
 use crate::files::{Input, is_stdio};
+use crate::interrupt;
 use crate::object::{load_key, parse_matdesc};
 use crate::{oss, stdout};
 
@@ -19,7 +20,26 @@ use crate::{oss, stdout};
 /// Exit 2 for bad arguments, key, matdesc, input file, part size or missing credentials; exit 1
 /// when OSS refuses the upload or cannot be reached, or the input cannot be read.
 pub fn run(args: &PutArgs) -> CliResult<()> {
-    let mut master = load_key(&args.public_key, "--public-key")?;
+    let (path, flag) = match (&args.public_key, &args.private_key) {
+        (_, Some(path)) => (path, "--private-key"),
+        (Some(path), None) => (path, "--public-key"),
+        (None, None) => {
+            return Err(CliError::usage(
+                "give the master key: --public-key PUB.pem, or --private-key PRIV.pem",
+            ));
+        }
+    };
+    let mut master = load_key(path, flag)?;
+    // Checked before anything is sent: a checkpointed upload that could not be resumed would be
+    // worse than none.
+    if args.checkpoint.is_some() && !master.has_private_key() {
+        return Err(CliError::usage(format!(
+            "--checkpoint needs the private master key, to unwrap the upload's content key when \
+             it resumes (the checkpoint records only the wrapped key): pass --private-key \
+             PRIV.pem instead of {flag} {}",
+            path.display()
+        )));
+    }
     if let Some(text) = &args.matdesc {
         master = master.with_matdesc(&parse_matdesc(text)?);
     }
@@ -67,15 +87,57 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
     drop(input);
     let jobs = usize::from(args.jobs);
     let cores = available_parallelism().map_or(1, usize::from);
+    let cancel = CancelToken::new();
     let options = UploadOptions {
         part_size,
         concurrency: jobs,
+        checkpoint: args.checkpoint.clone(),
+        cancel: Some(cancel.clone()),
         ..UploadOptions::default()
     };
     let client = EncryptionClient::new(plain, Box::new(master));
-    let out = oss::runtime(jobs.min(cores))?
-        .block_on(client.upload_file(bucket, key, &args.input, &options))
-        .map_err(|e| oss::error(&url, e))?;
+    // While the upload runs, Ctrl-C or SIGTERM stops it cleanly: no new part starts, the parts in
+    // flight finish, then the upload is aborted, or kept with its checkpoint to resume. A second
+    // signal ends the process at once.
+    let interrupt = interrupt::cancellable();
+    let result = oss::runtime(jobs.min(cores))?.block_on(async {
+        let upload = client.upload_file(bucket, key, &args.input, &options);
+        tokio::pin!(upload);
+        tokio::select! {
+            result = &mut upload => result,
+            _ = interrupt.wait() => {
+                cancel.cancel();
+                upload.await
+            }
+        }
+    });
+    let out = match result {
+        Ok(out) => out,
+        Err(cse_oss::Error::Cancelled { upload_id, kept }) => {
+            let signal = interrupt.signal().unwrap_or(interrupt::Signal::Int);
+            let what = match (upload_id, &args.checkpoint) {
+                (Some(id), Some(checkpoint)) if kept => format!(
+                    "{url}: multipart upload {id} was kept with its checkpoint {}; run the same \
+                     command again to resume it",
+                    checkpoint.display()
+                ),
+                (Some(id), _) => format!("{url}: multipart upload {id} was aborted"),
+                (None, _) => format!("{url}: nothing was uploaded"),
+            };
+            return Err(CliError::interrupted(signal).with_note(what));
+        }
+        Err(e @ cse_oss::Error::UploadKept { .. }) if args.checkpoint.is_some() => {
+            let checkpoint = args
+                .checkpoint
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""));
+            return Err(CliError::failed(format!(
+                "{url}: {e}; the checkpoint {} keeps it: run the same command again to resume",
+                checkpoint.display()
+            )));
+        }
+        Err(e) => return Err(oss::error(&url, e)),
+    };
     // upload_file sends a file that fits one part with PutObject, as the SDKs' uploaders do.
     let how = if len <= part_size {
         "one PutObject (the file fits one part)".to_owned()

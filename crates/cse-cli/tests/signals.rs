@@ -286,7 +286,7 @@ fn sigint_during_get_stops_the_download_and_leaves_no_file() {
             "--endpoint",
             &endpoint,
             "--bucket",
-            "b",
+            "bkt",
             "--object",
             "k",
             "--private-key",
