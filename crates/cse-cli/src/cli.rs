@@ -398,8 +398,11 @@ know) fails with exit status 1 and nothing is uploaded. FILE is removed when
 the upload completes. Prints the object, its length and its ETag.
 
   cse put --endpoint https://oss-cn-hangzhou.aliyuncs.com --bucket my-bucket \\
-      --object backups/big.iso --public-key master-public.pem --in big.iso \\
-      --part-size 8388608 --checkpoint big.iso.checkpoint", oss_credentials!(), oss_exit_codes!()))]
+      --object backups/big.iso --private-key master-private.pem --in big.iso \\
+      --part-size 8388608 --checkpoint big.iso.checkpoint
+
+Resuming unwraps the content key from the envelope FILE recorded, so
+--checkpoint takes the private key (--private-key) instead of --public-key.", oss_credentials!(), oss_exit_codes!()))]
 pub struct PutArgs {
     /// Where to upload.
     #[command(flatten)]
