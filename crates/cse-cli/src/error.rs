@@ -179,10 +179,9 @@ pub fn exit_code(error: Error) -> u8 {
         Error::RangeNotSatisfiable { .. } => EXIT_FAILED,
         // The object is not what its envelope says (cut, extended, another plaintext), or a
         // resumed upload's state disagrees with its checkpoint: the operation failed.
-        Error::StoredLength { .. }
-        | Error::ContentMd5Mismatch
-        | Error::PartChanged { .. }
-        | Error::EnvelopeMismatch(_) => EXIT_FAILED,
+        Error::StoredLength { .. } | Error::ContentMd5Mismatch | Error::PartChanged { .. } => {
+            EXIT_FAILED
+        }
         // Internal states this tool never reaches on purpose (it sizes its buffers and seals each
         // part once); if one occurs the operation failed.
         Error::BufferTooSmall { .. }

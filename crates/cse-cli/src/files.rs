@@ -225,6 +225,16 @@ impl Output {
                     .write(true)
                     .open(path)
                     .map_err(|e| CliError::input(&shown, &e))?;
+                // What was opened is what is written: if the path was swapped for a regular
+                // file (or a link to one) since it was looked at, writing through would
+                // overwrite that file in place, without --force and without a rename.
+                let opened = file.metadata().map_err(|e| CliError::input(&shown, &e))?;
+                if opened.is_file() {
+                    return Err(CliError::usage(format!(
+                        "{shown}: changed into a regular file while it was opened; run the \
+                         command again"
+                    )));
+                }
                 return Ok(Self::Through { file, shown });
             }
             Target::Regular { target, exists } => (target, exists),
@@ -316,6 +326,15 @@ impl Output {
             output.flush()?;
         }
         let mut held = interrupt::hold();
+        // A signal recorded while a long operation could still stop cleanly (a CancelGuard
+        // was alive) but after its last look: nothing is committed, and the temporary files go
+        // with `outputs`.
+        if let Some(signal) = held.pending() {
+            // Signals first, then the outputs (whose guards take the same lock).
+            drop(held);
+            drop(outputs);
+            return Err(CliError::interrupted(signal));
+        }
         // Released before anything can fail: an output dropped below is dropped while signals
         // are held off, and deletes its temporary file itself.
         for output in &mut outputs {
@@ -687,7 +706,8 @@ pub fn progress(len: Option<u64>) -> ProgressBar {
 pub fn read_small(path: &Path, flag: &str, max: u64) -> CliResult<Vec<u8>> {
     let context = || format!("{flag} {}", path.display());
     let file = File::open(path).map_err(|e| CliError::input(context(), &e))?;
-    let mut bytes = Vec::new();
+    // Sized up front, so reading a key never reallocates and leaves a copy of it behind.
+    let mut bytes = Vec::with_capacity(usize::try_from(max.saturating_add(1)).unwrap_or(0));
     file.take(max + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| CliError::input(context(), &e))?;

@@ -223,6 +223,11 @@ pub fn hold() -> Held {
 }
 
 impl Held {
+    /// A signal that was recorded (while a [`CancelGuard`] lived) and not yet acted on.
+    pub fn pending(&self) -> Option<Signal> {
+        self.0.pending
+    }
+
     /// Protects `path`, the temporary file of the output `shown` (`--out F`): the message says
     /// nothing was written at F.
     pub fn protect_output(&mut self, path: &Path, shown: &str) -> ProtectGuard {

@@ -126,15 +126,30 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
             };
             return Err(CliError::interrupted(signal).with_note(what));
         }
-        Err(e @ cse_oss::Error::UploadKept { .. }) if args.checkpoint.is_some() => {
+        Err(cse_oss::Error::UploadKept { upload_id, source }) if args.checkpoint.is_some() => {
             let checkpoint = args
                 .checkpoint
                 .as_deref()
                 .unwrap_or(std::path::Path::new(""));
-            return Err(CliError::failed(format!(
-                "{url}: {e}; the checkpoint {} keeps it: run the same command again to resume",
-                checkpoint.display()
-            )));
+            // A changed source cannot be resumed; anything else (the network, OSS) can.
+            let changed = matches!(
+                *source,
+                cse_oss::Error::Core(cse_core::Error::PartChanged { .. })
+            );
+            let next = if changed {
+                format!(
+                    "the file changed since the upload began, so it cannot be resumed: abort \
+                     upload {upload_id} and remove {} to start over",
+                    checkpoint.display()
+                )
+            } else {
+                format!(
+                    "upload {upload_id} was kept with its checkpoint {}: run the same command \
+                     again to resume",
+                    checkpoint.display()
+                )
+            };
+            return Err(CliError::failed(format!("{url}: {source}; {next}")));
         }
         Err(e) => return Err(oss::error(&url, e)),
     };

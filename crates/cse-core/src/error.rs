@@ -306,9 +306,6 @@ pub enum Error {
         /// The part number.
         part: u32,
     },
-    /// An envelope field differs from the one expected (a resumed upload's listed envelope
-    /// compared with its checkpoint).
-    EnvelopeMismatch(Field),
 }
 
 impl fmt::Display for Error {
@@ -463,11 +460,6 @@ impl fmt::Display for Error {
                 "part {part} was sealed again from different plaintext than the first time; \
                  the new ciphertext was discarded (sending it would reuse keystream): the source \
                  changed since the upload began, so start a new upload"
-            ),
-            Self::EnvelopeMismatch(field) => write!(
-                f,
-                "header {field} of the upload differs from the one recorded when it began: \
-                 refusing to continue under an envelope this client did not write"
             ),
         }
     }

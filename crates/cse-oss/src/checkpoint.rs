@@ -68,6 +68,24 @@ pub struct CheckpointState {
     pub envelope: Envelope,
     /// The parts sealed so far, by number.
     pub parts: BTreeMap<u32, PartRecord>,
+    /// A check value of the content material ([`key_check`]), so that a resume under a master
+    /// key that "unwraps" the envelope to other material (implicit rejection lets about one
+    /// wrong key in 62,500 do that for both values) is refused instead of sealing garbage.
+    pub key_check: String,
+}
+
+/// HMAC-SHA256, keyed by the content key, of a fixed label and the counter block: a value that
+/// identifies the material without revealing anything of it.
+#[must_use]
+pub fn key_check(material: &cse_core::ContentMaterial) -> String {
+    use hmac::{KeyInit as _, Mac as _};
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(material.key().as_bytes()) else {
+        // HMAC takes keys of any length; this cannot fail.
+        return String::new();
+    };
+    mac.update(b"cse-upload/1 key check\0");
+    mac.update(material.counter().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 #[derive(Serialize, Deserialize)]
@@ -78,6 +96,7 @@ struct Header {
     key: String,
     source: String,
     envelope: BTreeMap<String, String>,
+    key_check: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -139,7 +158,8 @@ fn lock(file: &File, path: &Path) -> Result<()> {
 impl UploadCheckpoint {
     /// Creates the checkpoint of a new upload, before InitiateMultipartUpload is sent, so that an
     /// upload whose Initiate reply is lost is still on record. Fails if the file exists: resume it
-    /// ([`UploadCheckpoint::open`]) or remove it.
+    /// ([`UploadCheckpoint::open`]) or remove it. `key_check` is [`key_check`] of the upload's
+    /// material.
     ///
     /// # Errors
     /// [`Error::Checkpoint`] when the file exists or `envelope` has no multipart sizes;
@@ -150,6 +170,7 @@ impl UploadCheckpoint {
         key: &str,
         source: &str,
         envelope: &Envelope,
+        key_check: &str,
     ) -> Result<Self> {
         let path = path.as_ref();
         if envelope.multipart().and_then(|m| m.data_size).is_none() {
@@ -178,6 +199,7 @@ impl UploadCheckpoint {
             key: key.to_owned(),
             source: source.to_owned(),
             envelope: headers.into_iter().collect(),
+            key_check: key_check.to_owned(),
         };
         let state = CheckpointState {
             bucket: bucket.to_owned(),
@@ -186,6 +208,7 @@ impl UploadCheckpoint {
             upload_id: None,
             envelope: envelope.clone(),
             parts: BTreeMap::new(),
+            key_check: key_check.to_owned(),
         };
         let checkpoint = Self {
             path: path.to_owned(),
@@ -218,6 +241,13 @@ impl UploadCheckpoint {
         let mut text = Vec::new();
         std::io::Read::read_to_end(&mut BufReader::new(&file), &mut text).map_err(io(path))?;
         let state = parse(path, &text)?;
+        // A torn last record (a crash mid-append) never became durable and is ignored; cut it
+        // off, so the next record starts on a line of its own.
+        let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        if whole < text.len() {
+            file.set_len(whole as u64).map_err(io(path))?;
+            file.sync_data().map_err(io(path))?;
+        }
         Ok(Self {
             path: path.to_owned(),
             inner: Mutex::new((file, state)),
@@ -335,12 +365,31 @@ impl UploadCheckpoint {
     }
 }
 
+/// Appends one record durably. A failed append is rolled back to the previous length, so the
+/// journal never holds half a record followed by more; if even that fails, the error says the
+/// checkpoint must not be trusted, and the caller stops (every caller stops at an error).
 fn append_line(file: &mut File, path: &Path, line: &str) -> Result<()> {
     let mut bytes = Vec::with_capacity(line.len() + 1);
     bytes.extend_from_slice(line.as_bytes());
     bytes.push(b'\n');
-    file.write_all(&bytes).map_err(io(path))?;
-    file.sync_data().map_err(io(path))
+    let before = file.metadata().map_err(io(path))?.len();
+    let written = file
+        .write_all(&bytes)
+        .and_then(|()| file.sync_data())
+        .map_err(io(path));
+    if written.is_err()
+        && file
+            .set_len(before)
+            .and_then(|()| file.sync_data())
+            .is_err()
+    {
+        return Err(bad(
+            path,
+            "a record could not be written nor rolled back (is the disk full?); this \
+             checkpoint may end in half a record: abort the upload and remove the file",
+        ));
+    }
+    written
 }
 
 fn parse(path: &Path, text: &[u8]) -> Result<CheckpointState> {
@@ -371,6 +420,7 @@ fn parse(path: &Path, text: &[u8]) -> Result<CheckpointState> {
         upload_id: None,
         envelope,
         parts: BTreeMap::new(),
+        key_check: header.key_check,
     };
     while let Some((index, line)) = lines.next() {
         let line = line.map_err(io(path))?;
@@ -408,9 +458,18 @@ fn parse(path: &Path, text: &[u8]) -> Result<CheckpointState> {
                     .map(PartDigest::from_bytes);
                 match digest {
                     None => Some(format!("part {sealed}: sha256 is not 64 hex digits")),
-                    Some(_) if state.parts.contains_key(&sealed) => {
-                        Some(format!("part {sealed} is recorded as sealed twice"))
+                    // The same record twice (a retried append) says nothing new.
+                    Some(d)
+                        if state
+                            .parts
+                            .get(&sealed)
+                            .is_some_and(|r| r.size == size && r.digest == d) =>
+                    {
+                        None
                     }
+                    Some(_) if state.parts.contains_key(&sealed) => Some(format!(
+                        "part {sealed} is recorded as sealed twice, with different ciphertexts"
+                    )),
                     Some(digest) => {
                         state.parts.insert(
                             sealed,
@@ -429,7 +488,10 @@ fn parse(path: &Path, text: &[u8]) -> Result<CheckpointState> {
                     record.etag = Some(etag);
                     None
                 }
-                Some(_) => Some(format!("part {uploaded} is recorded as uploaded twice")),
+                Some(record) if record.etag.as_deref() == Some(etag.as_str()) => None,
+                Some(_) => Some(format!(
+                    "part {uploaded} is recorded as uploaded twice, with different ETags"
+                )),
                 None => Some(format!("part {uploaded} is uploaded before it is sealed")),
             },
         };

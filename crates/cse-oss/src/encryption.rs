@@ -14,8 +14,8 @@ use http_body_util::BodyExt as _;
 
 use crate::checkpoint::UploadCheckpoint;
 use crate::client::{
-    OssClient, OssRequest, PutObjectOutput, check_crc, header_str, request_id, response_crc64,
-    set_header,
+    OssClient, OssRequest, PutObjectOutput, check_bucket, check_crc, check_key, header_str,
+    request_id, response_crc64, set_header,
 };
 use crate::error::{Error, Result};
 use crate::kms::KmsMasterKey;
@@ -362,6 +362,7 @@ impl EncryptionMultipartContext {
 /// Not secret (it is what OSS stores), so it can be kept, cloned and logged freely.
 #[derive(Clone)]
 pub struct SealedPart {
+    upload_id: String,
     part_number: u32,
     ciphertext: Bytes,
 }
@@ -529,6 +530,9 @@ impl EncryptionClient {
     /// master key's errors, then those of the request ([`Error::Service`], [`Error::Transport`],
     /// [`Error::CrcMismatch`]).
     pub async fn put_object(&self, request: PutObjectRequest) -> Result<PutObjectOutput> {
+        // Before the master key is used (a KMS call is a request too).
+        check_bucket(&request.bucket)?;
+        check_key(&request.key)?;
         let mut headers = headers_from(&request.headers)?;
         let len = request.body.len() as u64;
         set_header(&mut headers, "content-length", &len.to_string())?;
@@ -756,22 +760,27 @@ impl EncryptionClient {
         request: InitiateMultipartUploadRequest,
         checkpoint: Option<(&std::path::Path, &str)>,
     ) -> Result<EncryptionMultipartContext> {
+        check_bucket(&request.bucket)?;
+        check_key(&request.key)?;
+        MultipartContext::part_count_for(request.part_size, request.data_size)?;
+        let mut headers = headers_from(&request.headers)?;
         let material = ContentMaterial::generate(&mut rng());
         let envelope = self.seal_envelope(&material).await?;
+        let check = checkpoint.map(|_| crate::checkpoint::key_check(&material));
         let context =
             MultipartContext::new(material, envelope, request.part_size, request.data_size)?;
-        let checkpoint = checkpoint
-            .map(|(path, source)| {
-                UploadCheckpoint::create(
-                    path,
-                    &request.bucket,
-                    &request.key,
-                    source,
-                    context.envelope(),
-                )
-            })
-            .transpose()?
-            .map(Arc::new);
+        envelope_headers(context.envelope(), &mut headers)?;
+        let checkpoint = match checkpoint {
+            Some((path, source)) => Some(Arc::new(UploadCheckpoint::create(
+                path,
+                &request.bucket,
+                &request.key,
+                source,
+                context.envelope(),
+                check.as_deref().unwrap_or_default(),
+            )?)),
+            None => None,
+        };
         let mut req = OssRequest::new(
             "InitiateMultipartUpload",
             Method::POST,
@@ -780,31 +789,43 @@ impl EncryptionClient {
         )
         .query("uploads", "");
         req.idempotent = false;
-        req.headers = headers_from(&request.headers)?;
-        envelope_headers(context.envelope(), &mut req.headers)?;
+        req.headers = headers;
         let uncertain = |e: Error| Error::InitiateUncertain {
             bucket: request.bucket.clone(),
             key: request.key.clone(),
             source: Box::new(e),
         };
+        // Whether an upload may now exist: if not, its checkpoint would only mislead a resume.
+        let forget = |e: Error| {
+            if let (false, Some(c)) = (matches!(e, Error::InitiateUncertain { .. }), &checkpoint) {
+                let _ = c.remove();
+            }
+            e
+        };
         let resp = match self.client.send(&req).await {
             Ok(resp) => resp,
             // Refused before it was sent, or answered with an error: no upload exists.
-            Err(e @ Error::Transport { .. }) if !e.transport_may_have_sent() => return Err(e),
-            Err(e @ (Error::Transport { .. } | Error::Body { .. })) => return Err(uncertain(e)),
-            Err(e) => return Err(e),
+            Err(e @ Error::Transport { .. }) if !e.transport_may_have_sent() => {
+                return Err(forget(e));
+            }
+            Err(e @ (Error::Transport { .. } | Error::Body { .. })) => {
+                return Err(forget(uncertain(e)));
+            }
+            Err(e) => return Err(forget(e)),
         };
         let text = resp.text().await.map_err(|e| {
-            uncertain(Error::Body {
+            forget(uncertain(Error::Body {
                 operation: "InitiateMultipartUpload",
                 source: Box::new(e),
-            })
+            }))
         })?;
         let upload_id = xml::text(&text, "UploadId")
             .filter(|id| !id.is_empty())
-            .ok_or_else(|| Error::UnexpectedResponse {
-                operation: "InitiateMultipartUpload",
-                problem: "the answer has no UploadId".to_owned(),
+            .ok_or_else(|| {
+                forget(uncertain(Error::UnexpectedResponse {
+                    operation: "InitiateMultipartUpload",
+                    problem: "the answer has no UploadId".to_owned(),
+                }))
             })?;
         if let Some(checkpoint) = &checkpoint
             && let Err(e) = checkpoint.record_initiated(&upload_id)
@@ -814,6 +835,7 @@ impl EncryptionClient {
                 .client
                 .abort_multipart_upload(&request.bucket, &request.key, &upload_id)
                 .await;
+            let _ = checkpoint.remove();
             return Err(e);
         }
         Ok(EncryptionMultipartContext {
@@ -871,6 +893,7 @@ impl EncryptionClient {
             }
         }
         Ok(SealedPart {
+            upload_id: context.upload_id.clone(),
             part_number,
             ciphertext: cipher.freeze(),
         })
@@ -890,6 +913,16 @@ impl EncryptionClient {
         part: &SealedPart,
     ) -> Result<UploadedPart> {
         let part_number = part.part_number;
+        // A part sealed for another upload is under another content key.
+        if part.upload_id != context.upload_id {
+            return Err(Error::InvalidArgument {
+                name: "part",
+                problem: format!(
+                    "part {part_number} was sealed for upload {}, not {}",
+                    part.upload_id, context.upload_id
+                ),
+            });
+        }
         if let Some(checkpoint) = &context.checkpoint {
             checkpoint.record_sealed(part_number, part.ciphertext.len() as u64, &part.digest())?;
         }
@@ -978,13 +1011,21 @@ impl EncryptionClient {
         req.body = Bytes::from(body);
         let resp = self.client.send(&req).await?;
         let out = PutObjectOutput::from_headers(resp.headers());
-        let text = resp.text().await.map_err(|e| Error::Body {
-            operation: "CompleteMultipartUpload",
-            source: Box::new(e),
-        })?;
-        // The upload is an object now: nothing is left to resume.
+        // OSS answered 200: the object exists, whatever happens to the rest of the answer.
+        let text = match resp.text().await {
+            Ok(text) => text,
+            Err(_) if out.etag.is_some() => String::new(),
+            Err(e) => {
+                return Err(Error::Body {
+                    operation: "CompleteMultipartUpload",
+                    source: Box::new(e),
+                });
+            }
+        };
+        // The upload is an object now: nothing is left to resume. A checkpoint that cannot be
+        // removed is only stale (its upload id no longer exists), not a failure of the upload.
         if let Some(checkpoint) = &context.checkpoint {
-            checkpoint.remove()?;
+            let _ = checkpoint.remove();
         }
         Ok(PutObjectOutput {
             etag: out.etag.or_else(|| xml::text(&text, "ETag")),
@@ -1027,6 +1068,14 @@ impl EncryptionClient {
         };
         while all.is_truncated {
             let next = all.next_part_number_marker;
+            // An upload has at most 10 000 parts: a listing that goes on is not one.
+            if next >= cse_core::MAX_PARTS {
+                return Err(bad(format!(
+                    "the listing is truncated past part {next}, beyond the {} parts an upload \
+                     can have",
+                    cse_core::MAX_PARTS
+                )));
+            }
             if next <= marker {
                 return Err(bad(format!(
                     "the listing is truncated but its next marker ({next}) does not advance \
@@ -1205,9 +1254,23 @@ impl EncryptionClient {
             });
         };
         let material = self.open_envelope(&state.envelope).await?;
+        // Implicit rejection lets a wrong master key "unwrap" now and then: the check value
+        // recorded at initiation tells.
+        if crate::checkpoint::key_check(&material) != state.key_check {
+            return Err(Error::Core(cse_core::Error::Unwrap));
+        }
         let context =
             MultipartContext::new(material, state.envelope.clone(), part_size, data_size)?;
-        for n in state.parts.keys() {
+        for (n, record) in &state.parts {
+            if context.part_len(*n).ok() != Some(record.size) {
+                return Err(Error::Checkpoint {
+                    path: checkpoint.path().to_owned(),
+                    problem: format!(
+                        "records part {n} with {} bytes, which the upload's sizes do not allow",
+                        record.size
+                    ),
+                });
+            }
             context.mark_sealed(*n)?;
         }
         Ok(EncryptionMultipartContext {

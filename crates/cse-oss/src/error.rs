@@ -216,8 +216,8 @@ impl fmt::Display for Error {
             ),
             Self::PartNotUploaded { part, source } => write!(
                 f,
-                "part {} was sealed but not uploaded: {source}; resend the sealed part \
-                 (EncryptionClient::upload_sealed_part), never reseal it from scratch",
+                "part {} was sealed but not uploaded: {source}; a retry must send these \
+                 sealed bytes again, never seal the part anew",
                 part.part_number()
             ),
             Self::InitiateUncertain {

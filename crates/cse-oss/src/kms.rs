@@ -40,6 +40,13 @@ fn enc(s: &str) -> String {
     utf8_percent_encode(s, RPC_ENCODE).to_string()
 }
 
+/// Percent-encodes `s` onto the end of `out`, without an intermediate string.
+fn push_encoded(out: &mut String, s: &str) {
+    for piece in utf8_percent_encode(s, RPC_ENCODE) {
+        out.push_str(piece);
+    }
+}
+
 /// A master key held in Alibaba Cloud KMS.
 #[derive(Clone)]
 pub struct KmsMasterKey {
@@ -117,15 +124,28 @@ impl KmsMasterKey {
         }
         query.extend_from_slice(params);
         query.sort_unstable();
-        let canonical = Zeroizing::new(
-            query
-                .iter()
-                .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-                .collect::<Vec<_>>()
-                .join("&"),
-        );
-        let string_to_sign = Zeroizing::new(format!("POST&%2F&{}", enc(&canonical)));
-        let key = Zeroizing::new(format!("{}&", self.credentials.access_key_secret()));
+        // Every string that holds a parameter (Encrypt's Plaintext is the content key) is built
+        // in place in a zeroizing buffer sized up front, so no reallocation leaves a copy behind.
+        let room = query
+            .iter()
+            .map(|(k, v)| 3 * (k.len() + v.len()) + 2)
+            .sum::<usize>();
+        let mut canonical = Zeroizing::new(String::with_capacity(room));
+        for (i, (k, v)) in query.iter().enumerate() {
+            if i > 0 {
+                canonical.push('&');
+            }
+            push_encoded(&mut canonical, k);
+            canonical.push('=');
+            push_encoded(&mut canonical, v);
+        }
+        let mut string_to_sign = Zeroizing::new(String::with_capacity(3 * canonical.len() + 16));
+        string_to_sign.push_str("POST&%2F&");
+        push_encoded(&mut string_to_sign, &canonical);
+        let secret = self.credentials.access_key_secret();
+        let mut key = Zeroizing::new(String::with_capacity(secret.len() + 1));
+        key.push_str(secret);
+        key.push('&');
         let signature = match Hmac::<Sha1>::new_from_slice(key.as_bytes()) {
             Ok(mut mac) => {
                 mac.update(string_to_sign.as_bytes());
@@ -133,9 +153,12 @@ impl KmsMasterKey {
             }
             Err(_) => return Err(Error::Kms("cannot key HMAC-SHA1".to_owned())),
         };
-        let body = Zeroizing::new(
-            format!("{}&Signature={}", canonical.as_str(), enc(&signature)).into_bytes(),
-        );
+        let mut body = Zeroizing::new(Vec::with_capacity(
+            canonical.len() + 3 * signature.len() + 12,
+        ));
+        body.extend_from_slice(canonical.as_bytes());
+        body.extend_from_slice(b"&Signature=");
+        body.extend_from_slice(enc(&signature).as_bytes());
         let resp = self
             .http
             .post(format!("{}/", self.endpoint))
@@ -147,6 +170,8 @@ impl KmsMasterKey {
             .await
             .map_err(|e| Error::Kms(format!("{action} could not reach {}: {e}", self.endpoint)))?;
         let status = resp.status();
+        // The answer (Decrypt's Plaintext is the content key) is taken over without a copy when
+        // the HTTP stack holds no other reference to it, and zeroized when dropped.
         let text: Zeroizing<Vec<u8>> = Zeroizing::new(
             resp.bytes()
                 .await

@@ -80,7 +80,7 @@ pub mod sign;
 #[cfg(feature = "test-server")]
 pub mod test_server;
 
-pub use checkpoint::{CheckpointState, PartRecord, UploadCheckpoint};
+pub use checkpoint::{CheckpointState, PartRecord, UploadCheckpoint, key_check};
 pub use client::{
     Addressing, Credentials, DEFAULT_REGION, ObjectMeta, OssClient, OssClientBuilder,
     PutObjectOutput, RetryPolicy, check_bucket, check_key,

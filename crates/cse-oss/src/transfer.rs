@@ -130,7 +130,9 @@ async fn read_at(path: &Path, offset: u64, len: u64) -> Result<Bytes> {
 }
 
 /// What a checkpoint compares to tell that a file is still the one it began uploading: its
-/// size, modification time and inode. The parts' digests catch a change that keeps all three.
+/// size, modification time and inode. A part sealed before is also resealed only from the same
+/// bytes (its digest); a part never sealed is read as the file is now, which is why a change
+/// that keeps size, time and inode (rare, and only by intent) goes unnoticed for those parts.
 fn source_identity(meta: &std::fs::Metadata) -> String {
     let mtime = meta
         .modified()
@@ -204,7 +206,10 @@ impl EncryptionClient {
         }
         let meta = tokio::fs::metadata(&path).await.map_err(io_error(&path))?;
         let size = meta.len();
-        if size <= options.part_size {
+        // An existing checkpoint is always honoured: a file that now fits one part is a changed
+        // file, which the resume check refuses, rather than a reason to leave the upload behind.
+        let resuming = options.checkpoint.as_ref().is_some_and(|cp| cp.exists());
+        if size <= options.part_size && !resuming {
             let body = tokio::fs::read(&path).await.map_err(io_error(&path))?;
             let mut request = PutObjectRequest::new(bucket, key, body);
             request.headers.clone_from(&options.headers);
@@ -420,9 +425,12 @@ impl EncryptionClient {
             .envelope
             .as_ref()
             .and_then(cse_core::Envelope::content_md5_check);
-        let file = tokio::fs::File::create(temp)
-            .await
-            .map_err(io_error(temp))?;
+        // The plaintext's temporary file: new (never an existing file or link), owner-only.
+        let mut create = tokio::fs::OpenOptions::new();
+        create.write(true).create_new(true);
+        #[cfg(unix)]
+        create.mode(0o600);
+        let file = create.open(temp).await.map_err(io_error(temp))?;
         file.set_len(size).await.map_err(io_error(temp))?;
         drop(file);
         if size == 0 {

@@ -645,3 +645,152 @@ fn secrets_are_not_printed() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_torn_or_repeated_record_does_not_break_the_checkpoint() {
+    use std::io::Write as _;
+    let server = server().await;
+    let client = client(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = started(&client, dir.path(), "torn", 100, 32, &[1]).await;
+    // A crash mid-append leaves half a record without its newline; a retried append repeats a
+    // whole one.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let last = text.lines().last().unwrap().to_owned();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    write!(file, "{last}\n{{\"sealed\":2,\"si").unwrap();
+    drop(file);
+    let resumed = client
+        .resume_multipart_upload(UploadCheckpoint::open(&path).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resumed.pending_parts(), [2, 3, 4]);
+    let plain = data(100);
+    client
+        .upload_part(&resumed, 2, Bytes::copy_from_slice(&plain[32..64]))
+        .await
+        .unwrap();
+    drop(resumed);
+    // The torn bytes were cut off: the next record started on its own line.
+    let again = client
+        .resume_multipart_upload(UploadCheckpoint::open(&path).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(again.pending_parts(), [3, 4]);
+}
+
+#[tokio::test]
+async fn a_checkpoint_is_refused_when_its_records_or_key_check_do_not_fit() {
+    let server = server().await;
+    let client = client(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let edit = |path: &std::path::Path, from: &str, to: &str| {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains(from), "{text}");
+        std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    };
+    // A key check that does not match what the key unwraps to: a wrong key that "unwrapped".
+    let (path, _) = started(&client, dir.path(), "kc", 100, 32, &[1]).await;
+    edit(&path, "\"key_check\":\"", "\"key_check\":\"00");
+    let err = resume_err(&client, &path).await;
+    assert!(err.is_unwrap(), "{err:?}");
+    // A part size the upload's sizes do not allow.
+    let (path, id) = started(&client, dir.path(), "sz", 100, 32, &[]).await;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut file,
+        format!(
+            "{{\"sealed\":4,\"size\":32,\"sha256\":\"{}\"}}\n",
+            "ab".repeat(32)
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    drop(file);
+    server.inject_part(&id, 4, Bytes::from(vec![0u8; 32]));
+    let err = resume_err(&client, &path).await;
+    assert!(
+        err.to_string().contains("records part 4 with 32 bytes"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_initiate_that_surely_failed_leaves_no_checkpoint() {
+    let server = server().await;
+    let client = client(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.checkpoint");
+    server.faults().fail_next(1);
+    let err = client
+        .initiate_checkpointed_upload(
+            InitiateMultipartUploadRequest::new(BUCKET, "f", 32, 64),
+            &path,
+            "test",
+        )
+        .await
+        .unwrap_err();
+    assert!(err.service_error().is_some(), "{err:?}");
+    assert!(
+        !path.exists(),
+        "a checkpoint of an upload that does not exist was left"
+    );
+    assert!(server.upload_ids().is_empty());
+}
+
+#[tokio::test]
+async fn a_checkpointed_file_that_shrank_to_one_part_is_not_put_whole() {
+    let server = server().await;
+    let client = client(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::write(&src, data(10_000)).unwrap();
+    let checkpoint = dir.path().join("s.checkpoint");
+    let options = UploadOptions {
+        part_size: 1024,
+        checkpoint: Some(checkpoint.clone()),
+        ..UploadOptions::default()
+    };
+    server.faults().refuse_next_put();
+    assert!(
+        client
+            .upload_file(BUCKET, "s", &src, &options)
+            .await
+            .is_err()
+    );
+    std::fs::write(&src, data(100)).unwrap();
+    let err = client
+        .upload_file(BUCKET, "s", &src, &options)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("the file changed"), "{err}");
+    assert!(server.object(BUCKET, "s").is_none());
+    assert_eq!(server.upload_ids().len(), 1);
+}
+
+#[tokio::test]
+async fn a_part_sealed_for_another_upload_is_refused() {
+    let server = server().await;
+    let client = client(&server);
+    let plain = data(64);
+    let a = client
+        .initiate_multipart_upload(InitiateMultipartUploadRequest::new(BUCKET, "a", 32, 64))
+        .await
+        .unwrap();
+    let b = client
+        .initiate_multipart_upload(InitiateMultipartUploadRequest::new(BUCKET, "b", 32, 64))
+        .await
+        .unwrap();
+    let sealed = client.seal_part(&a, 1, &plain[..32]).unwrap();
+    let err = client.upload_sealed_part(&b, &sealed).await.unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidArgument { name: "part", .. }),
+        "{err:?}"
+    );
+}
