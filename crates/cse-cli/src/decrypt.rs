@@ -6,7 +6,7 @@ use cse_core::{ByteRange, ContentRange, Error, Opener, RangeResponse, plan_range
 
 use crate::cli::DecryptArgs;
 use crate::error::{CliError, CliResult, Context as _};
-use crate::files::{BUF_LEN, Input, Mode, Output, check_distinct, progress};
+use crate::files::{BUF_LEN, Input, IoBuf, Mode, Output, check_distinct, progress};
 use crate::meta_file;
 use crate::object::{Sealed, classify, declared_len, load_private_key, open_material};
 use crate::stdout::stderr_line;
@@ -148,7 +148,8 @@ fn pump(
     mut step: impl FnMut(&mut [u8]) -> CliResult<Range<usize>>,
 ) -> CliResult<()> {
     let bar = progress(progress_len);
-    let mut buf = vec![0u8; BUF_LEN];
+    let mut io = IoBuf::new();
+    let buf = io.as_mut_slice();
     let mut remaining = limit;
     loop {
         let want = remaining.map_or(BUF_LEN, |r| {

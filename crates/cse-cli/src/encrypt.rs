@@ -7,7 +7,7 @@ use cse_core::{
 use crate::cli::EncryptArgs;
 use crate::error::{CliError, CliResult, Context as _};
 use crate::files::{
-    BUF_LEN, Input, Mode, Output, check_distinct, is_stdio, progress, refuse_terminal,
+    BUF_LEN, Input, IoBuf, Mode, Output, check_distinct, is_stdio, progress, refuse_terminal,
 };
 use crate::meta_file;
 use crate::object::{load_key, parse_matdesc, rng};
@@ -96,9 +96,10 @@ fn seal_single(
     };
     let what = format!("--in {}", input.describe());
     let bar = progress(len);
-    let mut buf = vec![0u8; BUF_LEN];
+    let mut io = IoBuf::new();
+    let buf = io.as_mut_slice();
     loop {
-        let n = input.read_full(&mut buf)?;
+        let n = input.read_full(buf)?;
         if n == 0 {
             break;
         }
@@ -129,7 +130,8 @@ fn seal_parts(
         .ctx(format!("--part-size {part_size} for {len} bytes"))?;
     let what = format!("--in {}", input.describe());
     let bar = progress(Some(len));
-    let mut buf = vec![0u8; BUF_LEN];
+    let mut io = IoBuf::new();
+    let buf = io.as_mut_slice();
     for part in 1..=upload.part_count() {
         let mut sealer = upload.part_sealer(part).ctx(&what)?;
         while sealer.remaining() > 0 {
