@@ -34,6 +34,33 @@ pub trait MasterCipher {
     fn unwrap(&self, wrapped: &[u8], out: &mut [u8], rng: &mut dyn CryptoRng) -> Result<()>;
 }
 
+/// Forwards every call, so a master cipher can be shared (`&T`, `Box<T>`, `Arc<T>`, and the
+/// `dyn` forms of each) wherever one is taken.
+macro_rules! forward_master_cipher {
+    ($($ty:ty),*) => {$(
+        impl<T: MasterCipher + ?Sized> MasterCipher for $ty {
+            fn wrap_alg(&self) -> &str {
+                (**self).wrap_alg()
+            }
+            fn matdesc(&self) -> &str {
+                (**self).matdesc()
+            }
+            fn wrap(&self, plaintext: &[u8], rng: &mut dyn CryptoRng) -> Result<WrappedValue> {
+                (**self).wrap(plaintext, rng)
+            }
+            fn unwrap(&self, wrapped: &[u8], out: &mut [u8], rng: &mut dyn CryptoRng) -> Result<()> {
+                (**self).unwrap(wrapped, out, rng)
+            }
+        }
+    )*};
+}
+
+forward_master_cipher!(&T);
+#[cfg(feature = "alloc")]
+forward_master_cipher!(alloc::boxed::Box<T>);
+#[cfg(all(feature = "alloc", target_has_atomic = "ptr"))]
+forward_master_cipher!(alloc::sync::Arc<T>);
+
 #[cfg(feature = "alloc")]
 pub use keyring::Keyring;
 

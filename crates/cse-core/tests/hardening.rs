@@ -408,3 +408,17 @@ fn a_part_is_sealed_again_only_from_the_same_plaintext() {
     assert!(!upload.is_sealed(3));
     assert!(!upload.is_sealed(0));
 }
+
+#[test]
+fn a_shared_master_cipher_is_a_master_cipher() {
+    use std::sync::Arc;
+    let mut rng = rng();
+    let shared: Arc<dyn MasterCipher + Send + Sync> = Arc::new(master());
+    let m = ContentMaterial::generate(&mut rng);
+    // Sealed through a reference to the Arc, opened through a keyring that holds a clone of it.
+    let env = Envelope::seal(&m, &&shared, &mut rng).unwrap();
+    let keyring = Keyring::new(Box::new(Arc::clone(&shared)));
+    assert_eq!(keyring.open(&env, &mut rng).unwrap(), m);
+    let boxed: Box<dyn MasterCipher> = Box::new(master());
+    assert_eq!(env.open(&boxed, &mut rng).unwrap(), m);
+}

@@ -25,33 +25,6 @@ fn rng() -> impl cse_core::rand_core::CryptoRng {
     cse_core::rand_core::UnwrapErr(getrandom::SysRng)
 }
 
-/// Shares one master cipher between the sealing side and the keyring.
-struct Shared(Arc<dyn MasterCipher + Send + Sync>);
-
-impl MasterCipher for Shared {
-    fn wrap_alg(&self) -> &str {
-        self.0.wrap_alg()
-    }
-    fn matdesc(&self) -> &str {
-        self.0.matdesc()
-    }
-    fn wrap(
-        &self,
-        plaintext: &[u8],
-        rng: &mut dyn cse_core::rand_core::CryptoRng,
-    ) -> cse_core::Result<cse_core::WrappedValue> {
-        self.0.wrap(plaintext, rng)
-    }
-    fn unwrap(
-        &self,
-        wrapped: &[u8],
-        out: &mut [u8],
-        rng: &mut dyn cse_core::rand_core::CryptoRng,
-    ) -> cse_core::Result<()> {
-        self.0.unwrap(wrapped, out, rng)
-    }
-}
-
 enum Master {
     Local {
         sealing: Arc<dyn MasterCipher + Send + Sync>,
@@ -463,7 +436,8 @@ impl EncryptionClient {
         decrypt: Vec<Box<dyn MasterCipher + Send + Sync>>,
     ) -> Self {
         let sealing: Arc<dyn MasterCipher + Send + Sync> = Arc::from(master);
-        let mut keyring = Keyring::new(Box::new(Shared(Arc::clone(&sealing))));
+        // One cipher serves both sides: `Arc<dyn MasterCipher>` is a master cipher itself.
+        let mut keyring = Keyring::new(Box::new(Arc::clone(&sealing)));
         for cipher in decrypt {
             keyring = keyring.with(cipher);
         }

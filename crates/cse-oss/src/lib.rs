@@ -64,6 +64,20 @@
 //! key) and seals its own parts is outside any one client's control; the checkpoint file is
 //! locked while open, which stops a second resume through it.
 //!
+//! # Build the crypto crates optimised, even in debug builds
+//! AES, SHA-2, MD5 and RSA are about 25 times slower unoptimised, which makes a debug build of
+//! anything that moves objects look broken. Add to your workspace's `Cargo.toml`:
+//!
+//! ```toml
+//! [profile.dev.package]
+//! aes = { opt-level = 3 }
+//! ctr = { opt-level = 3 }
+//! sha2 = { opt-level = 3 }
+//! md-5 = { opt-level = 3 }
+//! rsa = { opt-level = 3 }
+//! crypto-bigint = { opt-level = 3 }
+//! ```
+//!
 //! The `test-server` feature adds [`test_server`], an in-memory OSS-API server for tests.
 
 mod checkpoint;
@@ -93,3 +107,10 @@ pub use encryption::{
 pub use error::{Error, Result, ServiceError};
 pub use kms::KmsMasterKey;
 pub use transfer::{CancelToken, DownloadOptions, UploadIdHook, UploadOptions};
+
+/// The engine, re-exported so that one dependency gives the whole client: master keys
+/// (`cse_oss::cse_core::RsaMasterCipher`), envelopes, errors.
+pub use cse_core;
+/// The HTTP client [`OssClientBuilder::http_client`] takes, re-exported at the version this
+/// crate is built with.
+pub use reqwest;
