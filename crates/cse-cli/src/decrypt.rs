@@ -42,10 +42,10 @@ pub fn run(args: &DecryptArgs) -> CliResult<()> {
         )));
     }
     let material = match &sealed {
-        Sealed::Plain if args.strict => {
+        Sealed::None if args.strict => {
             return Err(CliError::core(&origin, Error::NotEncrypted));
         }
-        Sealed::Plain => {
+        Sealed::None => {
             stderr_line(format_args!(
                 "warning: {origin} has no client-side-encryption envelope; copying --in to --out \
                  unchanged, as the SDKs do (pass --strict to refuse)"

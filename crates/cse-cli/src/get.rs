@@ -82,8 +82,8 @@ async fn fetch(client: &EncryptionClient, args: &GetArgs, output: &mut Output) -
                      decrypt them with cse decrypt, which does"
                 )));
             }
-            Sealed::Plain if args.strict => return Err(CliError::core(&url, Error::NotEncrypted)),
-            Sealed::Plain => stderr_line(format_args!(
+            Sealed::None if args.strict => return Err(CliError::core(&url, Error::NotEncrypted)),
+            Sealed::None => stderr_line(format_args!(
                 "warning: {url} has no client-side-encryption envelope; writing it to --out as \
                  stored, as the SDKs do (pass --strict to refuse)"
             )),

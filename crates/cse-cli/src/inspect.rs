@@ -66,7 +66,7 @@ pub fn report(
                 "none (the 2018 format has none)",
             );
         }
-        Sealed::Plain => {
+        Sealed::None => {
             line(
                 "format",
                 "no client-side-encryption envelope: stored in the clear, or its metadata was stripped",
@@ -80,7 +80,7 @@ pub fn report(
     line("other metadata entries", &other.to_string());
 
     let result = match (private_key, sealed) {
-        (None, Sealed::Plain) => Ok(()),
+        (None, Sealed::None) => Ok(()),
         (None, _) => {
             line(
                 "private key",
@@ -89,7 +89,7 @@ pub fn report(
             line("counter block", "unknown without the private key");
             Ok(())
         }
-        (Some(_), Sealed::Plain) => {
+        (Some(_), Sealed::None) => {
             line("private key", "nothing to open");
             Ok(())
         }

@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use cse_core::legacy::{LegacyEnvelope, LegacyWrap, decode_legacy_envelope};
+use cse_core::legacy::{LegacyWrap, classify_envelope};
 use cse_core::rand_core::UnwrapErr;
 use cse_core::{
-    ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Error, Keyring, MasterCipher,
-    MatDesc, RsaMasterCipher, WRAP_ALG_KMS, WRAP_ALG_RSA, decode_envelope,
+    ContentMaterial, DecodeOptions, Error, Keyring, MasterCipher, MatDesc, RsaMasterCipher,
+    WRAP_ALG_KMS, WRAP_ALG_RSA,
 };
 
 use zeroize::Zeroizing;
@@ -26,33 +26,17 @@ pub const fn rng() -> Rng {
     UnwrapErr(getrandom::SysRng)
 }
 
-/// What an object's metadata says about its encryption.
-#[derive(Debug)]
-pub enum Sealed {
-    /// The current `client-side-encryption-*` envelope.
-    Current(Envelope),
-    /// The 2018 oss2 envelope.
-    Legacy(LegacyEnvelope),
-    /// No envelope at all.
-    Plain,
-}
+/// What an object's metadata says about its encryption: the engine's classification.
+pub use cse_core::legacy::Protection as Sealed;
 
-/// Reads the envelope from META.json headers; `origin` names the file in messages.
+/// Reads the envelope, of either format, from META.json headers; `origin` names the file in
+/// messages. Pass-through here: `--strict` is applied by the caller, which words the refusal.
 ///
 /// # Errors
 /// Exit 2 for malformed headers, naming the header.
 pub fn classify(headers: &[(String, String)], origin: &str) -> CliResult<Sealed> {
-    let pairs = || headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-    // Pass-through here: --strict is applied by the caller, after the legacy format was tried.
-    if let Some(envelope) = decode_envelope(pairs(), &DecodeOptions::default()).ctx(origin)? {
-        return Ok(Sealed::Current(envelope));
-    }
-    Ok(
-        match decode_legacy_envelope(pairs(), DEFAULT_PREFIX).ctx(origin)? {
-            Some(legacy) => Sealed::Legacy(legacy),
-            None => Sealed::Plain,
-        },
-    )
+    let pairs = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    classify_envelope(pairs, &DecodeOptions::default()).ctx(origin)
 }
 
 /// Reads a PEM key file given as the argument `flag`. The file's bytes and the text are
@@ -178,7 +162,7 @@ pub fn open_material(
                  with an AliKMSProvider",
             )),
         },
-        Sealed::Plain => Err(CliError::core(key_name, Error::NotEncrypted)),
+        Sealed::None => Err(CliError::core(key_name, Error::NotEncrypted)),
     }
 }
 
@@ -186,6 +170,6 @@ pub fn open_material(
 pub fn declared_len(sealed: &Sealed) -> Option<u64> {
     match sealed {
         Sealed::Current(envelope) => envelope.declared_len(),
-        Sealed::Legacy(_) | Sealed::Plain => None,
+        Sealed::Legacy(_) | Sealed::None => None,
     }
 }

@@ -1,6 +1,7 @@
 //! `cse rewrap`: the same object's envelope under a new master key (key rotation).
 
-use cse_core::{DEFAULT_PREFIX, Envelope, Error, Field, is_envelope_header};
+use cse_core::legacy::is_any_envelope_header;
+use cse_core::{DEFAULT_PREFIX, Envelope, Error};
 
 use crate::cli::RewrapArgs;
 use crate::error::{CliError, CliResult, Context as _};
@@ -9,15 +10,6 @@ use crate::meta_file::{self, Headers};
 use crate::object::{
     Sealed, classify, load_key, load_private_key, open_material, parse_matdesc, rng,
 };
-
-/// The 2018 envelope headers, dropped when an old-format envelope is rewritten.
-const LEGACY_FIELDS: [Field; 5] = [
-    Field::LegacyKey,
-    Field::LegacyStart,
-    Field::LegacyCekAlg,
-    Field::LegacyWrapAlg,
-    Field::LegacyMatDesc,
-];
 
 /// Runs `cse rewrap`.
 ///
@@ -43,7 +35,7 @@ pub fn run(args: &RewrapArgs) -> CliResult<()> {
     let origin = format!("--meta {}", args.meta.display());
     let headers = meta_file::read(&args.meta, "--meta")?;
     let sealed = classify(&headers, &origin)?;
-    if matches!(sealed, Sealed::Plain) {
+    if matches!(sealed, Sealed::None) {
         return Err(CliError::core(&origin, Error::NotEncrypted));
     }
     let old = load_private_key(&args.private_key, "--private-key")?;
@@ -130,14 +122,7 @@ pub fn run(args: &RewrapArgs) -> CliResult<()> {
     output.commit()
 }
 
-/// Envelope headers of either format: replaced, never copied.
+/// Envelope headers of either format: replaced, never copied (the engine knows both names).
 fn is_old_envelope_header(name: &str) -> bool {
-    is_envelope_header(name.as_bytes(), DEFAULT_PREFIX)
-        || LEGACY_FIELDS.iter().any(|field| {
-            let suffix = field.suffix();
-            name.len() == DEFAULT_PREFIX.len() + suffix.len()
-                && name.is_char_boundary(DEFAULT_PREFIX.len())
-                && name[..DEFAULT_PREFIX.len()].eq_ignore_ascii_case(DEFAULT_PREFIX)
-                && name[DEFAULT_PREFIX.len()..].eq_ignore_ascii_case(suffix)
-        })
+    is_any_envelope_header(name.as_bytes(), DEFAULT_PREFIX)
 }

@@ -172,3 +172,58 @@ fn parse_counter(text: &[u8]) -> Option<u128> {
     }
     valid.then_some(value)
 }
+
+/// What an object's metadata says protects it: the current envelope, the 2018 one, or nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // decoded once per object, never stored in bulk
+pub enum Protection {
+    /// The current `client-side-encryption-*` envelope.
+    Current(crate::Envelope),
+    /// The 2018 oss2 envelope (`oss-crypto-*`).
+    Legacy(LegacyEnvelope),
+    /// No envelope of either format: the object is stored in the clear.
+    None,
+}
+
+/// Reads whichever envelope an object carries, the current one first, with one set of rules for
+/// both formats: a header of either family that is present but incomplete is an error, never a
+/// plain object. `options.missing` applies only when neither format is present.
+///
+/// # Errors
+/// As [`decode_envelope`](crate::decode_envelope) and [`decode_legacy_envelope`];
+/// [`Error::NotEncrypted`] when neither is present and `options.missing` is
+/// [`MissingEnvelope::Reject`](crate::MissingEnvelope::Reject).
+pub fn classify_envelope<'h, I, K, V>(
+    headers: I,
+    options: &crate::DecodeOptions<'_>,
+) -> Result<Protection>
+where
+    I: IntoIterator<Item = (&'h K, &'h V)> + Clone,
+    K: AsRef<[u8]> + ?Sized + 'h,
+    V: AsRef<[u8]> + ?Sized + 'h,
+{
+    let pass = crate::DecodeOptions {
+        missing: crate::MissingEnvelope::PassThrough,
+        ..*options
+    };
+    if let Some(envelope) = crate::decode_envelope(headers.clone(), &pass)? {
+        return Ok(Protection::Current(envelope));
+    }
+    match decode_legacy_envelope(headers, options.prefix)? {
+        Some(legacy) => Ok(Protection::Legacy(legacy)),
+        None if options.missing == crate::MissingEnvelope::Reject => Err(Error::NotEncrypted),
+        None => Ok(Protection::None),
+    }
+}
+
+/// Whether `name` is an envelope header of either format (`prefix` + `client-side-encryption-*`,
+/// or a 2018 `oss-crypto-*` / `oss-cek-alg` / `oss-wrap-alg` header): what a rewrap replaces and
+/// never copies.
+#[must_use]
+pub fn is_any_envelope_header(name: &[u8], prefix: &str) -> bool {
+    crate::is_envelope_header(name, prefix)
+        || crate::meta::has_stem(name, prefix, "oss-crypto-")
+        || FIELDS
+            .iter()
+            .any(|f| crate::meta::name_is(name, prefix, f.suffix()))
+}

@@ -125,7 +125,7 @@ where
     Ok((found, any))
 }
 
-fn has_stem(name: &[u8], prefix: &str, stem: &str) -> bool {
+pub(crate) fn has_stem(name: &[u8], prefix: &str, stem: &str) -> bool {
     let stem_end = prefix.len() + stem.len();
     name.len() > stem_end
         && name[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())

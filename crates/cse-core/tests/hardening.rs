@@ -207,6 +207,60 @@ mod legacy {
 
     use rsa::pkcs8::DecodePrivateKey as _;
 
+    fn refs(h: &[(String, String)]) -> Vec<(&str, &str)> {
+        h.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
+    }
+
+    #[test]
+    fn one_classifier_and_one_header_matcher_for_both_formats() {
+        let (_, env) = sealed_envelope();
+        let current = headers_of(&env);
+        let classify = |h: &[(&str, &str)], options: &DecodeOptions| {
+            classify_envelope(h.iter().map(|(n, v)| (*n, *v)), options)
+        };
+        assert_eq!(
+            classify(&refs(&current), &DecodeOptions::strict()),
+            Ok(Protection::Current(env.clone()))
+        );
+        let legacy = legacy_object(&[7; 32], b"1");
+        let legacy_headers = [
+            (format!("{L}oss-crypto-key"), "AAAA".to_owned()),
+            (format!("{L}oss-crypto-start"), "AAAA".to_owned()),
+            (format!("{L}oss-cek-alg"), "AES/GCM/NoPadding".to_owned()),
+            (format!("{L}oss-wrap-alg"), "rsa".to_owned()),
+        ];
+        assert!(matches!(
+            classify(&refs(&legacy_headers), &DecodeOptions::strict()),
+            Ok(Protection::Legacy(_))
+        ));
+        let _ = legacy;
+        let plain = [("x-oss-meta-oss-owner", "ops")];
+        assert_eq!(
+            classify(&plain, &DecodeOptions::default()),
+            Ok(Protection::None)
+        );
+        assert_eq!(
+            classify(&plain, &DecodeOptions::strict()),
+            Err(Error::NotEncrypted)
+        );
+        for (name, is) in [
+            ("x-oss-meta-client-side-encryption-key", true),
+            ("X-OSS-META-CLIENT-SIDE-ENCRYPTION-X-NEW", true),
+            ("x-oss-meta-oss-crypto-key", true),
+            ("x-oss-meta-oss-crypto-matdesc", true),
+            ("x-oss-meta-oss-cek-alg", true),
+            ("x-oss-meta-oss-wrap-alg", true),
+            ("x-oss-meta-oss-owner", false),
+            ("x-oss-meta-owner", false),
+        ] {
+            assert_eq!(
+                is_any_envelope_header(name.as_bytes(), DEFAULT_PREFIX),
+                is,
+                "{name}"
+            );
+        }
+    }
+
     #[test]
     fn every_legacy_unwrap_failure_is_the_one_opaque_error() {
         let master = master();
