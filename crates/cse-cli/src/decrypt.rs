@@ -2,13 +2,13 @@
 
 use std::ops::Range;
 
-use cse_core::{ByteRange, ContentRange, Error, Opener, RangeResponse, plan_range};
+use cse_core::{BodyPlan, ByteRange, Error, Opener, plan_range};
 
 use crate::cli::DecryptArgs;
 use crate::error::{CliError, CliResult, Context as _};
 use crate::files::{BUF_LEN, Input, IoBuf, Mode, Output, check_distinct, progress};
 use crate::meta_file;
-use crate::object::{Sealed, classify, declared_len, load_private_key, open_material};
+use crate::object::{Sealed, classify, load_private_key, open_material};
 use crate::stdout::stderr_line;
 
 /// Runs `cse decrypt`.
@@ -79,35 +79,23 @@ pub fn run(args: &DecryptArgs) -> CliResult<()> {
             opener.finish().ctx(&what)?;
         }
         (Some(range), None) => {
-            // Stored in the clear: the requested bytes are the stored bytes.
-            let file_len = input.len().unwrap_or_default();
-            let (first, last) = range.resolve(file_len).ctx(format!("--range {range}"))?;
-            input.seek_to(first)?;
-            let limit = Some(last - first + 1);
-            pump(
-                &mut input,
-                limit,
-                limit,
-                &mut output,
-                |buf| Ok(0..buf.len()),
-            )?;
+            // Stored in the clear: the engine's window says which stored bytes to keep.
+            let body = stored_body(range, &input)?;
+            input.seek_to(body.body_start())?;
+            let limit = Some(body.body_len());
+            let mut window = body.passthrough();
+            pump(&mut input, limit, limit, &mut output, |buf| {
+                window.update(buf.len()).ctx(&what)
+            })?;
+            window.finish().ctx(&what)?;
         }
         (Some(range), Some(material)) => {
-            let file_len = input.len().unwrap_or_default();
-            check_declared_len(declared_len(&sealed), file_len, &what)?;
-            let plan = plan_range(range, Some(file_len)).ctx(format!("--range {range}"))?;
-            // Read what a server would send for the planned request: the wire range, with its
-            // start rounded down to a block.
-            let (first, last) = plan
-                .wire_range()
-                .resolve(file_len)
-                .ctx(format!("--range {range}"))?;
-            let response = RangeResponse::Partial(ContentRange {
-                first,
-                last,
-                total: file_len,
-            });
-            let body = plan.on_response(response).ctx(format!("--range {range}"))?;
+            if let Sealed::Current(envelope) = &sealed {
+                envelope
+                    .check_stored_len(input.len().unwrap_or_default())
+                    .ctx(&what)?;
+            }
+            let body = stored_body(range, &input)?;
             input.seek_to(body.body_start())?;
             let limit = Some(body.body_len());
             let mut opener = body.opener(&material);
@@ -120,22 +108,13 @@ pub fn run(args: &DecryptArgs) -> CliResult<()> {
     output.commit()
 }
 
-/// A file shorter or longer than the length its metadata declares is refused before any range is
-/// read, as a whole-object read would refuse it.
-fn check_declared_len(declared: Option<u64>, file_len: u64, what: &str) -> CliResult<()> {
-    match declared {
-        Some(expected) if file_len < expected => Err(CliError::core(
-            what,
-            Error::Truncated {
-                expected,
-                actual: file_len,
-            },
-        )),
-        Some(expected) if file_len > expected => {
-            Err(CliError::core(what, Error::Extended { expected }))
-        }
-        _ => Ok(()),
-    }
+/// The bytes of the local file to read for `range`: what a server honouring the planned
+/// request would send, from the engine's plan (the start rounded down to a block).
+fn stored_body(range: ByteRange, input: &Input) -> CliResult<BodyPlan> {
+    let file_len = input.len().unwrap_or_default();
+    plan_range(range, Some(file_len))
+        .and_then(|plan| plan.on_stored(file_len))
+        .ctx(format!("--range {range}"))
 }
 
 /// Streams `input` through `step` into `output` in one fixed buffer: up to `limit` bytes, or to

@@ -146,13 +146,8 @@ fn measure(args: &SpeedArgs) -> CliResult<Vec<Figure>> {
                         first,
                         last: first + b.len() as u64 - 1,
                     };
-                    let body = cse_core::plan_range(range, Some(object_len)).and_then(|plan| {
-                        plan.on_response(cse_core::RangeResponse::Partial(cse_core::ContentRange {
-                            first,
-                            last: first + b.len() as u64 - 1,
-                            total: object_len,
-                        }))
-                    });
+                    let body = cse_core::plan_range(range, Some(object_len))
+                        .and_then(|plan| plan.on_stored(object_len));
                     if let Ok(body) = body {
                         let _ = body.opener(m).update_in_place(b);
                     }

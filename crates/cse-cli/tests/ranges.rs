@@ -164,6 +164,7 @@ fn ranged_read_of_a_file_shorter_than_declared_fails() {
     let stored = std::fs::read(&cipher).unwrap();
     std::fs::write(&cipher, &stored[..LEN - 1]).unwrap();
     let out = dir.path().join("out");
-    decrypt(&meta, &cipher, &out, &["--range", "bytes=0-9"]).fails(1, &["999 of the 1000"]);
+    decrypt(&meta, &cipher, &out, &["--range", "bytes=0-9"])
+        .fails(1, &["holds 999 bytes but its envelope declares 1000"]);
     assert!(!out.exists());
 }

@@ -164,7 +164,7 @@ pub use multipart::{MAX_PARTS, MultipartContext, PART_DIGEST_LEN, PartDigest, Pa
 pub use range::{BodyPlan, ByteRange, ContentRange, RangePlan, RangeResponse, plan_range};
 #[cfg(feature = "rsa")]
 pub use rsa::{MIN_RSA_BITS, RsaMasterCipher};
-pub use stream::{ContentMd5Check, Opener, Sealer};
+pub use stream::{ContentMd5Check, Opener, PlainWindow, Sealer};
 
 /// Re-exported so callers name the same `CryptoRng` the engine takes.
 pub use rand_core;

@@ -17,7 +17,7 @@ use crate::error::{Error, RangeProblem, Result};
 use crate::fixed::parse_decimal;
 use crate::key::{BLOCK_LEN, ContentMaterial, CounterBlock};
 use crate::meta::RANGE_BEHAVIOR_STANDARD;
-use crate::stream::{Opener, Window};
+use crate::stream::{Opener, PlainWindow, Window};
 
 /// A byte range as HTTP states it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -280,6 +280,28 @@ impl RangePlan {
         RANGE_BEHAVIOR_STANDARD
     }
 
+    /// The [`BodyPlan`] of reading the object straight from storage of `stored_len` bytes that
+    /// the caller controls (a local ciphertext file): the body is the [`wire_range`]
+    /// (Self::wire_range) resolved against that length, as a server honouring it would send.
+    ///
+    /// # Errors
+    /// As [`on_response`](Self::on_response): [`Error::RangeNotSatisfiable`] when the range
+    /// selects nothing in `stored_len` bytes, [`Error::InvalidRange`] with
+    /// [`RangeProblem::LengthChanged`] when the plan was made for another length.
+    pub fn on_stored(&self, stored_len: u64) -> Result<BodyPlan> {
+        let (first, last) = self.wire_range().resolve(stored_len).map_err(|e| match e {
+            Error::RangeNotSatisfiable { .. } => Error::RangeNotSatisfiable {
+                object_len: Some(stored_len),
+            },
+            other => other,
+        })?;
+        self.on_response(RangeResponse::Partial(ContentRange {
+            first,
+            last,
+            total: stored_len,
+        }))
+    }
+
     /// Reads the server's answer into a [`BodyPlan`].
     ///
     /// # Errors
@@ -370,14 +392,23 @@ impl BodyPlan {
     /// plaintext, refusing a body longer than declared and, at `finish`, a shorter one.
     #[must_use]
     pub fn opener(&self, material: &ContentMaterial) -> Opener {
-        Opener::for_window(
-            material,
-            Window {
-                body_start: self.body_start,
-                keep_start: self.keep.first,
-                keep_end: self.keep.last + 1,
-                body_end: Some(self.body_end),
-            },
-        )
+        Opener::for_window(material, self.window())
+    }
+
+    /// The same window for an object stored in the clear (no envelope): a [`PlainWindow`] that
+    /// says which bytes of each chunk to keep, with the same length checks as
+    /// [`opener`](Self::opener), so a plain object's range is trimmed by the engine too.
+    #[must_use]
+    pub const fn passthrough(&self) -> PlainWindow {
+        PlainWindow::new(self.window())
+    }
+
+    const fn window(&self) -> Window {
+        Window {
+            body_start: self.body_start,
+            keep_start: self.keep.first,
+            keep_end: self.keep.last + 1,
+            body_end: Some(self.body_end),
+        }
     }
 }

@@ -203,8 +203,7 @@ pub(crate) struct Window {
 /// ```
 pub struct Opener {
     keystream: Keystream,
-    pos: u64,
-    window: Window,
+    cursor: Cursor,
     /// The plaintext MD5 a whole read must end with, over what was delivered.
     md5: Option<ContentMd5Check>,
 }
@@ -257,8 +256,8 @@ impl ContentMd5Check {
 impl core::fmt::Debug for Opener {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Opener")
-            .field("pos", &self.pos)
-            .field("window", &self.window)
+            .field("pos", &self.cursor.pos)
+            .field("window", &self.cursor.window)
             .field("checks_md5", &self.md5.is_some())
             .finish_non_exhaustive()
     }
@@ -298,8 +297,7 @@ impl Opener {
     pub(crate) fn for_window(material: &ContentMaterial, window: Window) -> Self {
         Self {
             keystream: Keystream::at(material, window.keep_start),
-            pos: window.body_start,
-            window,
+            cursor: Cursor::new(window),
             md5: None,
         }
     }
@@ -316,6 +314,78 @@ impl Opener {
     fn digest(&mut self, plaintext: &[u8]) {
         if let Some(check) = &mut self.md5 {
             check.update(plaintext);
+        }
+    }
+
+    /// Decrypts the delivered part of `input` into the front of `output` and returns how many
+    /// bytes it wrote. All of `input` is consumed.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] when `output` cannot hold the delivered bytes;
+    /// [`Error::Extended`] when the input passes the declared length. The state is unchanged on
+    /// error.
+    pub fn update(&mut self, input: &[u8], output: &mut [u8]) -> Result<usize> {
+        let (end, keep) = self.cursor.plan(input.len())?;
+        let local = self.cursor.local(&keep);
+        let n = local.len();
+        let out = output
+            .get_mut(..n)
+            .ok_or(Error::BufferTooSmall { required: n })?;
+        self.keystream.apply(&input[local], out);
+        self.digest(out);
+        self.cursor.pos = end;
+        Ok(n)
+    }
+
+    /// Decrypts `buf` in place and returns the range of `buf` that holds delivered plaintext.
+    ///
+    /// # Errors
+    /// [`Error::Extended`] when the input passes the declared length; the state is unchanged.
+    pub fn update_in_place(&mut self, buf: &mut [u8]) -> Result<Range<usize>> {
+        let (end, keep) = self.cursor.plan(buf.len())?;
+        let local = self.cursor.local(&keep);
+        let delivered = &mut buf[local.clone()];
+        self.keystream.apply_in_place(delivered);
+        self.digest(delivered);
+        self.cursor.pos = end;
+        Ok(local)
+    }
+
+    /// Whether every byte to deliver has been delivered. The rest of the body, if any, only
+    /// needs to be drained (or the connection dropped).
+    #[must_use]
+    pub const fn is_done(&self) -> bool {
+        self.cursor.is_done()
+    }
+
+    /// Ends the stream and returns the number of plaintext bytes delivered.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] when the body ended before its declared length;
+    /// [`Error::ContentMd5Mismatch`] when an expected MD5 ([`expecting_md5`](Self::expecting_md5))
+    /// does not match the plaintext.
+    pub fn finish(self) -> Result<u64> {
+        let delivered = self.cursor.finish()?;
+        if let Some(check) = self.md5 {
+            check.finish()?;
+        }
+        Ok(delivered)
+    }
+}
+
+/// Where a body stream is, against the window of it to deliver: shared by [`Opener`] and
+/// [`PlainWindow`], so a ciphertext and a stored-in-the-clear body follow one set of rules.
+#[derive(Clone, Copy, Debug)]
+struct Cursor {
+    pos: u64,
+    window: Window,
+}
+
+impl Cursor {
+    const fn new(window: Window) -> Self {
+        Self {
+            pos: window.body_start,
+            window,
         }
     }
 
@@ -346,54 +416,11 @@ impl Opener {
         start..end
     }
 
-    /// Decrypts the delivered part of `input` into the front of `output` and returns how many
-    /// bytes it wrote. All of `input` is consumed.
-    ///
-    /// # Errors
-    /// [`Error::BufferTooSmall`] when `output` cannot hold the delivered bytes;
-    /// [`Error::Extended`] when the input passes the declared length. The state is unchanged on
-    /// error.
-    pub fn update(&mut self, input: &[u8], output: &mut [u8]) -> Result<usize> {
-        let (end, keep) = self.plan(input.len())?;
-        let local = self.local(&keep);
-        let n = local.len();
-        let out = output
-            .get_mut(..n)
-            .ok_or(Error::BufferTooSmall { required: n })?;
-        self.keystream.apply(&input[local], out);
-        self.digest(out);
-        self.pos = end;
-        Ok(n)
-    }
-
-    /// Decrypts `buf` in place and returns the range of `buf` that holds delivered plaintext.
-    ///
-    /// # Errors
-    /// [`Error::Extended`] when the input passes the declared length; the state is unchanged.
-    pub fn update_in_place(&mut self, buf: &mut [u8]) -> Result<Range<usize>> {
-        let (end, keep) = self.plan(buf.len())?;
-        let local = self.local(&keep);
-        let delivered = &mut buf[local.clone()];
-        self.keystream.apply_in_place(delivered);
-        self.digest(delivered);
-        self.pos = end;
-        Ok(local)
-    }
-
-    /// Whether every byte to deliver has been delivered. The rest of the body, if any, only
-    /// needs to be drained (or the connection dropped).
-    #[must_use]
-    pub const fn is_done(&self) -> bool {
+    const fn is_done(&self) -> bool {
         self.pos >= self.window.keep_end
     }
 
-    /// Ends the stream and returns the number of plaintext bytes delivered.
-    ///
-    /// # Errors
-    /// [`Error::Truncated`] when the body ended before its declared length;
-    /// [`Error::ContentMd5Mismatch`] when an expected MD5 ([`expecting_md5`](Self::expecting_md5))
-    /// does not match the plaintext.
-    pub fn finish(self) -> Result<u64> {
+    fn finish(self) -> Result<u64> {
         let w = self.window;
         if let Some(body_end) = w.body_end
             && self.pos < body_end
@@ -403,10 +430,49 @@ impl Opener {
                 actual: self.pos - w.body_start,
             });
         }
-        if let Some(check) = self.md5 {
-            check.finish()?;
-        }
         let delivered_to = self.pos.min(w.keep_end);
         Ok(delivered_to.saturating_sub(w.keep_start))
+    }
+}
+
+/// The byte window of a ranged read of an object stored in the clear (no envelope, read as is):
+/// which bytes of each chunk of the body to keep, by the same rules as [`Opener`] (the body
+/// may start before the requested range and run past it; it may not be longer or shorter than
+/// declared). Made by [`BodyPlan::passthrough`](crate::BodyPlan::passthrough).
+#[derive(Clone, Copy, Debug)]
+pub struct PlainWindow {
+    cursor: Cursor,
+}
+
+impl PlainWindow {
+    pub(crate) const fn new(window: Window) -> Self {
+        Self {
+            cursor: Cursor::new(window),
+        }
+    }
+
+    /// Takes the next `len` body bytes and returns the range of them to deliver.
+    ///
+    /// # Errors
+    /// [`Error::Extended`] when the body passes its declared length; the state is unchanged.
+    pub fn update(&mut self, len: usize) -> Result<Range<usize>> {
+        let (end, keep) = self.cursor.plan(len)?;
+        let local = self.cursor.local(&keep);
+        self.cursor.pos = end;
+        Ok(local)
+    }
+
+    /// Whether every byte to deliver has been delivered.
+    #[must_use]
+    pub const fn is_done(&self) -> bool {
+        self.cursor.is_done()
+    }
+
+    /// Ends the body and returns the number of bytes delivered.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] when the body ended before its declared length.
+    pub fn finish(self) -> Result<u64> {
+        self.cursor.finish()
     }
 }

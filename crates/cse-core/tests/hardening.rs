@@ -2,7 +2,13 @@
 //! (metadata accepted that no writer produces, a legacy unwrap that was not opaque, a counter
 //! wrap error labelled as the key, no MD5 check, no stored-length check on ranged reads, no safe
 //! way to retry a part) and pins the fix.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 
 mod common;
 
@@ -475,4 +481,86 @@ fn a_shared_master_cipher_is_a_master_cipher() {
     assert_eq!(keyring.open(&env, &mut rng).unwrap(), m);
     let boxed: Box<dyn MasterCipher> = Box::new(master());
     assert_eq!(env.open(&boxed, &mut rng).unwrap(), m);
+}
+
+/// The RFC 9110 bytes of `range` in an object of `len` bytes, written independently of the
+/// engine: `None` when unsatisfiable.
+fn rfc9110(range: ByteRange, len: u64) -> Option<(u64, u64)> {
+    match range {
+        ByteRange::Bounded { first, last } if first < len => Some((first, last.min(len - 1))),
+        ByteRange::From { first } if first < len => Some((first, len - 1)),
+        ByteRange::Suffix { len: n } if n > 0 && len > 0 => Some((len - n.min(len), len - 1)),
+        _ => None,
+    }
+}
+
+#[test]
+fn stored_ranges_and_plain_windows_follow_rfc_9110() {
+    let m = material(&[3; 32], &[0xff; 16]);
+    for len in [0u64, 1, 15, 16, 17, 40, 100] {
+        let plain: Vec<u8> = (0..len).map(|i| (i * 7 + 1) as u8).collect();
+        let cipher = seal_all(&m, &plain);
+        let mut ranges = vec![ByteRange::Suffix { len: 0 }];
+        for a in 0..=len + 1 {
+            ranges.push(ByteRange::From { first: a });
+            ranges.push(ByteRange::Suffix { len: a });
+            for b in a..=len + 1 {
+                ranges.push(ByteRange::Bounded { first: a, last: b });
+            }
+        }
+        for range in ranges {
+            let planned = plan_range(range, Some(len)).and_then(|p| p.on_stored(len));
+            let Some((first, last)) = rfc9110(range, len) else {
+                assert!(
+                    matches!(planned, Err(Error::RangeNotSatisfiable { .. })),
+                    "{range} of {len}: {planned:?}"
+                );
+                continue;
+            };
+            let body = planned.unwrap();
+            let want = &plain[first as usize..=last as usize];
+            let stored = |data: &[u8]| {
+                data[body.body_start() as usize..][..body.body_len() as usize].to_vec()
+            };
+            for chunk in [1usize, 5, 16, 64] {
+                // Plain: the window keeps exactly the requested bytes.
+                let mut window = body.passthrough();
+                let mut got = Vec::new();
+                let body_bytes = stored(&plain);
+                for piece in body_bytes.chunks(chunk) {
+                    let keep = window.update(piece.len()).unwrap();
+                    got.extend_from_slice(&piece[keep]);
+                }
+                assert_eq!(window.finish().unwrap(), want.len() as u64);
+                assert_eq!(got, want, "plain {range} of {len}, chunks of {chunk}");
+                // Encrypted: the opener decrypts the same window.
+                let mut opener = body.opener(&m);
+                let mut got = Vec::new();
+                let mut body_bytes = stored(&cipher);
+                for piece in body_bytes.chunks_mut(chunk) {
+                    let keep = opener.update_in_place(piece).unwrap();
+                    got.extend_from_slice(&piece[keep]);
+                }
+                opener.finish().unwrap();
+                assert_eq!(got, want, "sealed {range} of {len}, chunks of {chunk}");
+            }
+            // A plain body that runs long or ends early is refused like a sealed one.
+            let mut window = body.passthrough();
+            assert!(matches!(
+                window.update(body.body_len() as usize + 1),
+                Err(Error::Extended { .. })
+            ));
+            if body.body_len() > 0 {
+                let mut short = body.passthrough();
+                short.update(body.body_len() as usize - 1).unwrap();
+                assert!(matches!(short.finish(), Err(Error::Truncated { .. })));
+            }
+        }
+    }
+    // A plan made for one length refuses another.
+    let plan = plan_range(ByteRange::From { first: 0 }, Some(10)).unwrap();
+    assert_eq!(
+        plan.on_stored(11),
+        Err(Error::InvalidRange(RangeProblem::LengthChanged))
+    );
 }

@@ -127,11 +127,10 @@ pub struct GetObjectOutput {
 
 enum BodyInner {
     Plain(reqwest::Body),
-    /// An unencrypted object read over a widened range: drop `skip` bytes, keep `keep`.
+    /// An unencrypted object read over a widened range: the engine's window says what to keep.
     Trimmed {
         body: reqwest::Body,
-        skip: u64,
-        keep: u64,
+        window: cse_core::PlainWindow,
     },
     Opened(Box<OpenBody<reqwest::Body>>),
 }
@@ -161,16 +160,10 @@ impl ObjectBody {
     pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
         loop {
             let frame = match &mut self.inner {
-                BodyInner::Trimmed { body, skip, keep } => {
-                    let frame = body.frame().await;
-                    let data = match frame {
-                        None if *keep > 0 => {
-                            return Err(Error::Core(cse_core::Error::Truncated {
-                                expected: *keep,
-                                actual: 0,
-                            }));
-                        }
-                        None => return Ok(None),
+                BodyInner::Trimmed { body, window } => {
+                    let data = match body.frame().await {
+                        // The window checks the body's length: Truncated if it ended early.
+                        None => return window.finish().map(|_| None).map_err(Error::Core),
                         Some(Err(e)) => {
                             return Err(Error::Body {
                                 operation: "GetObject",
@@ -179,18 +172,11 @@ impl ObjectBody {
                         }
                         Some(Ok(f)) => f.into_data().unwrap_or_default(),
                     };
-                    let len = data.len() as u64;
-                    let dropped = (*skip).min(len);
-                    *skip -= dropped;
-                    let kept = (len - dropped).min(*keep);
-                    *keep -= kept;
-                    let from = usize::try_from(dropped).unwrap_or(usize::MAX);
-                    let to = usize::try_from(dropped + kept).unwrap_or(usize::MAX);
-                    let piece = data.slice(from.min(data.len())..to.min(data.len()));
-                    if piece.is_empty() {
+                    let keep = window.update(data.len())?;
+                    if keep.is_empty() {
                         continue;
                     }
-                    return Ok(Some(piece));
+                    return Ok(Some(data.slice(keep)));
                 }
                 BodyInner::Plain(b) => b.frame().await.map(|f| {
                     f.map_err(|e| Error::Body {
@@ -633,8 +619,7 @@ impl EncryptionClient {
                     body: ObjectBody {
                         inner: BodyInner::Trimmed {
                             body,
-                            skip: body_plan.drop_len(),
-                            keep: body_plan.keep_len(),
+                            window: body_plan.passthrough(),
                         },
                     },
                 });
