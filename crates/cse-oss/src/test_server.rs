@@ -159,6 +159,9 @@ pub struct StoredObject {
     pub etag: String,
     content_type: String,
     last_modified: SystemTime,
+    /// The CRC-64 of `data`, computed once when it was stored (a HEAD of a large object must
+    /// not recompute it).
+    crc64: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -166,6 +169,7 @@ struct StoredPart {
     data: Bytes,
     etag: String,
     last_modified: SystemTime,
+    crc64: u64,
 }
 
 #[derive(Debug)]
@@ -429,6 +433,7 @@ impl TestServer {
             up.parts.insert(
                 part,
                 StoredPart {
+                    crc64: crc64(&data),
                     data,
                     etag,
                     last_modified: SystemTime::now(),
@@ -474,6 +479,7 @@ impl Drop for TestServer {
 fn new_object(data: Bytes, meta: Vec<(String, String)>, content_type: String) -> StoredObject {
     let etag = hex::encode_upper(Md5::digest(&data));
     StoredObject {
+        crc64: crc64(&data),
         data,
         meta,
         object_type: "Normal",
@@ -1183,7 +1189,6 @@ fn put_object(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
             "fault injected: put refused",
         ));
     }
-    let crc = crc64(&r.body);
     let mut object = new_object(
         r.body.clone(),
         meta,
@@ -1192,6 +1197,7 @@ fn put_object(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
             .to_owned(),
     );
     object.etag = etag.clone();
+    let crc = object.crc64;
     lock(&state.objects).insert((r.bucket.clone(), r.key.clone()), object);
     reply(
         200,
@@ -1218,10 +1224,7 @@ fn object_headers(o: &StoredObject) -> Vec<(String, String)> {
         ("accept-ranges".to_owned(), "bytes".to_owned()),
         ("x-oss-object-type".to_owned(), o.object_type.to_owned()),
         ("x-oss-storage-class".to_owned(), "Standard".to_owned()),
-        (
-            "x-oss-hash-crc64ecma".to_owned(),
-            crc64(&o.data).to_string(),
-        ),
+        ("x-oss-hash-crc64ecma".to_owned(), o.crc64.to_string()),
     ];
     h.extend(o.meta.iter().cloned());
     h
@@ -1254,10 +1257,7 @@ fn object_meta(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
             "x-oss-last-access-time".to_owned(),
             httpdate::fmt_http_date(o.last_modified),
         ),
-        (
-            "x-oss-hash-crc64ecma".to_owned(),
-            crc64(&o.data).to_string(),
-        ),
+        ("x-oss-hash-crc64ecma".to_owned(), o.crc64.to_string()),
     ];
     reply(200, headers, None)
 }
@@ -1503,6 +1503,7 @@ fn upload_part(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
             data: r.body.clone(),
             etag: etag.clone(),
             last_modified: SystemTime::now(),
+            crc64: crc,
         },
     );
     reply(
@@ -1611,7 +1612,6 @@ fn complete(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
     }
     let etag = format!("{}-{}", hex::encode_upper(Md5::digest(&md5s)), datas.len());
     let data = Bytes::from(data);
-    let crc = crc64(&data);
     let Some(up) = uploads.remove(&upload_id) else {
         return Err(no_such_upload());
     };
@@ -1619,6 +1619,7 @@ fn complete(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
     let mut object = new_object(data, up.meta, up.content_type);
     object.object_type = "Multipart";
     object.etag = etag.clone();
+    let crc = object.crc64;
     lock(&state.objects).insert((r.bucket.clone(), r.key.clone()), object);
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CompleteMultipartUploadResult>\n  <Location>/{}/{}</Location>\n  <Bucket>{}</Bucket>\n  <Key>{}</Key>\n  <ETag>\"{etag}\"</ETag>\n</CompleteMultipartUploadResult>\n",
@@ -1708,7 +1709,7 @@ fn list_parts(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
             "  <Part>\n    <PartNumber>{n}</PartNumber>\n    <LastModified>{}</LastModified>\n    <ETag>\"{}\"</ETag>\n    <HashCrc64ecma>{}</HashCrc64ecma>\n    <Size>{}</Size>\n  </Part>\n",
             crate::time::iso8601_millis(p.last_modified),
             p.etag,
-            crc64(&p.data),
+            p.crc64,
             p.data.len()
         ));
     }
