@@ -17,6 +17,7 @@ use crate::client::{
     OssClient, OssRequest, PutObjectOutput, check_bucket, check_crc, check_key, header_str,
     request_id, response_crc64, set_header,
 };
+use crate::crc64::CrcChecked;
 use crate::error::{Error, Result};
 use crate::kms::KmsMasterKey;
 use crate::xml;
@@ -126,13 +127,13 @@ pub struct GetObjectOutput {
 }
 
 enum BodyInner {
-    Plain(reqwest::Body),
+    Plain(CrcChecked<reqwest::Body>),
     /// An unencrypted object read over a widened range: the engine's window says what to keep.
     Trimmed {
         body: reqwest::Body,
         window: cse_core::PlainWindow,
     },
-    Opened(Box<OpenBody<reqwest::Body>>),
+    Opened(Box<OpenBody<CrcChecked<reqwest::Body>>>),
 }
 
 /// A streaming plaintext body. It ends with an error, never quietly, when the ciphertext is cut
@@ -178,18 +179,10 @@ impl ObjectBody {
                     }
                     return Ok(Some(data.slice(keep)));
                 }
-                BodyInner::Plain(b) => b.frame().await.map(|f| {
-                    f.map_err(|e| Error::Body {
-                        operation: "GetObject",
-                        source: Box::new(e),
-                    })
-                }),
+                BodyInner::Plain(b) => b.frame().await.map(|f| f.map_err(body_error)),
                 BodyInner::Opened(b) => b.frame().await.map(|f| {
                     f.map_err(|e| match e {
-                        cse_http::Error::Body(source) => Error::Body {
-                            operation: "GetObject",
-                            source,
-                        },
+                        cse_http::Error::Body(source) => body_error(source),
                         other => Error::from(other),
                     })
                 }),
@@ -603,8 +596,16 @@ impl EncryptionClient {
             }
             _ => {}
         }
+        // A whole object's body is checked against the CRC-64 OSS reports for it (a range's
+        // cannot be: the header is the whole object's).
+        let expected_crc = if plan.is_none() && status == http::StatusCode::OK {
+            response_crc64(&response_headers)
+        } else {
+            None
+        };
         let http_response: http::Response<reqwest::Body> = resp.into();
         let (mut parts, body) = http_response.into_parts();
+        let body = CrcChecked::new(body, expected_crc);
         let Some(envelope) = envelope else {
             // Not encrypted, and the caller accepts that: hand the bytes over as stored.
             if let Some(plan) = &plan {
@@ -618,7 +619,7 @@ impl EncryptionClient {
                     headers: response_headers,
                     body: ObjectBody {
                         inner: BodyInner::Trimmed {
-                            body,
+                            body: body.into_inner(),
                             window: body_plan.passthrough(),
                         },
                     },
@@ -1253,6 +1254,22 @@ impl EncryptionClient {
             None => None,
         };
         Ok((head, material))
+    }
+}
+
+/// A body error as this crate reports it: a CRC-64 mismatch by name, anything else as a failed
+/// body.
+fn body_error(source: Box<dyn std::error::Error + Send + Sync>) -> Error {
+    match source.downcast::<crate::crc64::Mismatch>() {
+        Ok(m) => Error::CrcMismatch {
+            operation: "GetObject",
+            client: m.client,
+            server: m.server,
+        },
+        Err(source) => Error::Body {
+            operation: "GetObject",
+            source,
+        },
     }
 }
 

@@ -85,8 +85,9 @@ pub enum Error {
         /// What was wrong.
         problem: String,
     },
-    /// The CRC-64 OSS computed over the uploaded ciphertext differs from the client's: the data
-    /// was damaged on the way.
+    /// The CRC-64 of the stored bytes (the ciphertext, for an encrypted object) differs
+    /// between OSS and this client: an upload (`PutObject`, `UploadPart`) or a whole-object
+    /// download (`GetObject`) was damaged on the way.
     CrcMismatch {
         /// The operation.
         operation: &'static str,
@@ -189,6 +190,15 @@ impl fmt::Display for Error {
             Self::UnexpectedResponse { operation, problem } => {
                 write!(f, "{operation}: unexpected response from OSS: {problem}")
             }
+            Self::CrcMismatch {
+                operation: operation @ "GetObject",
+                client,
+                server,
+            } => write!(
+                f,
+                "{operation}: the data received has CRC-64 {client}, but OSS stores data with \
+                 CRC-64 {server}; it was damaged on the way, read it again"
+            ),
             Self::CrcMismatch {
                 operation,
                 client,

@@ -226,9 +226,16 @@ pub struct Faults {
     lose_next_reply: AtomicBool,
     list_parts_page: AtomicU32,
     delay_ms: AtomicU64,
+    corrupt_next_get: AtomicBool,
 }
 
 impl Faults {
+    /// Flips one bit of the next GetObject body in transit, leaving its headers (and the
+    /// stored object's CRC-64) as they are.
+    pub fn corrupt_next_get(&self) {
+        self.corrupt_next_get.store(true, Ordering::SeqCst);
+    }
+
     /// Holds every request for `delay` before handling it (0 to stop), so that a test can catch
     /// a client mid-operation (a signal during a multipart upload).
     pub fn delay_requests(&self, delay: Duration) {
@@ -1389,6 +1396,14 @@ fn get_object(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
     for (n, v) in headers {
         builder = builder.header(n, v);
     }
+    let body = if !body.is_empty() && state.faults.corrupt_next_get.swap(false, Ordering::SeqCst) {
+        let mut damaged = body.to_vec();
+        let middle = damaged.len() / 2;
+        damaged[middle] ^= 0x10;
+        Bytes::from(damaged)
+    } else {
+        body
+    };
     let body = match cut {
         Some(n) if n < body.len() => ServerBody::Cut(
             Some(body.slice(..n)),

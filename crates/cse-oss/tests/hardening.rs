@@ -794,3 +794,38 @@ async fn a_part_sealed_for_another_upload_is_refused() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_whole_download_damaged_on_the_way_fails_its_crc64_check() {
+    let server = server().await;
+    let client = client(&server);
+    let plain = data(10_000);
+    client
+        .put_object(PutObjectRequest::new(BUCKET, "e", plain.clone()))
+        .await
+        .unwrap();
+    server.put_raw(BUCKET, "p", Bytes::from(plain.clone()), &[]);
+    for key in ["e", "p"] {
+        server.faults().corrupt_next_get();
+        let out = client.get_object(BUCKET, key, None).await.unwrap();
+        let err = out.body.bytes().await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::CrcMismatch {
+                    operation: "GetObject",
+                    ..
+                }
+            ),
+            "{key}: {err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("damaged on the way, read it again"),
+            "{err}"
+        );
+        // Undamaged, the same read passes the check.
+        let out = client.get_object(BUCKET, key, None).await.unwrap();
+        assert_eq!(out.body.bytes().await.unwrap(), plain);
+    }
+}
