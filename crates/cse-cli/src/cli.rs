@@ -196,8 +196,9 @@ pub struct EncryptArgs {
     /// The material description naming the master key: a JSON object of strings.
     #[arg(long, value_name = "JSON")]
     pub matdesc: Option<String>,
-    /// Encrypt for a multipart upload with parts of N bytes (a positive multiple of 16).
-    #[arg(long, value_name = "N")]
+    /// Encrypt for a multipart upload with parts of N bytes (a positive multiple of 16): a
+    /// number of bytes, or with a suffix KiB, MiB or GiB (8MiB).
+    #[arg(long, value_name = "N", value_parser = parse_size)]
     pub part_size: Option<u64>,
     /// The plaintext length in bytes, when --in is `-`: declared in the metadata and checked;
     /// required with --part-size and standard input.
@@ -423,8 +424,9 @@ pub struct PutArgs {
     /// The plaintext; `-` reads standard input (not with --part-size).
     #[arg(long = "in", value_name = "FILE")]
     pub input: PathBuf,
-    /// Upload in parts of N bytes (a positive multiple of 16), in parallel.
-    #[arg(long, value_name = "N")]
+    /// Upload in parts of N bytes (a positive multiple of 16), in parallel: a number of bytes,
+    /// or with a suffix KiB, MiB or GiB (8MiB).
+    #[arg(long, value_name = "N", value_parser = parse_size)]
     pub part_size: Option<u64>,
     /// Parts in flight at once, with --part-size.
     #[arg(long, value_name = "J", default_value_t = 4, requires = "part_size",
@@ -499,4 +501,54 @@ pub struct HeadArgs {
     /// Check that this private key opens the envelope.
     #[arg(long, value_name = "PRIV.pem")]
     pub private_key: Option<PathBuf>,
+}
+
+/// A size in bytes: decimal digits, optionally followed by `KiB`, `MiB` or `GiB` (powers of
+/// 1024; `B` for bytes is accepted too). Decimal units (`MB`) are refused rather than guessed.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    let scale: u64 = match unit {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a size: give bytes (8388608) or a number with KiB, MiB or GiB \
+                 (8MiB)"
+            ));
+        }
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("{text:?} is not a size of at most 2^64-1 bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_units_and_refuse_the_rest() {
+        assert_eq!(parse_size("16"), Ok(16));
+        assert_eq!(parse_size("16B"), Ok(16));
+        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_size("100KiB"), Ok(100 << 10));
+        assert_eq!(parse_size("5GiB"), Ok(5 << 30));
+        for bad in [
+            "",
+            "MiB",
+            "8MB",
+            "8 MiB",
+            "8mib",
+            "-1",
+            "1.5MiB",
+            "99999999999999999999GiB",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 }

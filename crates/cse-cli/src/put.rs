@@ -5,11 +5,13 @@ use std::io::Read as _;
 use std::thread::available_parallelism;
 
 use cse_core::MultipartContext;
-use cse_oss::{CancelToken, EncryptionClient, PutObjectOutput, PutObjectRequest, UploadOptions};
+use cse_oss::{
+    CancelToken, EncryptionClient, ProgressHook, PutObjectOutput, PutObjectRequest, UploadOptions,
+};
 
 use crate::cli::PutArgs;
 use crate::error::{CliError, CliResult, Context as _};
-use crate::files::{Input, is_stdio};
+use crate::files::{Input, is_stdio, progress};
 use crate::interrupt;
 use crate::object::{load_key, parse_matdesc};
 use crate::{oss, stdout};
@@ -88,11 +90,15 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
     let jobs = usize::from(args.jobs);
     let cores = available_parallelism().map_or(1, usize::from);
     let cancel = CancelToken::new();
+    // Bytes, rate and ETA on a terminal; nothing otherwise (files::progress decides).
+    let bar = progress(Some(len));
+    let ticks = bar.clone();
     let options = UploadOptions {
         part_size,
         concurrency: jobs,
         checkpoint: args.checkpoint.clone(),
         cancel: Some(cancel.clone()),
+        on_progress: Some(ProgressHook(std::sync::Arc::new(move |n| ticks.inc(n)))),
         ..UploadOptions::default()
     };
     let client = EncryptionClient::new(plain, Box::new(master));
@@ -111,6 +117,7 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
             }
         }
     });
+    bar.finish_and_clear();
     let out = match result {
         Ok(out) => out,
         Err(cse_oss::Error::Cancelled { upload_id, kept }) => {

@@ -179,11 +179,12 @@ fn an_interrupted_put_resumes_from_its_checkpoint() {
     let (input, data) = file(&oss, "big.bin", 100_000);
     let checkpoint = oss.path("big.checkpoint");
     interrupted_put(&oss, "big.bin", &input, &checkpoint);
+    // The same part size, spelled with a unit.
     let run = oss
         .put(
             "big.bin",
             &input,
-            &["--part-size", "16384", "--checkpoint", s(&checkpoint)],
+            &["--part-size", "16KiB", "--checkpoint", s(&checkpoint)],
         )
         .ok();
     assert!(

@@ -106,7 +106,7 @@ pub use encryption::{
 };
 pub use error::{Error, Result, ServiceError};
 pub use kms::KmsMasterKey;
-pub use transfer::{CancelToken, DownloadOptions, UploadIdHook, UploadOptions};
+pub use transfer::{CancelToken, DownloadOptions, ProgressHook, UploadIdHook, UploadOptions};
 
 /// The engine, re-exported so that one dependency gives the whole client: master keys
 /// (`cse_oss::cse_core::RsaMasterCipher`), envelopes, errors.

@@ -60,6 +60,17 @@ impl std::fmt::Debug for UploadIdHook {
     }
 }
 
+/// Told, after each part is uploaded (or skipped on resume because it was uploaded before), how
+/// many plaintext bytes it held: a caller's progress bar.
+#[derive(Clone)]
+pub struct ProgressHook(pub Arc<dyn Fn(u64) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressHook")
+    }
+}
+
 /// How [`EncryptionClient::upload_file`] uploads.
 #[derive(Clone, Debug)]
 pub struct UploadOptions {
@@ -77,6 +88,8 @@ pub struct UploadOptions {
     pub cancel: Option<CancelToken>,
     /// Told the upload id before any part is sent.
     pub on_upload_id: Option<UploadIdHook>,
+    /// Told the bytes of each part done; a file sent with one PutObject is reported whole.
+    pub on_progress: Option<ProgressHook>,
     /// Extra headers for PutObject / InitiateMultipartUpload (`content-type`, `x-oss-meta-*`).
     pub headers: Vec<(String, String)>,
 }
@@ -89,6 +102,7 @@ impl Default for UploadOptions {
             checkpoint: None,
             cancel: None,
             on_upload_id: None,
+            on_progress: None,
             headers: Vec::new(),
         }
     }
@@ -213,7 +227,11 @@ impl EncryptionClient {
             let body = tokio::fs::read(&path).await.map_err(io_error(&path))?;
             let mut request = PutObjectRequest::new(bucket, key, body);
             request.headers.clone_from(&options.headers);
-            return self.put_object(request).await;
+            let out = self.put_object(request).await?;
+            if let Some(progress) = &options.on_progress {
+                (progress.0)(size);
+            }
+            return Ok(out);
         }
         let mut request = InitiateMultipartUploadRequest::new(bucket, key, options.part_size, size);
         request.headers.clone_from(&options.headers);
@@ -232,6 +250,11 @@ impl EncryptionClient {
         };
         if let Some(hook) = &options.on_upload_id {
             (hook.0)(&context.upload_id);
+        }
+        if let Some(progress) = &options.on_progress {
+            for part in context.completed_parts() {
+                (progress.0)(context.context().part_len(part.part_number)?);
+            }
         }
         let guard = AbortOnDrop {
             client: options.checkpoint.is_none().then(|| self.clone()),
@@ -313,6 +336,7 @@ impl EncryptionClient {
                 path.to_owned(),
             );
             let cancel = options.cancel.clone();
+            let progress = options.on_progress.clone();
             tasks.spawn(async move {
                 let mut done = Vec::new();
                 loop {
@@ -331,6 +355,9 @@ impl EncryptionClient {
                     let (offset, len) = context.context().part_range(n)?;
                     let body = read_at(&path, offset, len).await?;
                     done.push(client.upload_part(&context, n, body).await?);
+                    if let Some(progress) = &progress {
+                        (progress.0)(len);
+                    }
                 }
             });
         }

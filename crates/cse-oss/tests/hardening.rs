@@ -829,3 +829,48 @@ async fn a_whole_download_damaged_on_the_way_fails_its_crc64_check() {
         assert_eq!(out.body.bytes().await.unwrap(), plain);
     }
 }
+
+#[tokio::test]
+async fn progress_adds_up_to_the_file_fresh_and_resumed() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let server = server().await;
+    let client = client(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::write(&src, data(10_000)).unwrap();
+    let seen = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&seen);
+    let options = UploadOptions {
+        part_size: 1024,
+        checkpoint: Some(dir.path().join("g.checkpoint")),
+        on_progress: Some(cse_oss::ProgressHook(Arc::new(move |n| {
+            counter.fetch_add(n, Ordering::SeqCst);
+        }))),
+        ..UploadOptions::default()
+    };
+    server.faults().refuse_next_put();
+    assert!(
+        client
+            .upload_file(BUCKET, "g", &src, &options)
+            .await
+            .is_err()
+    );
+    seen.store(0, Ordering::SeqCst);
+    client
+        .upload_file(BUCKET, "g", &src, &options)
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        10_000,
+        "resumed parts and new ones"
+    );
+    seen.store(0, Ordering::SeqCst);
+    std::fs::write(&src, data(500)).unwrap();
+    client
+        .upload_file(BUCKET, "g2", &src, &options)
+        .await
+        .unwrap();
+    assert_eq!(seen.load(Ordering::SeqCst), 500, "one PutObject");
+}
