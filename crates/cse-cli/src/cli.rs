@@ -380,7 +380,7 @@ Examples:
       --object photos/photo.jpg --public-key master-public.pem --in photo.jpg
   cse put --endpoint https://oss-cn-hangzhou.aliyuncs.com --bucket my-bucket \\
       --object backups/big.iso --public-key master-public.pem --in big.iso \\
-      --part-size 8388608 --jobs 8 --matdesc '{\"key\":\"2024\"}'
+      --part-size 8MiB --jobs 8 --matdesc '{\"key\":\"2024\"}'
 
 The file is encrypted on this machine with a fresh content key, which the
 public key wraps into the envelope headers sent with the object; neither the
@@ -400,7 +400,7 @@ the upload completes. Prints the object, its length and its ETag.
 
   cse put --endpoint https://oss-cn-hangzhou.aliyuncs.com --bucket my-bucket \\
       --object backups/big.iso --private-key master-private.pem --in big.iso \\
-      --part-size 8388608 --checkpoint big.iso.checkpoint
+      --part-size 8MiB --checkpoint big.iso.checkpoint
 
 Resuming unwraps the content key from the envelope FILE recorded, so
 --checkpoint takes the private key (--private-key) instead of --public-key.", oss_credentials!(), oss_exit_codes!()))]
