@@ -396,7 +396,8 @@ same command again resumes it. Before resuming, FILE is compared with the
 file to upload and with what OSS lists for the upload; any difference (an
 envelope this client did not write, other part sizes, parts FILE does not
 know) fails with exit status 1 and nothing is uploaded. FILE is removed when
-the upload completes. Prints the object, its length and its ETag.
+the upload completes; to give up on a kept upload instead, run the same
+command with --abort. Prints the object, its length and its ETag.
 
   cse put --endpoint https://oss-cn-hangzhou.aliyuncs.com --bucket my-bucket \\
       --object backups/big.iso --private-key master-private.pem --in big.iso \\
@@ -436,6 +437,10 @@ pub struct PutArgs {
     /// interrupted upload (error, Ctrl-C) is kept, and the same command continues it.
     #[arg(long, value_name = "FILE", requires = "part_size")]
     pub checkpoint: Option<PathBuf>,
+    /// Instead of uploading: abort the multipart upload recorded in --checkpoint FILE (nothing
+    /// of it stays billable) and remove FILE.
+    #[arg(long, requires = "checkpoint")]
+    pub abort: bool,
     /// The material description naming the master key: a JSON object of strings.
     #[arg(long, value_name = "JSON")]
     pub matdesc: Option<String>,

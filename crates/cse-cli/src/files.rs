@@ -260,8 +260,10 @@ impl Output {
                 let opened = file.metadata().map_err(|e| CliError::input(&shown, &e))?;
                 if opened.is_file() {
                     return Err(CliError::usage(format!(
-                        "{shown}: changed into a regular file while it was opened; run the \
-                         command again"
+                        "{shown}: opens a regular file, although it looked like a device or a \
+                         pipe (a descriptor such as /dev/stderr redirected to a file, or a path \
+                         swapped while it was opened); give the file's own path, or - for \
+                         standard output"
                     )));
                 }
                 return Ok(Self::Through { file, shown });

@@ -6,7 +6,8 @@ use std::thread::available_parallelism;
 
 use cse_core::MultipartContext;
 use cse_oss::{
-    CancelToken, EncryptionClient, ProgressHook, PutObjectOutput, PutObjectRequest, UploadOptions,
+    CancelToken, EncryptionClient, ProgressHook, PutObjectOutput, PutObjectRequest,
+    UploadCheckpoint, UploadOptions,
 };
 
 use crate::cli::PutArgs;
@@ -22,6 +23,9 @@ use crate::{oss, stdout};
 /// Exit 2 for bad arguments, key, matdesc, input file, part size or missing credentials; exit 1
 /// when OSS refuses the upload or cannot be reached, or the input cannot be read.
 pub fn run(args: &PutArgs) -> CliResult<()> {
+    if args.abort {
+        return abort(args);
+    }
     let (path, flag) = match (&args.public_key, &args.private_key) {
         (_, Some(path)) => (path, "--private-key"),
         (Some(path), None) => (path, "--public-key"),
@@ -105,9 +109,14 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
     // While the upload runs, Ctrl-C or SIGTERM stops it cleanly: no new part starts, the parts in
     // flight finish, then the upload is aborted, or kept with its checkpoint to resume. A second
     // signal ends the process at once.
-    let interrupt = interrupt::cancellable();
+    // A file that fits one part goes as one PutObject, which has nothing to stop cleanly: there
+    // a signal ends the process at once, as for any other command.
+    let interrupt = (len > part_size).then(interrupt::cancellable);
     let result = oss::runtime(jobs.min(cores))?.block_on(async {
         let upload = client.upload_file(bucket, key, &args.input, &options);
+        let Some(interrupt) = &interrupt else {
+            return upload.await;
+        };
         tokio::pin!(upload);
         tokio::select! {
             result = &mut upload => result,
@@ -121,7 +130,10 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
     let out = match result {
         Ok(out) => out,
         Err(cse_oss::Error::Cancelled { upload_id, kept }) => {
-            let signal = interrupt.signal().unwrap_or(interrupt::Signal::Int);
+            let signal = interrupt
+                .as_ref()
+                .and_then(interrupt::CancelGuard::signal)
+                .unwrap_or(interrupt::Signal::Int);
             let what = match (upload_id, &args.checkpoint) {
                 (Some(id), Some(checkpoint)) if kept => format!(
                     "{url}: multipart upload {id} was kept with its checkpoint {}; run the same \
@@ -145,8 +157,9 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
             );
             let next = if changed {
                 format!(
-                    "the file changed since the upload began, so it cannot be resumed: abort \
-                     upload {upload_id} and remove {} to start over",
+                    "the file changed since the upload began, so it cannot be resumed: run the \
+                     same command with --abort to abort upload {upload_id} and remove {}, then \
+                     start over",
                     checkpoint.display()
                 )
             } else {
@@ -167,6 +180,52 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
         format!("a multipart upload of {parts} parts")
     };
     stdout::write_line(summary(&url, len, &how, &out))
+}
+
+/// `cse put ... --checkpoint FILE --abort`: aborts the upload FILE records and removes FILE.
+fn abort(args: &PutArgs) -> CliResult<()> {
+    let Some(path) = &args.checkpoint else {
+        return Err(CliError::usage("--abort needs --checkpoint FILE"));
+    };
+    let url = oss::object_url(&args.oss);
+    let checkpoint =
+        UploadCheckpoint::open(path).map_err(|e| CliError::failed(format!("{url}: {e}")))?;
+    let state = checkpoint.state();
+    if (state.bucket.as_str(), state.key.as_str())
+        != (args.oss.bucket.as_str(), args.oss.object.as_str())
+    {
+        return Err(CliError::usage(format!(
+            "--checkpoint {} records an upload of oss://{}/{}, not {url}",
+            path.display(),
+            state.bucket,
+            state.key
+        )));
+    }
+    let plain = oss::client(&args.oss)?;
+    let what = match &state.upload_id {
+        Some(id) => {
+            let aborted = oss::runtime(1)?.block_on(plain.abort_multipart_upload(
+                &state.bucket,
+                &state.key,
+                id,
+            ));
+            match aborted {
+                Ok(()) => format!("aborted multipart upload {id}"),
+                // Already gone (completed, aborted, or expired by a lifecycle rule).
+                Err(e) if e.service_error().is_some_and(|s| s.code == "NoSuchUpload") => {
+                    format!("multipart upload {id} no longer exists")
+                }
+                Err(e) => return Err(oss::error(&url, e)),
+            }
+        }
+        None => "no upload id was recorded (its Initiate answer never arrived): list the \
+                 bucket's unfinished uploads to find it"
+            .to_owned(),
+    };
+    checkpoint
+        .remove()
+        .map_err(|e| CliError::failed(format!("{url}: {e}")))?;
+    stdout::write_line(format!("{url}: {what}; removed {}", path.display()))
 }
 
 /// The number of parts, from the engine, which owns the size rules: they are checked before any

@@ -482,3 +482,43 @@ fn a_checkpoint_without_the_private_key_is_refused_before_any_request() {
     assert!(oss.server.requests().is_empty());
     assert!(!checkpoint.exists());
 }
+
+#[test]
+fn abort_gives_up_a_kept_upload_and_its_checkpoint() {
+    let oss = Oss::start();
+    let (input, _) = file(&oss, "ab.bin", 100_000);
+    let checkpoint = oss.path("ab.checkpoint");
+    let id = interrupted_put(&oss, "ab.bin", &input, &checkpoint);
+    // Another object's name is refused: the checkpoint says which upload it is.
+    oss.put(
+        "other.bin",
+        &input,
+        &[
+            "--part-size",
+            "16KiB",
+            "--checkpoint",
+            s(&checkpoint),
+            "--abort",
+        ],
+    )
+    .fails(2, &["records an upload of oss://put-bucket/ab.bin"]);
+    let run = oss
+        .put(
+            "ab.bin",
+            &input,
+            &[
+                "--part-size",
+                "16KiB",
+                "--checkpoint",
+                s(&checkpoint),
+                "--abort",
+            ],
+        )
+        .ok();
+    assert!(
+        run.stdout_text()
+            .contains(&format!("aborted multipart upload {id}"))
+    );
+    assert!(!oss.server.upload_ids().contains(&id));
+    assert!(!checkpoint.exists());
+}

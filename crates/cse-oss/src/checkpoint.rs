@@ -120,6 +120,9 @@ enum Line {
 pub struct UploadCheckpoint {
     path: PathBuf,
     inner: Mutex<(File, CheckpointState)>,
+    /// Set when an append could be neither completed nor rolled back: every later append is
+    /// refused, so the half record stays last, where the next open ignores it.
+    poisoned: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for UploadCheckpoint {
@@ -213,6 +216,7 @@ impl UploadCheckpoint {
         let checkpoint = Self {
             path: path.to_owned(),
             inner: Mutex::new((file, state)),
+            poisoned: std::sync::atomic::AtomicBool::new(false),
         };
         checkpoint
             .append(&serde_json::to_string(&header).map_err(|e| bad(path, e.to_string()))?)?;
@@ -251,6 +255,7 @@ impl UploadCheckpoint {
         Ok(Self {
             path: path.to_owned(),
             inner: Mutex::new((file, state)),
+            poisoned: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -274,9 +279,31 @@ impl UploadCheckpoint {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    fn append_locked(&self, file: &mut File, line: &str) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(bad(
+                &self.path,
+                "an earlier record could not be written; nothing more is recorded (abort the \
+                 upload, or resume it in a new run)",
+            ));
+        }
+        let result = append_line(file, &self.path, line);
+        if matches!(result, Err(Error::Checkpoint { .. })) {
+            self.poisoned.store(true, Ordering::SeqCst);
+        }
+        result
+    }
+
+    /// One record for part `part`, if any: what a seal needs, without copying the whole state.
+    #[must_use]
+    pub fn part(&self, part: u32) -> Option<PartRecord> {
+        self.guard().1.parts.get(&part).cloned()
+    }
+
     fn append(&self, line: &str) -> Result<()> {
         let mut guard = self.guard();
-        append_line(&mut guard.0, &self.path, line)
+        self.append_locked(&mut guard.0, line)
     }
 
     /// Records the upload id InitiateMultipartUpload answered.
@@ -289,7 +316,7 @@ impl UploadCheckpoint {
         })
         .map_err(|e| bad(&self.path, e.to_string()))?;
         let mut guard = self.guard();
-        append_line(&mut guard.0, &self.path, &line)?;
+        self.append_locked(&mut guard.0, &line)?;
         guard.1.upload_id = Some(upload_id.to_owned());
         Ok(())
     }
@@ -317,7 +344,7 @@ impl UploadCheckpoint {
             sha256: hex::encode(digest.as_bytes()),
         })
         .map_err(|e| bad(&self.path, e.to_string()))?;
-        append_line(&mut guard.0, &self.path, &line)?;
+        self.append_locked(&mut guard.0, &line)?;
         guard.1.parts.insert(
             part,
             PartRecord {
@@ -346,7 +373,7 @@ impl UploadCheckpoint {
             etag: etag.to_owned(),
         })
         .map_err(|e| bad(&self.path, e.to_string()))?;
-        append_line(&mut guard.0, &self.path, &line)?;
+        self.append_locked(&mut guard.0, &line)?;
         if let Some(record) = guard.1.parts.get_mut(&part) {
             record.etag = Some(etag.to_owned());
         }
@@ -398,6 +425,14 @@ fn parse(path: &Path, text: &[u8]) -> Result<CheckpointState> {
     let Some((_, first)) = lines.next() else {
         return Err(bad(path, "is empty: it is not a cse upload checkpoint"));
     };
+    if !text.contains(&b'\n') {
+        // The header is written, and made durable, before InitiateMultipartUpload is sent.
+        return Err(bad(
+            path,
+            "is incomplete: the process stopped while creating it, before any upload was \
+             initiated; remove it and start again",
+        ));
+    }
     let first = first.map_err(io(path))?;
     let header: Header = serde_json::from_slice(&first)
         .ok()
@@ -426,16 +461,14 @@ fn parse(path: &Path, text: &[u8]) -> Result<CheckpointState> {
         let line = line.map_err(io(path))?;
         let n = index + 1;
         let last = lines.peek().is_none();
-        if line.is_empty() && last {
+        // The one line a crash can leave torn is the last one, without its newline: its fsync
+        // never returned, so nothing it guarded happened (no part it records left the machine).
+        // It is ignored whether or not it parses, and `open` cuts it off.
+        if last && (line.is_empty() || !complete) {
             break;
         }
         let parsed: Option<Line> = serde_json::from_slice(&line).ok();
         let Some(parsed) = parsed else {
-            // The one line a crash can leave torn is the last one, without its newline: that
-            // record never became durable, so it is as if it had not been written.
-            if last && !complete {
-                break;
-            }
             return Err(bad(path, format!("line {n} is not a checkpoint record")));
         };
         let problem = match parsed {

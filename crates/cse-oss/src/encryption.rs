@@ -834,7 +834,7 @@ impl EncryptionClient {
         let recorded = context
             .checkpoint
             .as_ref()
-            .and_then(|c| c.state().parts.remove(&part_number));
+            .and_then(|c| c.part(part_number));
         match recorded {
             Some(record) if record.etag.is_some() => {
                 return Err(Error::Core(cse_core::Error::PartAlreadySealed {

@@ -354,7 +354,17 @@ impl EncryptionClient {
                     };
                     let (offset, len) = context.context().part_range(n)?;
                     let body = read_at(&path, offset, len).await?;
-                    done.push(client.upload_part(&context, n, body).await?);
+                    // Here the sealed bytes are not the caller's to resend: a checkpointed upload
+                    // reseals them against their digest on resume, and any other is aborted.
+                    let uploaded =
+                        client
+                            .upload_part(&context, n, body)
+                            .await
+                            .map_err(|e| match e {
+                                Error::PartNotUploaded { source, .. } => *source,
+                                other => other,
+                            })?;
+                    done.push(uploaded);
                     if let Some(progress) = &progress {
                         (progress.0)(len);
                     }
@@ -414,19 +424,15 @@ impl EncryptionClient {
             });
         }
         let temp = temp_path(&path);
-        let result = self.download_into(bucket, key, &temp, options).await;
-        match result {
-            Ok(size) => {
-                tokio::fs::rename(&temp, &path)
-                    .await
-                    .map_err(io_error(&path))?;
-                Ok(size)
-            }
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&temp).await;
-                Err(e)
-            }
-        }
+        // Partial plaintext never outlives the call: removed on failure, on a failed rename,
+        // and if the future is dropped.
+        let guard = RemoveOnDrop(Some(temp.clone()));
+        let size = self.download_into(bucket, key, &temp, options).await?;
+        tokio::fs::rename(&temp, &path)
+            .await
+            .map_err(io_error(&path))?;
+        guard.disarm();
+        Ok(size)
     }
 
     async fn download_into(
@@ -597,6 +603,23 @@ fn check_resumable(
         path: checkpoint.path().to_owned(),
         problem,
     })
+}
+
+/// Removes a file when dropped, unless disarmed.
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl RemoveOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 fn temp_path(path: &Path) -> PathBuf {

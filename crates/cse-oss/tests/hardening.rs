@@ -874,3 +874,49 @@ async fn progress_adds_up_to_the_file_fresh_and_resumed() {
         .unwrap();
     assert_eq!(seen.load(Ordering::SeqCst), 500, "one PutObject");
 }
+
+#[tokio::test]
+async fn a_record_whose_newline_never_landed_was_never_durable() {
+    use std::io::Write as _;
+    let server = server().await;
+    let client = client(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = started(&client, dir.path(), "nl", 100, 32, &[1]).await;
+    // A whole record but for its newline: its fsync never returned, so nothing it guarded (the
+    // upload of part 2) happened. It must be ignored, not applied and then cut off.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    write!(
+        file,
+        "{{\"sealed\":2,\"size\":32,\"sha256\":\"{}\"}}",
+        "cd".repeat(32)
+    )
+    .unwrap();
+    drop(file);
+    let checkpoint = UploadCheckpoint::open(&path).unwrap();
+    assert!(
+        checkpoint.part(2).is_none(),
+        "an undurable record was applied"
+    );
+    let resumed = client.resume_multipart_upload(checkpoint).await.unwrap();
+    // Part 2 seals afresh (it never left the machine), and the journal stays readable.
+    let plain = data(100);
+    client
+        .upload_part(&resumed, 2, Bytes::copy_from_slice(&plain[32..64]))
+        .await
+        .unwrap();
+    drop(resumed);
+    let again = UploadCheckpoint::open(&path).unwrap();
+    assert!(again.part(2).is_some_and(|r| r.etag.is_some()));
+
+    // A header the process never finished writing: no upload was initiated.
+    let torn = dir.path().join("torn.checkpoint");
+    std::fs::write(&torn, b"{\"checkpoint\":\"cse-upload/1\"").unwrap();
+    let err = UploadCheckpoint::open(&torn).unwrap_err();
+    assert!(
+        err.to_string().contains("before any upload was initiated"),
+        "{err}"
+    );
+}
