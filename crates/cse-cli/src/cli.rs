@@ -146,7 +146,8 @@ Examples:
 
 The private key file is created with mode 0600. Existing files are not
 replaced unless --force is given. Keep the private key: without it the
-objects cannot be decrypted. Both files are written, or neither.", output_rule!(), exit_codes!()))]
+objects cannot be decrypted. Both files are written, or neither (a file
+replaced under --force is not restored if the second write fails).", output_rule!(), exit_codes!()))]
 pub struct KeygenArgs {
     /// Where to write the private key (PKCS#8 PEM, mode 0600).
     #[arg(long, value_name = "PRIV.pem")]

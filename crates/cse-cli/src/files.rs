@@ -603,8 +603,19 @@ pub fn check_distinct(outputs: &[(&Path, &str)], inputs: &[(&Path, &str)]) -> Cl
             continue;
         }
         for &(input, in_flag) in inputs {
-            // `-` is standard input on one side and standard output on the other.
-            if !is_stdio(out) && !is_stdio(input) && same_file(out, input) {
+            // `-` is standard input on one side and standard output on the other: compare what
+            // the descriptors are open on (`cse encrypt --in f --out - >> f` appends to f).
+            let (out_path, in_path) = (
+                stdio_path(out, "/dev/stdout"),
+                stdio_path(input, "/dev/stdin"),
+            );
+            let regular = |p: &Path| fs::metadata(p).is_ok_and(|m| m.is_file());
+            let stdio = is_stdio(out) || is_stdio(input);
+            // A descriptor is compared only when both sides are regular files: a terminal or a
+            // pipe on both ends is not one file that writing could destroy.
+            if (!stdio || (regular(&out_path) && regular(&in_path)))
+                && same_file(&out_path, &in_path)
+            {
                 return Err(CliError::usage(format!(
                     "{out_flag} {} and {in_flag} {} are the same file: writing {out_flag} would \
                      destroy {in_flag}; give {out_flag} another file",
@@ -625,6 +636,16 @@ pub fn check_distinct(outputs: &[(&Path, &str)], inputs: &[(&Path, &str)]) -> Cl
         }
     }
     Ok(())
+}
+
+/// `-` as the descriptor it stands for (`/dev/stdout`, `/dev/stdin`, which the identity
+/// comparison follows to what it is open on); any other path as it is.
+fn stdio_path<'p>(path: &'p Path, descriptor: &'static str) -> std::borrow::Cow<'p, Path> {
+    if is_stdio(path) {
+        std::borrow::Cow::Owned(PathBuf::from(descriptor))
+    } else {
+        std::borrow::Cow::Borrowed(path)
+    }
 }
 
 fn is_character_device(path: &Path) -> bool {

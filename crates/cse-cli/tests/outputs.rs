@@ -682,3 +682,54 @@ fn an_output_that_is_an_input_is_refused() {
     read_meta(&x.meta);
     assert_no_partial_files(x.dir.path());
 }
+
+/// `cse encrypt --in f --out - >> f`: standard output open on the input file is the same file
+/// under another name, and is refused before anything is written.
+#[test]
+fn standard_output_appending_to_the_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("f");
+    std::fs::write(&input, b"plaintext").unwrap();
+    let (_, public) = test_keys();
+    let appending = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&input)
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cse"))
+        .args([
+            "encrypt",
+            "--public-key",
+            s(&public),
+            "--in",
+            s(&input),
+            "--out",
+            "-",
+            "--meta-out",
+            s(&dir.path().join("m.json")),
+        ])
+        .stdin(Stdio::null())
+        .stdout(appending)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("are the same file"), "{stderr}");
+    assert_eq!(std::fs::read(&input).unwrap(), b"plaintext");
+    // A pipe on standard output is never mistaken for the input.
+    let run = cse_with_stdin(
+        &[
+            "encrypt",
+            "--public-key",
+            s(&public),
+            "--in",
+            "-",
+            "--out",
+            "-",
+            "--meta-out",
+            s(&dir.path().join("m2.json")),
+        ],
+        b"plaintext",
+    );
+    assert_eq!(run.ok().stdout.len(), 9);
+}
