@@ -281,8 +281,9 @@ impl RangePlan {
     }
 
     /// The [`BodyPlan`] of reading the object straight from storage of `stored_len` bytes that
-    /// the caller controls (a local ciphertext file): the body is the [`wire_range`]
-    /// (Self::wire_range) resolved against that length, as a server honouring it would send.
+    /// the caller controls (a local ciphertext file): the body is the
+    /// [`wire_range`](Self::wire_range) resolved against that length, as a server honouring it
+    /// would send.
     ///
     /// # Errors
     /// As [`on_response`](Self::on_response): [`Error::RangeNotSatisfiable`] when the range

@@ -116,7 +116,21 @@ enum Line {
     },
 }
 
-/// An open checkpoint file of one multipart upload; see the [module docs](self).
+/// An open checkpoint file of one multipart upload.
+///
+/// A resumed upload seals its remaining parts with the content key of an envelope; if that
+/// envelope came from the server (ListParts), a hostile endpoint, a man in the middle, or anyone
+/// holding the public master key could hand over another object's envelope (keystream reuse) or
+/// one it wrapped itself (it then reads every resumed part). So the client records the envelope
+/// when it initiates the upload, and a resume only compares the listing against it.
+///
+/// The file is an append-only journal of JSON lines, fsynced after each line: the header
+/// (bucket, key, source, envelope, key check) before InitiateMultipartUpload is sent, then
+/// `{"upload_id":..}`, and for each part `{"sealed":N,"size":..,"sha256":..}` before its
+/// ciphertext leaves and `{"uploaded":N,"etag":..}` after OSS accepts it. A torn last line is
+/// ignored and cut off on open. It holds no unwrapped secret: the envelope is wrapped, a digest is
+/// of ciphertext, and the key check is an HMAC under the content key. While open, the file is
+/// locked, so two processes (or two resumes) cannot drive one upload.
 pub struct UploadCheckpoint {
     path: PathBuf,
     inner: Mutex<(File, CheckpointState)>,
