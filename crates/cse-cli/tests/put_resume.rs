@@ -17,8 +17,9 @@ const BUCKET: &str = "put-bucket";
 const P: &str = "x-oss-meta-client-side-encryption-";
 
 struct Oss {
+    // Dropped first: stops the server while its runtime still runs.
     server: TestServer,
-    runtime: tokio::runtime::Runtime,
+    _runtime: tokio::runtime::Runtime,
     dir: tempfile::TempDir,
 }
 
@@ -37,7 +38,7 @@ impl Oss {
             .unwrap();
         Self {
             server,
-            runtime,
+            _runtime: runtime,
             dir: tempfile::tempdir().unwrap(),
         }
     }
@@ -380,14 +381,8 @@ fn get_refuses_a_cut_object_and_a_wrong_plaintext_md5() {
     oss.put("m.bin", &input, &[]).ok();
     let stored = oss.server.object(BUCKET, "m.bin").unwrap();
     let meta: Vec<(String, String)> = stored.meta.clone();
-    let refs = |meta: &[(String, String)]| -> Vec<(String, String)> { meta.to_vec() };
-
     // Cut short, with the full-length envelope: whole and ranged reads fail, and leave nothing.
-    let pairs = refs(&meta);
-    let pairs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
+    let pairs: Vec<(&str, &str)> = meta.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     oss.server
         .put_raw(BUCKET, "cut.bin", stored.data.slice(..40_000), &pairs);
     let out = oss.path("cut.out");
@@ -413,10 +408,8 @@ fn get_refuses_a_cut_object_and_a_wrong_plaintext_md5() {
         .fails(1, &["client-side-encryption-unencrypted-content-md5"]);
     assert!(!out.exists());
     // Ranged reads cannot check a whole-object digest, and still work.
-    let run = oss.get("md5.bin", &out, &["--range", "bytes=0-9"]).ok();
-    assert!(run.stderr.is_empty() || !run.stderr.contains("error"));
+    oss.get("md5.bin", &out, &["--range", "bytes=0-9"]).ok();
     assert_eq!(std::fs::read(&out).unwrap(), data[..10]);
-    let _ = &oss.runtime;
 }
 
 #[test]

@@ -37,7 +37,7 @@ use std::sync::Mutex;
 use cse_core::{DEFAULT_PREFIX, DecodeOptions, Envelope, PART_DIGEST_LEN, PartDigest};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, io_error};
 
 const FORMAT: &str = "cse-upload/1";
 
@@ -154,13 +154,6 @@ fn bad(path: &Path, problem: impl Into<String>) -> Error {
     }
 }
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    }
-}
-
 fn lock(file: &File, path: &Path) -> Result<()> {
     match file.try_lock() {
         Ok(()) => Ok(()),
@@ -168,7 +161,7 @@ fn lock(file: &File, path: &Path) -> Result<()> {
             path,
             "is in use by another upload (it is locked); wait for it to finish",
         )),
-        Err(std::fs::TryLockError::Error(e)) => Err(io(path)(e)),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_error(path)(e)),
     }
 }
 
@@ -205,7 +198,7 @@ impl UploadCheckpoint {
                      remove the file to start a new upload",
                 )
             } else {
-                io(path)(e)
+                io_error(path)(e)
             }
         })?;
         lock(&file, path)?;
@@ -254,17 +247,18 @@ impl UploadCheckpoint {
             .read(true)
             .append(true)
             .open(path)
-            .map_err(io(path))?;
+            .map_err(io_error(path))?;
         lock(&file, path)?;
         let mut text = Vec::new();
-        std::io::Read::read_to_end(&mut BufReader::new(&file), &mut text).map_err(io(path))?;
+        std::io::Read::read_to_end(&mut BufReader::new(&file), &mut text)
+            .map_err(io_error(path))?;
         let state = parse(path, &text)?;
         // A torn last record (a crash mid-append) never became durable and is ignored; cut it
         // off, so the next record starts on a line of its own.
         let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         if whole < text.len() {
-            file.set_len(whole as u64).map_err(io(path))?;
-            file.sync_data().map_err(io(path))?;
+            file.set_len(whole as u64).map_err(io_error(path))?;
+            file.sync_data().map_err(io_error(path))?;
         }
         Ok(Self {
             path: path.to_owned(),
@@ -400,7 +394,7 @@ impl UploadCheckpoint {
     /// [`Error::Io`] when the file cannot be removed.
     pub fn remove(&self) -> Result<()> {
         match std::fs::remove_file(&self.path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&self.path)(e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(&self.path)(e)),
             _ => Ok(()),
         }
     }
@@ -413,11 +407,11 @@ fn append_line(file: &mut File, path: &Path, line: &str) -> Result<()> {
     let mut bytes = Vec::with_capacity(line.len() + 1);
     bytes.extend_from_slice(line.as_bytes());
     bytes.push(b'\n');
-    let before = file.metadata().map_err(io(path))?.len();
+    let before = file.metadata().map_err(io_error(path))?.len();
     let written = file
         .write_all(&bytes)
         .and_then(|()| file.sync_data())
-        .map_err(io(path));
+        .map_err(io_error(path));
     if written.is_err()
         && file
             .set_len(before)
@@ -447,7 +441,7 @@ fn parse(path: &Path, text: &[u8]) -> Result<CheckpointState> {
              initiated; remove it and start again",
         ));
     }
-    let first = first.map_err(io(path))?;
+    let first = first.map_err(io_error(path))?;
     let header: Header = serde_json::from_slice(&first)
         .ok()
         .filter(|h: &Header| h.checkpoint == FORMAT)
@@ -472,7 +466,7 @@ fn parse(path: &Path, text: &[u8]) -> Result<CheckpointState> {
         key_check: header.key_check,
     };
     while let Some((index, line)) = lines.next() {
-        let line = line.map_err(io(path))?;
+        let line = line.map_err(io_error(path))?;
         let n = index + 1;
         let last = lines.peek().is_none();
         // The one line a crash can leave torn is the last one, without its newline: its fsync

@@ -299,7 +299,7 @@ impl EncryptionMultipartContext {
     /// uploaded.
     #[must_use]
     pub fn pending_parts(&self) -> Vec<u32> {
-        let done: Vec<u32> = self
+        let done: std::collections::BTreeSet<u32> = self
             .completed_parts()
             .iter()
             .map(|p| p.part_number)

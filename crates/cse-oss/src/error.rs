@@ -334,5 +334,13 @@ impl Error {
     }
 }
 
+/// Maps an IO error on `path` to [`Error::Io`].
+pub(crate) fn io_error(path: &std::path::Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
 /// This crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

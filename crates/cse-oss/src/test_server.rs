@@ -1324,7 +1324,8 @@ fn get_object(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
             .strip_envelope_next_get
             .swap(false, Ordering::SeqCst)
     {
-        headers.retain(|(n, _)| !cse_core::is_envelope_header(n.as_bytes(), "x-oss-meta-"));
+        headers
+            .retain(|(n, _)| !cse_core::is_envelope_header(n.as_bytes(), cse_core::DEFAULT_PREFIX));
     }
     let size = o.data.len() as u64;
     let range = if r.is_head() {

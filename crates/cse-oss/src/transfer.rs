@@ -16,7 +16,7 @@ use crate::encryption::{
     EncryptionClient, EncryptionMultipartContext, InitiateMultipartUploadRequest, PutObjectRequest,
     UploadedPart,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, io_error};
 
 /// Cancels a transfer cooperatively: no new part is started, the parts in flight finish (so no
 /// part can land after the upload is aborted), and the upload is aborted, or kept with its
@@ -123,13 +123,6 @@ impl Default for DownloadOptions {
             part_size: 8 << 20,
             concurrency: 4,
         }
-    }
-}
-
-fn io_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_owned(),
-        source,
     }
 }
 

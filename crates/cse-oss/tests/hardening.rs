@@ -76,7 +76,7 @@ async fn resume_refuses_an_envelope_the_client_did_not_write() {
     let dir = tempfile::tempdir().unwrap();
     // The envelope of another object: a hostile server (or anyone with the public key) hands it
     // over so that the resumed parts reuse that object's keystream.
-    let (other_path, other_id) = started(&client, dir.path(), "other", 100, 32, &[]).await;
+    let (other_path, _) = started(&client, dir.path(), "other", 100, 32, &[]).await;
     let other = UploadCheckpoint::open(&other_path)
         .unwrap()
         .state()
@@ -129,7 +129,6 @@ async fn resume_refuses_an_envelope_the_client_did_not_write() {
     }
     let err = resume_err(&client, &path).await;
     assert!(matches!(err, Error::ResumeMismatch { .. }), "{err:?}");
-    let _ = other_id;
 }
 
 #[tokio::test]
@@ -138,33 +137,39 @@ async fn resume_refuses_parts_the_checkpoint_does_not_know() {
     let client = client(&server);
     let dir = tempfile::tempdir().unwrap();
 
-    let (path, id) = started(&client, dir.path(), "extra", 100, 32, &[1]).await;
-    server.inject_part(&id, 3, Bytes::from_static(&[0; 32]));
-    let err = resume_err(&client, &path).await;
-    assert!(
-        err.to_string()
-            .contains("part 3, which this checkpoint never sealed"),
-        "{err}"
-    );
-
-    let (path, id) = started(&client, dir.path(), "resized", 100, 32, &[1]).await;
-    server.inject_part(&id, 1, Bytes::from_static(&[0; 16]));
-    let err = resume_err(&client, &path).await;
-    assert!(
-        err.to_string()
-            .contains("part 1 with 16 bytes; the checkpoint sealed 32"),
-        "{err}"
-    );
-
-    let (path, id) = started(&client, dir.path(), "replaced", 100, 32, &[1]).await;
-    server.inject_part(&id, 1, Bytes::from_static(&[0; 32]));
-    let err = resume_err(&client, &path).await;
-    assert!(err.to_string().contains("part 1 with ETag"), "{err}");
-
-    let (path, id) = started(&client, dir.path(), "lost", 100, 32, &[1, 2]).await;
-    server.remove_part(&id, 2);
-    let err = resume_err(&client, &path).await;
-    assert!(err.to_string().contains("part 2 was uploaded"), "{err}");
+    type Tamper = fn(&cse_oss::test_server::TestServer, &str);
+    let cases: [(&str, &[u32], Tamper, &str); 4] = [
+        (
+            "extra",
+            &[1],
+            |s, id| s.inject_part(id, 3, Bytes::from_static(&[0; 32])),
+            "part 3, which this checkpoint never sealed",
+        ),
+        (
+            "resized",
+            &[1],
+            |s, id| s.inject_part(id, 1, Bytes::from_static(&[0; 16])),
+            "part 1 with 16 bytes; the checkpoint sealed 32",
+        ),
+        (
+            "replaced",
+            &[1],
+            |s, id| s.inject_part(id, 1, Bytes::from_static(&[0; 32])),
+            "part 1 with ETag",
+        ),
+        (
+            "lost",
+            &[1, 2],
+            |s, id| s.remove_part(id, 2),
+            "part 2 was uploaded",
+        ),
+    ];
+    for (name, done, tamper, needle) in cases {
+        let (path, id) = started(&client, dir.path(), name, 100, 32, done).await;
+        tamper(&server, &id);
+        let err = resume_err(&client, &path).await;
+        assert!(err.to_string().contains(needle), "{name}: {err}");
+    }
 }
 
 #[tokio::test]

@@ -136,3 +136,14 @@ pub fn copy(m: &ContentMaterial) -> ContentMaterial {
         CounterBlock::from_bytes(*m.counter().as_bytes()),
     )
 }
+
+/// RFC 9110: the bytes a range selects, or `None` when unsatisfiable.
+pub fn rfc_slice(range: ByteRange, len: usize) -> Option<std::ops::Range<usize>> {
+    let n = len as u64;
+    let (a, b) = match range {
+        ByteRange::Bounded { first, last } => (first, last.min(n.saturating_sub(1))),
+        ByteRange::From { first } => (first, n.saturating_sub(1)),
+        ByteRange::Suffix { len: k } => (n.saturating_sub(k), n.saturating_sub(1)),
+    };
+    (n > 0 && a < n).then(|| a as usize..b as usize + 1)
+}
