@@ -367,8 +367,8 @@ fn the_partial_file_is_private_while_it_is_written() {
     let x = Scratch::new();
     let (_, public) = test_keys();
     let out = x.path("slow.enc");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cse"))
-        .args([
+    let mut child = spawn(
+        &[
             "encrypt",
             "--public-key",
             s(&public),
@@ -378,12 +378,9 @@ fn the_partial_file_is_private_while_it_is_written() {
             s(&out),
             "--meta-out",
             s(&x.path("slow.json")),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+        Stdio::piped(),
+    );
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(&x.plain).unwrap();
     let start = Instant::now();
@@ -499,8 +496,8 @@ fn an_existing_output_is_refused_before_reading_the_input() {
     let (_, public) = test_keys();
     let existing = x.path("existing.enc");
     std::fs::write(&existing, b"keep me").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cse"))
-        .args([
+    let mut child = spawn(
+        &[
             "encrypt",
             "--public-key",
             s(&public),
@@ -510,12 +507,9 @@ fn an_existing_output_is_refused_before_reading_the_input() {
             s(&existing),
             "--meta-out",
             s(&x.path("m.json")),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+        Stdio::piped(),
+    );
     // Standard input stays open: a command that read it first would never finish.
     let stdin = child.stdin.take().unwrap();
     assert_eq!(wait_within(&mut child, Duration::from_secs(30)), Some(2));

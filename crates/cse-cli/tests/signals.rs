@@ -85,16 +85,6 @@ fn assert_one_line(stderr: &str, signal: &str) {
     );
 }
 
-fn spawn(args: &[&str], stdin: Stdio) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_cse"))
-        .args(args)
-        .stdin(stdin)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 /// `cse encrypt --in -` with standard input still open: mid-way through when the signal comes.
 fn interrupted_encrypt(signal: &str, code: i32) {
     let dir = tempfile::tempdir().unwrap();

@@ -100,6 +100,18 @@ pub fn cse_with_stdin(args: &[&str], stdin: &[u8]) -> Run {
     run
 }
 
+/// Starts `cse` with `args` and `stdin`, stdout discarded and stderr piped, for tests that act
+/// on the running process (signals, inputs held open).
+pub fn spawn(args: &[&str], stdin: Stdio) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_cse"))
+        .args(args)
+        .stdin(stdin)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Runs `cse` with `args` and an empty stdin.
 pub fn cse(args: &[&str]) -> Run {
     cse_with_stdin(args, &[])
