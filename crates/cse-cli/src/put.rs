@@ -109,9 +109,10 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
     // While the upload runs, Ctrl-C or SIGTERM stops it cleanly: no new part starts, the parts in
     // flight finish, then the upload is aborted, or kept with its checkpoint to resume. A second
     // signal ends the process at once.
-    // A file that fits one part goes as one PutObject, which has nothing to stop cleanly: there
-    // a signal ends the process at once, as for any other command.
-    let interrupt = (len > part_size).then(interrupt::cancellable);
+    // upload_file sends a file that fits one part with PutObject, as the SDKs' uploaders do. That
+    // has nothing to stop cleanly: there a signal ends the process at once, as for any command.
+    let one_put = len <= part_size;
+    let interrupt = (!one_put).then(interrupt::cancellable);
     let result = oss::runtime(jobs.min(cores))?.block_on(async {
         let upload = client.upload_file(bucket, key, &args.input, &options);
         let Some(interrupt) = &interrupt else {
@@ -173,8 +174,7 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
         }
         Err(e) => return Err(oss::error(&url, e)),
     };
-    // upload_file sends a file that fits one part with PutObject, as the SDKs' uploaders do.
-    let how = if len <= part_size {
+    let how = if one_put {
         "one PutObject (the file fits one part)".to_owned()
     } else {
         format!("a multipart upload of {parts} parts")
