@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use arbitrary::Arbitrary;
 use cse_core::{
-    Envelope, Error, MAX_PARTS, MultipartContext, PartDigest, PartSealer, WRAP_ALG_RSA,
+    Envelope, Error, MAX_PARTS, MultipartContext, PartDigest, PartSealer, StreamError, WRAP_ALG_RSA,
 };
 use cse_fuzz::{material, reference_keystream};
 use libfuzzer_sys::fuzz_target;
@@ -191,7 +191,7 @@ fuzz_target!(|input: Input| {
                 let mut buf = plain.clone();
                 let too_long = o.done + n as u64 > o.len;
                 let result = if in_place {
-                    o.sealer.update_in_place(&mut buf).map(|()| n)
+                    o.sealer.update_in_place(&mut buf).map(|r| r.len())
                 } else {
                     let mut out = vec![0u8; if short_output && n > 0 { n - 1 } else { n }];
                     let r = o.sealer.update(&plain, &mut out);
@@ -199,11 +199,11 @@ fuzz_target!(|input: Input| {
                     r
                 };
                 if !in_place && short_output && n > 0 {
-                    assert_eq!(result, Err(Error::BufferTooSmall { required: n }));
+                    assert_eq!(result, Err(StreamError::BufferTooSmall { required: n }));
                 } else if too_long {
                     assert_eq!(
                         result,
-                        Err(Error::PartLength {
+                        Err(StreamError::PartLength {
                             part: o.part,
                             expected: o.len,
                             actual: o.done + n as u64
@@ -229,9 +229,9 @@ fuzz_target!(|input: Input| {
                 }
                 let o = open.swap_remove(usize::from(i) % open.len());
                 let expected = if o.done == o.len {
-                    Ok(())
+                    Ok(o.len)
                 } else {
-                    Err(Error::PartLength {
+                    Err(StreamError::PartLength {
                         part: o.part,
                         expected: o.len,
                         actual: o.done,

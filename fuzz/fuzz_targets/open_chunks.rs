@@ -5,7 +5,8 @@
 
 use arbitrary::Arbitrary;
 use cse_core::{
-    ByteRange, ContentMaterial, ContentRange, Error, Opener, RangeResponse, Sealer, plan_range,
+    ByteRange, ContentMaterial, ContentRange, Opener, RangeResponse, Sealer, StreamError,
+    plan_range,
 };
 use cse_fuzz::{chunk_lengths, material, reference_keystream};
 use libfuzzer_sys::fuzz_target;
@@ -35,7 +36,7 @@ fn open_chunked(
     make: &dyn Fn() -> Opener,
     input: &[u8],
     lens: &[usize],
-) -> (Vec<u8>, Result<u64, Error>) {
+) -> (Vec<u8>, Result<u64, StreamError>) {
     let mut by_copy = make();
     let mut by_place = make();
     let mut copied = Vec::new();
@@ -118,7 +119,7 @@ fuzz_target!(|input: Input| {
         );
         assert_eq!(
             done,
-            Err(Error::Truncated {
+            Err(StreamError::Truncated {
                 expected: len as u64,
                 actual: len as u64 - 1
             })
@@ -128,7 +129,7 @@ fuzz_target!(|input: Input| {
     let mut sink = vec![0u8; len + 1];
     assert_eq!(
         extra.update(&vec![0u8; len + 1], &mut sink),
-        Err(Error::Extended {
+        Err(StreamError::Extended {
             expected: len as u64
         })
     );

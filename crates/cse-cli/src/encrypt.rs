@@ -156,9 +156,9 @@ fn seal_parts(
 }
 
 /// A length error while sealing: the input was longer or shorter than declared.
-fn grew(what: &str, error: Error) -> CliError {
+fn grew(what: &str, error: impl Into<Error>) -> CliError {
     CliError::core(
         format!("{what} changed length while it was read, or differs from --size"),
-        error,
+        error.into(),
     )
 }

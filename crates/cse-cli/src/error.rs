@@ -209,6 +209,12 @@ impl<T> Context<T> for Result<T, Error> {
     }
 }
 
+impl<T> Context<T> for Result<T, cse_core::StreamError> {
+    fn ctx(self, context: impl fmt::Display) -> CliResult<T> {
+        self.map_err(|e| CliError::core(context, e.into()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

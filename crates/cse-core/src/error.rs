@@ -306,6 +306,22 @@ pub enum Error {
         /// The part number.
         part: u32,
     },
+    /// A part checked against its fingerprint was fed a piece that does not end on a
+    /// fingerprint chunk boundary ([`FINGERPRINT_CHUNK_LEN`](crate::FINGERPRINT_CHUNK_LEN) from
+    /// the part's start) or at the part's end: a chunk is checked whole, before any of it is
+    /// released. Nothing was consumed.
+    ChunkBoundary {
+        /// The part number.
+        part: u32,
+        /// The offset in the part at which the piece would have ended.
+        end: u64,
+    },
+    /// The [`PartFingerprint`](crate::PartFingerprint) given to reseal part `part` was made for
+    /// another part number or length.
+    WrongFingerprint {
+        /// The part number.
+        part: u32,
+    },
 }
 
 impl fmt::Display for Error {
@@ -461,11 +477,106 @@ impl fmt::Display for Error {
                  the new ciphertext was discarded (sending it would reuse keystream): the source \
                  changed since the upload began, so start a new upload"
             ),
+            Self::ChunkBoundary { part, end } => write!(
+                f,
+                "a resend of part {part} must be fed in whole chunks of {} bytes from the \
+                 part's start (or up to its end), but a piece ends at offset {end}",
+                crate::FINGERPRINT_CHUNK_LEN
+            ),
+            Self::WrongFingerprint { part } => write!(
+                f,
+                "the fingerprint given to resend part {part} was made for another part; pass \
+                 the one the part's previous send left"
+            ),
         }
     }
 }
 
 impl core::error::Error for Error {}
+
+/// What can go wrong while a body streams through a sealer, an opener or a plain window: the
+/// narrow error of every `update` and `finish` call, so a caller that matches on it needs no arm
+/// for the header, key and range problems of [`Error`]. It converts into [`Error`] (the variant
+/// of the same name), so `?` works in code that returns [`Result`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// The caller's output buffer is too small. Nothing was consumed and the state is unchanged.
+    BufferTooSmall {
+        /// The output length this call needs.
+        required: usize,
+    },
+    /// More bytes arrived than the declared length.
+    Extended {
+        /// The declared length.
+        expected: u64,
+    },
+    /// The stream ended before its declared length.
+    Truncated {
+        /// The declared length.
+        expected: u64,
+        /// The number of bytes that arrived.
+        actual: u64,
+    },
+    /// The stream position would pass 2^64 - 1 bytes.
+    TooLong,
+    /// A multipart part is not exactly the length its number requires.
+    PartLength {
+        /// The part number.
+        part: u32,
+        /// The length the part must have.
+        expected: u64,
+        /// The length that was given (so far, for an overlong part).
+        actual: u64,
+    },
+    /// The whole plaintext does not have the MD5 the envelope records.
+    ContentMd5Mismatch,
+    /// A resent part's ciphertext differs from the first send's: its plaintext changed. The
+    /// piece was zeroed and not released.
+    PartChanged {
+        /// The part number.
+        part: u32,
+    },
+    /// A piece of a checked part does not end on a chunk boundary; nothing was consumed.
+    ChunkBoundary {
+        /// The part number.
+        part: u32,
+        /// The offset in the part at which the piece would have ended.
+        end: u64,
+    },
+}
+
+impl From<StreamError> for Error {
+    fn from(e: StreamError) -> Self {
+        match e {
+            StreamError::BufferTooSmall { required } => Self::BufferTooSmall { required },
+            StreamError::Extended { expected } => Self::Extended { expected },
+            StreamError::Truncated { expected, actual } => Self::Truncated { expected, actual },
+            StreamError::TooLong => Self::StreamTooLong,
+            StreamError::PartLength {
+                part,
+                expected,
+                actual,
+            } => Self::PartLength {
+                part,
+                expected,
+                actual,
+            },
+            StreamError::ContentMd5Mismatch => Self::ContentMd5Mismatch,
+            StreamError::PartChanged { part } => Self::PartChanged { part },
+            StreamError::ChunkBoundary { part, end } => Self::ChunkBoundary { part, end },
+        }
+    }
+}
+
+impl fmt::Display for StreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One wording for each problem, whichever type carries it.
+        fmt::Display::fmt(&Error::from(*self), f)
+    }
+}
+
+impl core::error::Error for StreamError {}
 
 /// The engine's result type.
 pub type Result<T, E = Error> = core::result::Result<T, E>;

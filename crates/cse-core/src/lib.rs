@@ -127,6 +127,8 @@ extern crate std;
 
 mod envelope;
 mod error;
+#[cfg(feature = "alloc")]
+mod fingerprint;
 mod fixed;
 mod key;
 mod master;
@@ -147,7 +149,9 @@ pub use envelope::{
     CEK_ALG_AES_CTR, Envelope, MAX_MATDESC_LEN, MAX_WRAP_ALG_LEN, MAX_WRAPPED_LEN, MultipartSizes,
     WRAP_ALG_KMS, WRAP_ALG_RSA, WrappedValue,
 };
-pub use error::{Error, Field, KeyProblem, RangeProblem, Result, ValueProblem};
+pub use error::{Error, Field, KeyProblem, RangeProblem, Result, StreamError, ValueProblem};
+#[cfg(feature = "alloc")]
+pub use fingerprint::{PartFingerprint, PartFingerprinter, TrackedPartSealer};
 pub use key::{
     BLOCK_LEN, CONTENT_KEY_LEN, COUNTER_BLOCK_LEN, ContentKey, ContentMaterial, CounterBlock,
 };
@@ -160,11 +164,13 @@ pub use meta::{
     DEFAULT_PREFIX, DecodeOptions, ENVELOPE_HEADER_STEM, MissingEnvelope, RANGE_BEHAVIOR_HEADER,
     RANGE_BEHAVIOR_STANDARD, decode_envelope, is_envelope_header,
 };
-pub use multipart::{MAX_PARTS, MultipartContext, PART_DIGEST_LEN, PartDigest, PartSealer};
+pub use multipart::{
+    FINGERPRINT_CHUNK_LEN, MAX_PARTS, MultipartContext, PART_DIGEST_LEN, PartDigest, PartSealer,
+};
 pub use range::{BodyPlan, ByteRange, ContentRange, RangePlan, RangeResponse, plan_range};
 #[cfg(feature = "rsa")]
 pub use rsa::{MIN_RSA_BITS, RsaMasterCipher};
-pub use stream::{ContentMd5Check, Opener, PlainWindow, Sealer};
+pub use stream::{BodyTransform, ContentMd5Check, Opener, PlainWindow, Sealer};
 
 /// Re-exported so callers name the same `CryptoRng` the engine takes.
 pub use rand_core;

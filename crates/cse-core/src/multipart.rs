@@ -19,10 +19,11 @@
 //! edited while an upload was interrupted): without the check, both ciphertexts would reach the
 //! server under the same counters, and their XOR is the XOR of the two plaintexts.
 
+use core::ops::Range;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::envelope::{Envelope, MultipartSizes};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StreamError};
 use crate::key::{BLOCK_LEN, ContentMaterial};
 use crate::stream::Sealer;
 use sha2::{Digest as _, Sha256};
@@ -42,14 +43,42 @@ pub const PART_DIGEST_LEN: usize = 32;
 /// Not secret: it is a digest of ciphertext, which the server holds anyway. Under one keystream,
 /// equal ciphertexts mean equal plaintexts, so a matching digest proves the reseal exposes
 /// nothing new.
+///
+/// It is a two-level SHA-256: the SHA-256 of the concatenated SHA-256 digests of the
+/// ciphertext's [`FINGERPRINT_CHUNK_LEN`]-byte chunks (the last one may be shorter), so that the
+/// same value comes out of a one-shot seal ([`PartDigest::of`]) and of a streamed one
+/// ([`PartFingerprint::digest`](crate::PartFingerprint::digest)), whose chunk digests let a
+/// resend be checked chunk by chunk before any byte of it leaves.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct PartDigest([u8; PART_DIGEST_LEN]);
 
+/// The chunk length of [`PartDigest`] and [`PartFingerprint`](crate::PartFingerprint): 64 KiB
+/// of a part's ciphertext, counted from the part's start.
+pub const FINGERPRINT_CHUNK_LEN: usize = 64 * 1024;
+
+/// The digest of one chunk.
+pub(crate) fn chunk_digest(chunk: &[u8]) -> [u8; PART_DIGEST_LEN] {
+    Sha256::digest(chunk).into()
+}
+
 impl PartDigest {
-    /// The digest of `ciphertext`.
+    /// The digest of `ciphertext`, a whole part.
     #[must_use]
     pub fn of(ciphertext: &[u8]) -> Self {
-        Self(Sha256::digest(ciphertext).into())
+        let mut outer = Sha256::new();
+        for chunk in ciphertext.chunks(FINGERPRINT_CHUNK_LEN) {
+            outer.update(chunk_digest(chunk));
+        }
+        Self(outer.finalize().into())
+    }
+
+    /// The digest of a part from its chunk digests, in order.
+    pub(crate) fn of_chunks(chunks: &[[u8; PART_DIGEST_LEN]]) -> Self {
+        let mut outer = Sha256::new();
+        for chunk in chunks {
+            outer.update(chunk);
+        }
+        Self(outer.finalize().into())
     }
 
     /// A digest recorded earlier (a checkpoint file).
@@ -214,13 +243,19 @@ impl MultipartContext {
         if !self.take(part) {
             return Err(Error::PartAlreadySealed { part });
         }
+        Ok(self.sealer_unclaimed(part, len))
+    }
+
+    /// A sealer for part `part` of length `len`, without claiming the part number: for the
+    /// callers that release nothing unchecked (the fingerprint types).
+    pub(crate) fn sealer_unclaimed(&self, part: u32, len: u64) -> PartSealer {
         let offset = u64::from(part - 1) * self.part_size;
-        Ok(PartSealer {
+        PartSealer {
             part,
             offset,
             len,
             sealer: Sealer::at(&self.material, offset, Some(len)),
-        })
+        }
     }
 }
 
@@ -251,7 +286,7 @@ impl MultipartContext {
     }
 
     /// Claims part `part`'s bit; `false` when it was already claimed.
-    fn take(&self, part: u32) -> bool {
+    pub(crate) fn take(&self, part: u32) -> bool {
         let index = (part - 1) as usize;
         let bit = 1u32 << (index % 32);
         self.sealed[index / 32].fetch_or(bit, Ordering::AcqRel) & bit == 0
@@ -328,8 +363,8 @@ impl PartSealer {
         self.len - self.sealed_so_far()
     }
 
-    fn too_long(&self, extra: usize) -> Error {
-        Error::PartLength {
+    fn too_long(&self, extra: usize) -> StreamError {
+        StreamError::PartLength {
             part: self.part,
             expected: self.len,
             actual: self.sealed_so_far().saturating_add(extra as u64),
@@ -339,36 +374,37 @@ impl PartSealer {
     /// Encrypts `input` into `output[..input.len()]`.
     ///
     /// # Errors
-    /// [`Error::BufferTooSmall`]; [`Error::PartLength`] when the part would grow past its
-    /// length. The state is unchanged on error.
-    pub fn update(&mut self, input: &[u8], output: &mut [u8]) -> Result<usize> {
+    /// [`StreamError::BufferTooSmall`]; [`StreamError::PartLength`] when the part would grow
+    /// past its length. The state is unchanged on error.
+    pub fn update(&mut self, input: &[u8], output: &mut [u8]) -> Result<usize, StreamError> {
         match self.sealer.update(input, output) {
-            Err(Error::Extended { .. }) => Err(self.too_long(input.len())),
+            Err(StreamError::Extended { .. }) => Err(self.too_long(input.len())),
             other => other,
         }
     }
 
-    /// Encrypts `buf` in place.
+    /// Encrypts `buf` in place and returns `0..buf.len()`, the bytes to deliver.
     ///
     /// # Errors
-    /// [`Error::PartLength`] when the part would grow past its length; the state is unchanged.
-    pub fn update_in_place(&mut self, buf: &mut [u8]) -> Result<()> {
+    /// [`StreamError::PartLength`] when the part would grow past its length; the state is
+    /// unchanged.
+    pub fn update_in_place(&mut self, buf: &mut [u8]) -> Result<Range<usize>, StreamError> {
         match self.sealer.update_in_place(buf) {
-            Err(Error::Extended { .. }) => Err(self.too_long(buf.len())),
+            Err(StreamError::Extended { .. }) => Err(self.too_long(buf.len())),
             other => other,
         }
     }
 
-    /// Ends the part.
+    /// Ends the part and returns its length.
     ///
     /// # Errors
-    /// [`Error::PartLength`] when the part is shorter than its length.
-    pub fn finish(self) -> Result<()> {
+    /// [`StreamError::PartLength`] when the part is shorter than its length.
+    pub fn finish(self) -> Result<u64, StreamError> {
         let (part, expected, actual) = (self.part, self.len, self.sealed_so_far());
         self.sealer
             .finish()
-            .map(|_| ())
-            .map_err(|_| Error::PartLength {
+            .map(|_| expected)
+            .map_err(|_| StreamError::PartLength {
                 part,
                 expected,
                 actual,

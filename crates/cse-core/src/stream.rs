@@ -15,7 +15,7 @@ use ctr::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
 use md5::{Digest as _, Md5};
 use subtle::ConstantTimeEq as _;
 
-use crate::error::{Error, Result};
+use crate::error::StreamError;
 use crate::key::ContentMaterial;
 
 type Aes256Ctr = ctr::Ctr128BE<Aes256>;
@@ -59,11 +59,40 @@ fn unreachable_keystream_end() -> ! {
     panic!("AES-CTR keystream of 2^128 blocks exhausted or buffer lengths differ: engine bug")
 }
 
-fn end_of(pos: u64, len: usize) -> Result<u64> {
+/// A step result: the narrow error of every streaming call.
+type Step<T> = Result<T, StreamError>;
+
+fn end_of(pos: u64, len: usize) -> Step<u64> {
     u64::try_from(len)
         .ok()
         .and_then(|l| pos.checked_add(l))
-        .ok_or(Error::StreamTooLong)
+        .ok_or(StreamError::TooLong)
+}
+
+/// The one shape of every streaming state machine: [`Sealer`], [`PartSealer`](crate::PartSealer),
+/// [`Opener`] and [`PlainWindow`]. An adapter that moves a body (an `http-body` wrapper, a file
+/// copy loop) is written once against this trait and works for sealing, opening and passing
+/// through alike.
+///
+/// Each call either succeeds completely or returns an error and leaves the state unchanged.
+pub trait BodyTransform {
+    /// Transforms the next bytes of the body in place and returns the range of `buf` to deliver
+    /// (all of it when sealing; for a ranged read, possibly none of it).
+    ///
+    /// # Errors
+    /// [`StreamError::Extended`] or [`StreamError::PartLength`] when the body passes its declared
+    /// length, [`StreamError::TooLong`] past 2^64 - 1 bytes.
+    fn update_in_place(&mut self, buf: &mut [u8]) -> Step<Range<usize>>;
+
+    /// Ends the body and returns the number of bytes delivered in all.
+    ///
+    /// # Errors
+    /// [`StreamError::Truncated`] or [`StreamError::PartLength`] when the body ended before its
+    /// declared length; [`StreamError::ContentMd5Mismatch`] for a failed plaintext MD5 check.
+    fn finish(self) -> Step<u64>;
+
+    /// The number of bytes still to deliver, when it is known (a size hint).
+    fn remaining(&self) -> Option<u64>;
 }
 
 /// Encrypts a plaintext stream, chunk by chunk, in place or into a caller buffer.
@@ -115,13 +144,13 @@ impl Sealer {
         }
     }
 
-    fn check(&self, len: usize) -> Result<u64> {
+    fn check(&self, len: usize) -> Step<u64> {
         let end = end_of(self.pos, len);
         match self.end {
             // An end past 2^64 - 1 is past any declared length too: report the length, not the
             // overflow (found by fuzzing, a part that ends near 2^64).
             Some(limit) if !matches!(end, Ok(e) if e <= limit) => {
-                Err(Error::Extended { expected: limit })
+                Err(StreamError::Extended { expected: limit })
             }
             _ => end,
         }
@@ -130,25 +159,35 @@ impl Sealer {
     /// Encrypts `input` into `output[..input.len()]` and returns `input.len()`.
     ///
     /// # Errors
-    /// [`Error::BufferTooSmall`] when `output` is shorter than `input`; [`Error::Extended`] when
-    /// the declared length would be passed. The state is unchanged on error.
-    pub fn update(&mut self, input: &[u8], output: &mut [u8]) -> Result<usize> {
-        let out = output.get_mut(..input.len()).ok_or(Error::BufferTooSmall {
-            required: input.len(),
-        })?;
+    /// [`StreamError::BufferTooSmall`] when `output` is shorter than `input`;
+    /// [`StreamError::Extended`] when the declared length would be passed. The state is
+    /// unchanged on error.
+    pub fn update(&mut self, input: &[u8], output: &mut [u8]) -> Step<usize> {
+        let out = output
+            .get_mut(..input.len())
+            .ok_or(StreamError::BufferTooSmall {
+                required: input.len(),
+            })?;
         self.pos = self.check(input.len())?;
         self.keystream.apply(input, out);
         Ok(input.len())
     }
 
-    /// Encrypts `buf` in place.
+    /// Encrypts `buf` in place and returns `0..buf.len()`, the bytes to deliver.
     ///
     /// # Errors
-    /// [`Error::Extended`] when the declared length would be passed; the state is unchanged.
-    pub fn update_in_place(&mut self, buf: &mut [u8]) -> Result<()> {
+    /// [`StreamError::Extended`] when the declared length would be passed; the state is
+    /// unchanged.
+    pub fn update_in_place(&mut self, buf: &mut [u8]) -> Step<Range<usize>> {
         self.pos = self.check(buf.len())?;
         self.keystream.apply_in_place(buf);
-        Ok(())
+        Ok(0..buf.len())
+    }
+
+    /// The number of bytes still to come, when a length was declared.
+    #[must_use]
+    pub fn remaining(&self) -> Option<u64> {
+        self.end.map(|end| end.saturating_sub(self.pos))
     }
 
     /// The stream offset of the next byte.
@@ -160,10 +199,10 @@ impl Sealer {
     /// Ends the stream and returns its end offset (the plaintext length for a whole object).
     ///
     /// # Errors
-    /// [`Error::Truncated`] when a declared length was not reached.
-    pub fn finish(self) -> Result<u64> {
+    /// [`StreamError::Truncated`] when a declared length was not reached.
+    pub fn finish(self) -> Step<u64> {
         match self.end {
-            Some(end) if self.pos < end => Err(Error::Truncated {
+            Some(end) if self.pos < end => Err(StreamError::Truncated {
                 expected: end,
                 actual: self.pos,
             }),
@@ -242,13 +281,13 @@ impl ContentMd5Check {
     /// Ends the check.
     ///
     /// # Errors
-    /// [`Error::ContentMd5Mismatch`] when the plaintext's MD5 differs.
-    pub fn finish(self) -> Result<()> {
+    /// [`StreamError::ContentMd5Mismatch`] when the plaintext's MD5 differs.
+    pub fn finish(self) -> Step<()> {
         let got: [u8; 16] = self.hasher.finalize().into();
         if bool::from(got.ct_eq(&self.expected)) {
             Ok(())
         } else {
-            Err(Error::ContentMd5Mismatch)
+            Err(StreamError::ContentMd5Mismatch)
         }
     }
 }
@@ -279,8 +318,8 @@ impl Opener {
         )
     }
 
-    /// An opener for a whole object of `len` bytes: more ciphertext is an [`Error::Extended`],
-    /// less is an [`Error::Truncated`] at [`finish`](Self::finish).
+    /// An opener for a whole object of `len` bytes: more ciphertext is an [`StreamError::Extended`],
+    /// less is an [`StreamError::Truncated`] at [`finish`](Self::finish).
     #[must_use]
     pub fn with_len(material: &ContentMaterial, len: u64) -> Self {
         Self::for_window(
@@ -321,16 +360,16 @@ impl Opener {
     /// bytes it wrote. All of `input` is consumed.
     ///
     /// # Errors
-    /// [`Error::BufferTooSmall`] when `output` cannot hold the delivered bytes;
-    /// [`Error::Extended`] when the input passes the declared length. The state is unchanged on
-    /// error.
-    pub fn update(&mut self, input: &[u8], output: &mut [u8]) -> Result<usize> {
+    /// [`StreamError::BufferTooSmall`] when `output` cannot hold the delivered bytes;
+    /// [`StreamError::Extended`] when the input passes the declared length. The state is
+    /// unchanged on error.
+    pub fn update(&mut self, input: &[u8], output: &mut [u8]) -> Step<usize> {
         let (end, keep) = self.cursor.plan(input.len())?;
         let local = self.cursor.local(&keep);
         let n = local.len();
         let out = output
             .get_mut(..n)
-            .ok_or(Error::BufferTooSmall { required: n })?;
+            .ok_or(StreamError::BufferTooSmall { required: n })?;
         self.keystream.apply(&input[local], out);
         self.digest(out);
         self.cursor.pos = end;
@@ -340,8 +379,9 @@ impl Opener {
     /// Decrypts `buf` in place and returns the range of `buf` that holds delivered plaintext.
     ///
     /// # Errors
-    /// [`Error::Extended`] when the input passes the declared length; the state is unchanged.
-    pub fn update_in_place(&mut self, buf: &mut [u8]) -> Result<Range<usize>> {
+    /// [`StreamError::Extended`] when the input passes the declared length; the state is
+    /// unchanged.
+    pub fn update_in_place(&mut self, buf: &mut [u8]) -> Step<Range<usize>> {
         let (end, keep) = self.cursor.plan(buf.len())?;
         let local = self.cursor.local(&keep);
         let delivered = &mut buf[local.clone()];
@@ -358,13 +398,19 @@ impl Opener {
         self.cursor.is_done()
     }
 
+    /// The number of plaintext bytes still to deliver, when the window's end is known.
+    #[must_use]
+    pub fn remaining(&self) -> Option<u64> {
+        self.cursor.remaining()
+    }
+
     /// Ends the stream and returns the number of plaintext bytes delivered.
     ///
     /// # Errors
-    /// [`Error::Truncated`] when the body ended before its declared length;
-    /// [`Error::ContentMd5Mismatch`] when an expected MD5 ([`expecting_md5`](Self::expecting_md5))
-    /// does not match the plaintext.
-    pub fn finish(self) -> Result<u64> {
+    /// [`StreamError::Truncated`] when the body ended before its declared length;
+    /// [`StreamError::ContentMd5Mismatch`] when an expected MD5
+    /// ([`expecting_md5`](Self::expecting_md5)) does not match the plaintext.
+    pub fn finish(self) -> Step<u64> {
         let delivered = self.cursor.finish()?;
         if let Some(check) = self.md5 {
             check.finish()?;
@@ -391,12 +437,12 @@ impl Cursor {
 
     /// The part of `[pos, pos + len)` that is delivered, as object offsets, after checking the
     /// declared body length.
-    fn plan(&self, len: usize) -> Result<(u64, Range<u64>)> {
+    fn plan(&self, len: usize) -> Step<(u64, Range<u64>)> {
         let end = end_of(self.pos, len);
         if let Some(body_end) = self.window.body_end {
             // As in `Sealer::check`: an end past 2^64 - 1 is past the declared body end.
             if !matches!(end, Ok(e) if e <= body_end) {
-                return Err(Error::Extended {
+                return Err(StreamError::Extended {
                     expected: body_end - self.window.body_start,
                 });
             }
@@ -420,12 +466,19 @@ impl Cursor {
         self.pos >= self.window.keep_end
     }
 
-    fn finish(self) -> Result<u64> {
+    /// Bytes still to deliver; unknown for a whole read of undeclared length.
+    fn remaining(&self) -> Option<u64> {
+        let w = self.window;
+        (w.keep_end != u64::MAX || w.body_end.is_some())
+            .then(|| w.keep_end.saturating_sub(self.pos.max(w.keep_start)))
+    }
+
+    fn finish(self) -> Step<u64> {
         let w = self.window;
         if let Some(body_end) = w.body_end
             && self.pos < body_end
         {
-            return Err(Error::Truncated {
+            return Err(StreamError::Truncated {
                 expected: body_end - w.body_start,
                 actual: self.pos - w.body_start,
             });
@@ -454,8 +507,9 @@ impl PlainWindow {
     /// Takes the next `len` body bytes and returns the range of them to deliver.
     ///
     /// # Errors
-    /// [`Error::Extended`] when the body passes its declared length; the state is unchanged.
-    pub fn update(&mut self, len: usize) -> Result<Range<usize>> {
+    /// [`StreamError::Extended`] when the body passes its declared length; the state is
+    /// unchanged.
+    pub fn update(&mut self, len: usize) -> Step<Range<usize>> {
         let (end, keep) = self.cursor.plan(len)?;
         let local = self.cursor.local(&keep);
         self.cursor.pos = end;
@@ -468,11 +522,60 @@ impl PlainWindow {
         self.cursor.is_done()
     }
 
+    /// The number of bytes still to deliver.
+    #[must_use]
+    pub fn remaining(&self) -> Option<u64> {
+        self.cursor.remaining()
+    }
+
     /// Ends the body and returns the number of bytes delivered.
     ///
     /// # Errors
-    /// [`Error::Truncated`] when the body ended before its declared length.
-    pub fn finish(self) -> Result<u64> {
+    /// [`StreamError::Truncated`] when the body ended before its declared length.
+    pub fn finish(self) -> Step<u64> {
         self.cursor.finish()
+    }
+}
+
+/// Forwards the trait to the inherent methods of the same names, which are the documented ones.
+macro_rules! body_transform {
+    ($($ty:ty),*) => {$(
+        impl BodyTransform for $ty {
+            fn update_in_place(&mut self, buf: &mut [u8]) -> Step<Range<usize>> {
+                <$ty>::update_in_place(self, buf)
+            }
+            fn finish(self) -> Step<u64> {
+                <$ty>::finish(self)
+            }
+            fn remaining(&self) -> Option<u64> {
+                <$ty>::remaining(self)
+            }
+        }
+    )*};
+}
+
+body_transform!(Sealer, Opener);
+
+impl BodyTransform for crate::PartSealer {
+    fn update_in_place(&mut self, buf: &mut [u8]) -> Step<Range<usize>> {
+        Self::update_in_place(self, buf)
+    }
+    fn finish(self) -> Step<u64> {
+        Self::finish(self)
+    }
+    fn remaining(&self) -> Option<u64> {
+        Some(Self::remaining(self))
+    }
+}
+
+impl BodyTransform for PlainWindow {
+    fn update_in_place(&mut self, buf: &mut [u8]) -> Step<Range<usize>> {
+        self.update(buf.len())
+    }
+    fn finish(self) -> Step<u64> {
+        Self::finish(self)
+    }
+    fn remaining(&self) -> Option<u64> {
+        Self::remaining(self)
     }
 }

@@ -9,6 +9,7 @@
 mod common;
 
 use common::*;
+use cse_core::StreamError;
 use cse_core::*;
 
 const P: &str = "x-oss-meta-client-side-encryption-";
@@ -505,7 +506,7 @@ fn streams_check_lengths_and_buffers() {
     o.update(&data[..99], &mut out).unwrap();
     assert_eq!(
         o.finish(),
-        Err(Error::Truncated {
+        Err(StreamError::Truncated {
             expected: 100,
             actual: 99
         })
@@ -516,12 +517,12 @@ fn streams_check_lengths_and_buffers() {
     longer.push(0);
     assert_eq!(
         o.update(&longer, &mut [0u8; 101]),
-        Err(Error::Extended { expected: 100 })
+        Err(StreamError::Extended { expected: 100 })
     );
     assert_eq!(o.update(&data, &mut out), Ok(100));
     assert_eq!(
         o.update(&[0], &mut [0u8; 1]),
-        Err(Error::Extended { expected: 100 })
+        Err(StreamError::Extended { expected: 100 })
     );
     assert_eq!(o.finish(), Ok(100));
     assert_eq!(out, [9u8; 100]);
@@ -529,22 +530,22 @@ fn streams_check_lengths_and_buffers() {
     let mut o = Opener::new(&m);
     assert_eq!(
         o.update(&data, &mut [0u8; 10]),
-        Err(Error::BufferTooSmall { required: 100 })
+        Err(StreamError::BufferTooSmall { required: 100 })
     );
     assert_eq!(o.update(&data, &mut out), Ok(100));
     let mut s = Sealer::with_len(&m, 4);
     assert_eq!(
         s.update(b"abcde", &mut [0u8; 8]),
-        Err(Error::Extended { expected: 4 })
+        Err(StreamError::Extended { expected: 4 })
     );
     assert_eq!(
         s.update(b"abc", &mut [0u8; 2]),
-        Err(Error::BufferTooSmall { required: 3 })
+        Err(StreamError::BufferTooSmall { required: 3 })
     );
     s.update(b"abc", &mut [0u8; 3]).unwrap();
     assert_eq!(
         s.finish(),
-        Err(Error::Truncated {
+        Err(StreamError::Truncated {
             expected: 4,
             actual: 3
         })
@@ -604,7 +605,7 @@ fn multipart_refuses_keystream_reuse() {
     );
     assert_eq!(
         p1.update(&[0; 33], &mut [0; 33]),
-        Err(Error::PartLength {
+        Err(StreamError::PartLength {
             part: 1,
             expected: 32,
             actual: 33
@@ -614,7 +615,7 @@ fn multipart_refuses_keystream_reuse() {
     assert_eq!(p1.remaining(), 12);
     assert_eq!(
         p1.finish(),
-        Err(Error::PartLength {
+        Err(StreamError::PartLength {
             part: 1,
             expected: 32,
             actual: 20
@@ -625,7 +626,7 @@ fn multipart_refuses_keystream_reuse() {
     assert_eq!(p3.len(), 16);
     assert_eq!(
         p3.update_in_place(&mut [0; 17]),
-        Err(Error::PartLength {
+        Err(StreamError::PartLength {
             part: 3,
             expected: 16,
             actual: 17

@@ -13,6 +13,7 @@
 mod common;
 
 use common::*;
+use cse_core::StreamError;
 use cse_core::*;
 
 const P: &str = "x-oss-meta-client-side-encryption-";
@@ -332,17 +333,23 @@ fn whole_reads_check_unencrypted_content_md5() {
     let wrong = material(&[9; 32], m.counter().as_bytes());
     assert_eq!(
         open(&wrong, &cipher).unwrap_err(),
-        Error::ContentMd5Mismatch
+        StreamError::ContentMd5Mismatch
     );
     // A flipped ciphertext bit.
     let mut flipped = cipher.clone();
     flipped[3] ^= 1;
-    assert_eq!(open(&m, &flipped).unwrap_err(), Error::ContentMd5Mismatch);
+    assert_eq!(
+        open(&m, &flipped).unwrap_err(),
+        StreamError::ContentMd5Mismatch
+    );
     // The buffer-to-buffer path checks it too.
     let mut opener = env.whole_opener(&wrong);
     let mut out = vec![0; cipher.len()];
     opener.update(&cipher, &mut out).unwrap();
-    assert_eq!(opener.finish().unwrap_err(), Error::ContentMd5Mismatch);
+    assert_eq!(
+        opener.finish().unwrap_err(),
+        StreamError::ContentMd5Mismatch
+    );
 }
 
 #[test]
@@ -535,12 +542,12 @@ fn stored_ranges_and_plain_windows_follow_rfc_9110() {
             let mut window = body.passthrough();
             assert!(matches!(
                 window.update(body.body_len() as usize + 1),
-                Err(Error::Extended { .. })
+                Err(StreamError::Extended { .. })
             ));
             if body.body_len() > 0 {
                 let mut short = body.passthrough();
                 short.update(body.body_len() as usize - 1).unwrap();
-                assert!(matches!(short.finish(), Err(Error::Truncated { .. })));
+                assert!(matches!(short.finish(), Err(StreamError::Truncated { .. })));
             }
         }
     }

@@ -1,31 +1,25 @@
-//! `http-body` wrappers that seal a request body and open a response body as they stream.
+//! The `http-body` wrapper that seals a request body, opens a response body, or passes a
+//! stored-in-the-clear range through, as it streams: [`CipherBody`], one type over any of the
+//! engine's [`BodyTransform`]s.
 //!
-//! Both wrappers poll the inner body only when they are polled, transform each data frame in
-//! place, and hold no buffer of their own, so memory is constant and backpressure is the inner
-//! body's. Trailers pass through. The end of the data (the inner body's end, or its trailers)
-//! runs the engine's length check, and a failed check is the body's last frame, an error: a cut
-//! or extended download never ends quietly.
+//! It polls the inner body only when it is polled, transforms each data frame in place, and
+//! holds no buffer of its own, so memory is constant and backpressure is the inner body's.
+//! Trailers pass through. The end of the data (the inner body's end, or its trailers) runs the
+//! engine's length check, and a failed check is the body's last frame, an error: a cut or
+//! extended download never ends quietly.
 
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes, BytesMut};
-use cse_core::{BodyPlan, ContentMaterial, Envelope, Opener, PartSealer, Sealer};
+use cse_core::{
+    BodyPlan, BodyTransform, ContentMaterial, Envelope, Opener, PartSealer, PlainWindow, Sealer,
+};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use crate::error::{BoxError, Error};
-
-/// What a wrapper does to each data frame and at the end of the data.
-trait Transform {
-    /// Rewrites `buf` in place; it may shrink to the bytes to deliver.
-    fn apply(&mut self, buf: &mut BytesMut) -> cse_core::Result<()>;
-    /// Ends the data and checks its length.
-    fn finish(self) -> cse_core::Result<()>;
-    /// The size of the rest of the transformed body, given the inner body's.
-    fn size_hint(&self, inner: SizeHint) -> SizeHint;
-}
 
 /// Where a wrapper is in its body.
 enum Stage<T> {
@@ -47,13 +41,13 @@ impl<T: fmt::Debug> fmt::Debug for Stage<T> {
     }
 }
 
-impl<T: Transform> Stage<T> {
+impl<T: BodyTransform> Stage<T> {
     /// Runs the length check once, whichever end of the data comes first, and moves to `next`.
     fn finish(&mut self, next: Self) -> Result<(), Error> {
         match std::mem::replace(self, next) {
-            Self::Streaming(t) => t.finish().map_err(|e| {
+            Self::Streaming(t) => t.finish().map(drop).map_err(|e| {
                 *self = Self::Done;
-                Error::Core(e)
+                Error::Core(e.into())
             }),
             Self::Trailing => Ok(()),
             Self::Done => {
@@ -85,7 +79,7 @@ fn poll_transformed<B, T>(
 where
     B: Body,
     B::Error: Into<BoxError>,
-    T: Transform,
+    T: BodyTransform,
 {
     if let Some(e) = pending.take() {
         *stage = Stage::Done;
@@ -117,9 +111,15 @@ where
             *stage = Stage::Done;
             return Poll::Ready(Some(Err(Error::DataAfterTrailers)));
         };
-        if let Err(e) = transform.apply(&mut buf) {
-            *stage = Stage::Done;
-            return Poll::Ready(Some(Err(Error::Core(e))));
+        match transform.update_in_place(&mut buf) {
+            Ok(kept) => {
+                buf.truncate(kept.end);
+                buf.advance(kept.start);
+            }
+            Err(e) => {
+                *stage = Stage::Done;
+                return Poll::Ready(Some(Err(Error::Core(e.into()))));
+            }
         }
         // A consumer such as hyper stops polling once the body says it has ended, so the length
         // check must run before this frame goes out, not on a poll that may never come.
@@ -149,174 +149,88 @@ fn is_end_stream<B: Body, T>(inner: &B, stage: &Stage<T>, pending: &Option<Error
         }
 }
 
-fn size_hint<B: Body, T: Transform>(
+fn size_hint<B: Body, T: BodyTransform>(
     inner: &B,
     stage: &Stage<T>,
     pending: &Option<Error>,
 ) -> SizeHint {
     match (stage, pending) {
-        (Stage::Streaming(t), None) => t.size_hint(inner.size_hint()),
+        // AES-CTR ciphertext is exactly as long as its plaintext: without a known remainder,
+        // the inner body's hint holds.
+        (Stage::Streaming(t), None) => t
+            .remaining()
+            .map_or_else(|| inner.size_hint(), SizeHint::with_exact),
         _ => SizeHint::with_exact(0),
     }
 }
 
-/// The encryptor a [`SealBody`] drives.
-#[derive(Debug)]
-enum SealCipher {
-    Whole(Sealer),
-    Part(PartSealer),
-}
-
-impl Transform for SealCipher {
-    fn apply(&mut self, buf: &mut BytesMut) -> cse_core::Result<()> {
-        match self {
-            Self::Whole(s) => s.update_in_place(buf),
-            Self::Part(s) => s.update_in_place(buf),
-        }
-    }
-
-    fn finish(self) -> cse_core::Result<()> {
-        match self {
-            Self::Whole(s) => s.finish().map(drop),
-            Self::Part(s) => s.finish(),
-        }
-    }
-
-    fn size_hint(&self, inner: SizeHint) -> SizeHint {
-        // AES-CTR ciphertext is exactly as long as its plaintext.
-        inner
-    }
-}
-
 pin_project! {
-    /// A request body that encrypts its inner (plaintext) body as it streams.
+    /// A body that runs its inner body through one of the engine's streaming state machines:
+    /// a [`Sealer`] or [`PartSealer`] for an upload, an [`Opener`] for a download, a
+    /// [`PlainWindow`] for a range of an object stored in the clear.
     ///
-    /// The ciphertext is exactly as long as the plaintext, so the size hint is the inner body's
-    /// and a Content-Length stays valid. With a [`Sealer::with_len`] or a [`PartSealer`], a body
-    /// longer than declared fails on the frame that passes the length
-    /// ([`cse_core::Error::Extended`]) and a shorter one fails at its end
-    /// ([`cse_core::Error::Truncated`], [`cse_core::Error::PartLength`]), so a wrong-length
-    /// upload errors rather than completes.
+    /// - Sealing: the ciphertext is exactly as long as the plaintext, so the size hint is the
+    ///   inner body's and a Content-Length stays valid. A body longer than declared fails on the
+    ///   frame that passes the length ([`cse_core::Error::Extended`],
+    ///   [`cse_core::Error::PartLength`]) and a shorter one at its end
+    ///   ([`cse_core::Error::Truncated`]), so a wrong-length upload errors rather than completes.
+    /// - Opening: the body ends with an error, never quietly, when the inner body is shorter
+    ///   than the object or range it should hold or longer. When the length to deliver is known
+    ///   (a declared length, or a ranged read) the size hint is exact.
     ///
-    /// Data is [`Bytes`]; the error is [`Error`], with [`Error::Body`] for the inner body's.
-    pub struct SealBody<B> {
+    /// Data is [`Bytes`]; the error is [`Error`], with [`Error::Body`] for the inner body's and
+    /// [`Error::Core`] for the engine's.
+    pub struct CipherBody<B, T> {
         #[pin]
         inner: B,
-        stage: Stage<SealCipher>,
+        stage: Stage<T>,
         pending: Option<Error>,
     }
 }
 
-impl<B> SealBody<B> {
-    /// Seals `inner` as a whole object with `sealer` (from [`Sealer::with_len`] for the length in
-    /// the envelope, or [`Sealer::new`]).
-    #[must_use]
-    pub fn new(inner: B, sealer: Sealer) -> Self {
-        Self::with(inner, SealCipher::Whole(sealer))
-    }
+/// A request body sealed as a whole object.
+pub type SealBody<B> = CipherBody<B, Sealer>;
 
-    /// Seals `inner` as one multipart part with `sealer`, from
-    /// [`MultipartContext::part_sealer`](cse_core::MultipartContext::part_sealer).
-    #[must_use]
-    pub fn part(inner: B, sealer: PartSealer) -> Self {
-        Self::with(inner, SealCipher::Part(sealer))
-    }
+/// A response body opened (decrypted), whole or ranged.
+pub type OpenBody<B> = CipherBody<B, Opener>;
 
-    fn with(inner: B, cipher: SealCipher) -> Self {
+impl<B, T: BodyTransform> CipherBody<B, T> {
+    /// Runs `inner` through `transform`.
+    #[must_use]
+    pub const fn new(inner: B, transform: T) -> Self {
         Self {
             inner,
-            stage: Stage::Streaming(cipher),
+            stage: Stage::Streaming(transform),
             pending: None,
         }
     }
 }
 
-impl<B> fmt::Debug for SealBody<B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SealBody")
-            .field("stage", &self.stage)
-            .finish_non_exhaustive()
+impl<B> CipherBody<B, Sealer> {
+    /// Seals `inner` as a whole object with `sealer` (from [`Sealer::with_len`] for the length in
+    /// the envelope, or [`Sealer::new`]).
+    #[must_use]
+    pub const fn seal(inner: B, sealer: Sealer) -> Self {
+        Self::new(inner, sealer)
     }
 }
 
-impl<B> Body for SealBody<B>
-where
-    B: Body,
-    B::Error: Into<BoxError>,
-{
-    type Data = Bytes;
-    type Error = Error;
-
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled {
-        let this = self.project();
-        poll_transformed(this.inner, this.stage, this.pending, cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        is_end_stream(&self.inner, &self.stage, &self.pending)
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        size_hint(&self.inner, &self.stage, &self.pending)
+impl<B> CipherBody<B, PartSealer> {
+    /// Seals `inner` as one multipart part with `sealer`, from
+    /// [`MultipartContext::part_sealer`](cse_core::MultipartContext::part_sealer).
+    #[must_use]
+    pub const fn part(inner: B, sealer: PartSealer) -> Self {
+        Self::new(inner, sealer)
     }
 }
 
-/// The decryptor an [`OpenBody`] drives, with the plaintext still to deliver when it is known.
-#[derive(Debug)]
-struct OpenCipher {
-    opener: Opener,
-    remaining: Option<u64>,
-}
-
-impl Transform for OpenCipher {
-    fn apply(&mut self, buf: &mut BytesMut) -> cse_core::Result<()> {
-        let kept = self.opener.update_in_place(buf)?;
-        buf.truncate(kept.end);
-        buf.advance(kept.start);
-        if let Some(remaining) = &mut self.remaining {
-            *remaining = remaining.saturating_sub(buf.len() as u64);
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> cse_core::Result<()> {
-        self.opener.finish().map(drop)
-    }
-
-    fn size_hint(&self, inner: SizeHint) -> SizeHint {
-        self.remaining.map_or(inner, SizeHint::with_exact)
-    }
-}
-
-pin_project! {
-    /// A response body that decrypts its inner (ciphertext) body as it streams.
-    ///
-    /// The body ends with an error, never quietly, when the inner body is shorter than the
-    /// object or range it should hold ([`cse_core::Error::Truncated`]) or longer
-    /// ([`cse_core::Error::Extended`]). When the plaintext length is known (a declared length, or
-    /// a ranged read) the size hint is exact.
-    ///
-    /// Data is [`Bytes`]; the error is [`Error`], with [`Error::Body`] for the inner body's.
-    pub struct OpenBody<B> {
-        #[pin]
-        inner: B,
-        stage: Stage<OpenCipher>,
-        pending: Option<Error>,
-    }
-}
-
-impl<B> OpenBody<B> {
+impl<B> CipherBody<B, Opener> {
     /// Opens a whole-object GET's body. The envelope's declared length
-    /// ([`Envelope::declared_len`]), when there is one, is checked and gives the exact size hint.
+    /// ([`Envelope::declared_len`]), when there is one, is checked and gives the exact size hint;
+    /// so is its plaintext MD5 when it records one.
     #[must_use]
     pub fn whole(inner: B, envelope: &Envelope, material: &ContentMaterial) -> Self {
-        Self::with(
-            inner,
-            OpenCipher {
-                opener: envelope.whole_opener(material),
-                remaining: envelope.declared_len(),
-            },
-        )
+        Self::new(inner, envelope.whole_opener(material))
     }
 
     /// Opens a ranged GET's body with the plan from
@@ -325,36 +239,33 @@ impl<B> OpenBody<B> {
     /// body the server sent.
     #[must_use]
     pub fn ranged(inner: B, plan: &BodyPlan, material: &ContentMaterial) -> Self {
-        Self::with(
-            inner,
-            OpenCipher {
-                opener: plan.opener(material),
-                remaining: Some(plan.content_length()),
-            },
-        )
-    }
-
-    fn with(inner: B, cipher: OpenCipher) -> Self {
-        Self {
-            inner,
-            stage: Stage::Streaming(cipher),
-            pending: None,
-        }
+        Self::new(inner, plan.opener(material))
     }
 }
 
-impl<B> fmt::Debug for OpenBody<B> {
+impl<B> CipherBody<B, PlainWindow> {
+    /// Passes a ranged GET's body of an object stored in the clear through the engine's window
+    /// ([`BodyPlan::passthrough`]): the same trimming and length checks as a ranged open, no
+    /// decryption.
+    #[must_use]
+    pub fn passthrough(inner: B, plan: &BodyPlan) -> Self {
+        Self::new(inner, plan.passthrough())
+    }
+}
+
+impl<B, T: fmt::Debug> fmt::Debug for CipherBody<B, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenBody")
+        f.debug_struct("CipherBody")
             .field("stage", &self.stage)
             .finish_non_exhaustive()
     }
 }
 
-impl<B> Body for OpenBody<B>
+impl<B, T> Body for CipherBody<B, T>
 where
     B: Body,
     B::Error: Into<BoxError>,
+    T: BodyTransform,
 {
     type Data = Bytes;
     type Error = Error;

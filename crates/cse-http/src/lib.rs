@@ -11,9 +11,13 @@
 //! - Ranges: [`prepare_get_headers`] turns the caller's Range into the block-aligned wire Range
 //!   plus `x-oss-range-behavior: standard`; [`rewrite_range_response`] reads the server's
 //!   206 / 200 / 416 and rewrites Content-Range and Content-Length for the plaintext.
-//! - Bodies: [`SealBody`] encrypts a request body and [`OpenBody`] decrypts a response body, frame
-//!   by frame, in place, in constant memory, polling the inner body only when polled. An opened
-//!   body that arrives shorter or longer than declared ends with an error, never quietly.
+//! - Bodies: [`CipherBody`] runs a body through any of the engine's streaming state machines
+//!   ([`cse_core::BodyTransform`]): it encrypts a request body ([`CipherBody::seal`],
+//!   [`CipherBody::part`]), decrypts a response body ([`CipherBody::whole`],
+//!   [`CipherBody::ranged`]) or trims a range of an unencrypted object
+//!   ([`CipherBody::passthrough`]), frame by frame, in place, in constant memory, polling the
+//!   inner body only when polled. A body that arrives shorter or longer than declared ends with
+//!   an error, never quietly.
 //!
 //! # Hazmat
 //! The format is unauthenticated AES-CTR (see [`cse_core`]): the length checks are the only
@@ -26,7 +30,7 @@
 //! use bytes::Bytes;
 //! use cse_core::{ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Keyring};
 //! use cse_core::{RsaMasterCipher, Sealer};
-//! use cse_http::{OpenBody, SealBody};
+//! use cse_http::CipherBody;
 //! use http::{HeaderMap, Response, header};
 //! use http_body_util::{BodyExt, Full};
 //! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
@@ -43,7 +47,7 @@
 //! assert_eq!(envelope.unencrypted_content_length(), Some(21));
 //! // ... and the body is sealed as the HTTP client polls it.
 //! let sealer = Sealer::with_len(&material, plaintext.len() as u64);
-//! let body = SealBody::new(Full::new(plaintext), sealer);
+//! let body = CipherBody::seal(Full::new(plaintext), sealer);
 //! let stored = body.collect().await?.to_bytes(); // send `put` and `body`
 //!
 //! // GetObject with a range: send the block-aligned range instead of the caller's.
@@ -65,24 +69,24 @@
 //! let material = Keyring::new(Box::new(master)).open(&envelope, &mut rng)?;
 //! let body_plan = cse_http::rewrite_range_response(&plan, &mut parts)?;
 //! assert_eq!(parts.headers[header::CONTENT_RANGE], "bytes 7-12/21");
-//! let opened = OpenBody::ranged(body, &body_plan, &material);
+//! let opened = CipherBody::ranged(body, &body_plan, &material);
 //! assert_eq!(opened.collect().await?.to_bytes(), "object");
 //! # Ok::<(), BoxError>(())
 //! # })?;
 //! # Ok::<(), BoxError>(())
 //! ```
 //!
-//! A whole-object GET skips the range steps and wraps the body with [`OpenBody::whole`], which
+//! A whole-object GET skips the range steps and wraps the body with [`CipherBody::whole`], which
 //! checks the envelope's declared length. A multipart upload writes
 //! [`MultipartContext::envelope`](cse_core::MultipartContext::envelope) with
-//! [`encode_envelope`] on every request and seals each part with [`SealBody::part`].
+//! [`encode_envelope`] on every request and seals each part with [`CipherBody::part`].
 
 mod body;
 mod error;
 mod headers;
 mod range;
 
-pub use body::{OpenBody, SealBody};
+pub use body::{CipherBody, OpenBody, SealBody};
 pub use error::{BoxError, Error, Result};
 pub use headers::{decode_envelope, encode_envelope, prepare_put_headers};
 pub use range::{

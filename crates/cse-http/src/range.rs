@@ -77,7 +77,7 @@ pub fn decode_range_response(status: StatusCode, headers: &HeaderMap) -> Result<
 }
 
 /// Reads a ranged GET's response head into the [`BodyPlan`] for
-/// [`OpenBody::ranged`](crate::OpenBody::ranged), and rewrites the head to describe the
+/// [`CipherBody::ranged`](crate::CipherBody::ranged), and rewrites the head to describe the
 /// plaintext the caller asked for: status 206, Content-Range of the requested bytes and
 /// Content-Length of their count. A 200 (the server ignored the range) becomes the same 206, since
 /// the opened body holds only the requested bytes. On error `parts` is unchanged.

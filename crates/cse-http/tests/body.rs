@@ -17,7 +17,7 @@ use common::{Driven, ScriptBody, Step, drive, envelope, material, pattern, seal_
 use cse_core::{
     BodyPlan, ByteRange, ContentRange, MultipartContext, RangeResponse, Sealer, plan_range,
 };
-use cse_http::{Error, OpenBody, SealBody};
+use cse_http::{CipherBody, Error, OpenBody, SealBody};
 use http::{HeaderMap, HeaderValue};
 use http_body::Body;
 use proptest::prelude::*;
@@ -82,7 +82,7 @@ proptest! {
         let material = material();
         let len = plaintext.len() as u64;
         let sealer = if declared { Sealer::with_len(&material, len) } else { Sealer::new(&material) };
-        let sealed = drive(SealBody::new(
+        let sealed = drive(CipherBody::seal(
             script(split(&plaintext, &seal_cuts), pending, announce_end, sized),
             sealer,
         ));
@@ -92,7 +92,7 @@ proptest! {
         prop_assert_eq!(&ciphertext, &seal_all(&material, &plaintext));
 
         let envelope = envelope(declared.then_some(len));
-        let opened = drive(OpenBody::whole(
+        let opened = drive(CipherBody::whole(
             script(split(&ciphertext, &open_cuts), pending, announce_end, sized),
             &envelope,
             &material,
@@ -135,7 +135,7 @@ proptest! {
             }
         };
         let body = &object[first as usize..=last as usize];
-        let opened = OpenBody::ranged(
+        let opened = CipherBody::ranged(
             script(split(body, &cuts), pending, announce_end, true),
             &body_plan,
             &material,
@@ -163,7 +163,7 @@ fn a_truncated_body_errors_at_its_end() {
             true,
         );
         inner.announce_end = announce_end;
-        let opened = drive(OpenBody::whole(inner, &envelope(Some(100)), &material));
+        let opened = drive(CipherBody::whole(inner, &envelope(Some(100)), &material));
         assert_eq!(
             core_err(&opened, announce_end),
             cse_core::Error::Truncated {
@@ -179,7 +179,7 @@ fn a_truncated_body_errors_at_its_end() {
 
 #[test]
 fn an_empty_body_for_a_non_empty_object_errors() {
-    let opened = drive(OpenBody::whole(
+    let opened = drive(CipherBody::whole(
         ScriptBody::new([]),
         &envelope(Some(5)),
         &material(),
@@ -202,7 +202,7 @@ fn an_extended_body_errors() {
     // Extra bytes in a frame of their own, or inside the frame that reaches the end: a frame
     // that passes the declared length is refused whole.
     for (cuts, delivered) in [([50, 100], 100), ([50, 50], 50)] {
-        let opened = drive(OpenBody::whole(
+        let opened = drive(CipherBody::whole(
             ScriptBody::chunks(split(&ciphertext, &cuts)),
             &envelope(Some(100)),
             &material,
@@ -224,7 +224,7 @@ fn a_truncated_ranged_body_errors() {
     let body_plan = plan
         .on_response(RangeResponse::from_parts(206, Some("bytes 96-199/1000"), None).unwrap())
         .unwrap();
-    let opened = drive(OpenBody::ranged(
+    let opened = drive(CipherBody::ranged(
         ScriptBody::chunks([Bytes::copy_from_slice(&object[96..150])]),
         &body_plan,
         &material,
@@ -248,7 +248,7 @@ fn a_ranged_body_over_a_whole_200_response() {
     let body_plan = plan
         .on_response(RangeResponse::from_parts(200, None, Some(1000)).unwrap())
         .unwrap();
-    let opened = drive(OpenBody::ranged(
+    let opened = drive(CipherBody::ranged(
         ScriptBody::chunks(split(&object, &[10, 499, 501, 510, 900])),
         &body_plan,
         &material,
@@ -260,7 +260,7 @@ fn a_ranged_body_over_a_whole_200_response() {
 #[test]
 fn a_short_sealed_upload_errors() {
     let material = material();
-    let sealed = drive(SealBody::new(
+    let sealed = drive(CipherBody::seal(
         ScriptBody::chunks([Bytes::from_static(b"only nine")]),
         Sealer::with_len(&material, 10),
     ));
@@ -271,7 +271,7 @@ fn a_short_sealed_upload_errors() {
             actual: 9
         }
     );
-    let sealed = drive(SealBody::new(
+    let sealed = drive(CipherBody::seal(
         ScriptBody::chunks([Bytes::from_static(b"eleven byte")]),
         Sealer::with_len(&material, 10),
     ));
@@ -291,7 +291,7 @@ fn multipart_parts_seal_like_one_stream() {
     for part in [2u32, 3, 1] {
         let start = (part as usize - 1) * 16;
         let end = (start + 16).min(40);
-        let sealed = drive(SealBody::part(
+        let sealed = drive(CipherBody::part(
             ScriptBody::chunks(split(&plaintext[start..end], &[5])),
             upload.part_sealer(part).unwrap(),
         ));
@@ -301,7 +301,7 @@ fn multipart_parts_seal_like_one_stream() {
     assert_eq!(object.concat(), seal_all(&material, &plaintext));
 
     let upload = MultipartContext::new(material, envelope(None), 16, 40).unwrap();
-    let sealed = drive(SealBody::part(
+    let sealed = drive(CipherBody::part(
         ScriptBody::chunks([Bytes::from_static(b"short")]),
         upload.part_sealer(1).unwrap(),
     ));
@@ -322,14 +322,14 @@ fn size_hints_are_exact() {
     let ciphertext = seal_all(&material, &plaintext);
 
     // Sealing preserves the inner hint, exact or not.
-    let mut sealed = Box::pin(SealBody::new(
+    let mut sealed = Box::pin(CipherBody::seal(
         ScriptBody::chunks(split(&plaintext, &[100, 200])),
         Sealer::with_len(&material, 300),
     ));
     assert_eq!(sealed.size_hint().exact(), Some(300));
     let mut unsized_inner = ScriptBody::chunks(split(&plaintext, &[100]));
     unsized_inner.sized = false;
-    let unsized_seal = SealBody::new(unsized_inner, Sealer::new(&material));
+    let unsized_seal = CipherBody::seal(unsized_inner, Sealer::new(&material));
     assert_eq!(unsized_seal.size_hint().exact(), None);
     assert_eq!(unsized_seal.size_hint().lower(), 0);
 
@@ -345,7 +345,7 @@ fn size_hints_are_exact() {
     // A whole open with a declared length is exact even over an inner body of unknown size.
     let mut inner = ScriptBody::chunks(split(&ciphertext, &[7, 150]));
     inner.sized = false;
-    let opened = OpenBody::whole(inner, &envelope(Some(300)), &material);
+    let opened = CipherBody::whole(inner, &envelope(Some(300)), &material);
     assert_eq!(opened.size_hint().exact(), Some(300));
 
     // A ranged open counts down from the range's length as frames go out.
@@ -353,7 +353,7 @@ fn size_hints_are_exact() {
     let body_plan = plan
         .on_response(RangeResponse::from_parts(206, Some("bytes 200-299/300"), None).unwrap())
         .unwrap();
-    let mut opened = Box::pin(OpenBody::ranged(
+    let mut opened = Box::pin(CipherBody::ranged(
         ScriptBody::chunks(split(&ciphertext[200..], &[33, 66])),
         &body_plan,
         &material,
@@ -376,7 +376,7 @@ fn the_inner_body_is_polled_only_when_the_wrapper_is() {
         Step::Data(Bytes::from_static(b"def")),
     ]);
     let polls = inner.polls.clone();
-    let mut sealed = Box::pin(SealBody::new(inner, Sealer::new(&material)));
+    let mut sealed = Box::pin(CipherBody::seal(inner, Sealer::new(&material)));
     let mut cx = Context::from_waker(Waker::noop());
     assert_eq!(
         polls.load(Ordering::SeqCst),
@@ -412,7 +412,7 @@ fn a_truncation_is_reported_before_the_wrapper_claims_its_end() {
     // pending length error still gets polled out.
     let material = material();
     let ciphertext = seal_all(&material, b"0123456789");
-    let mut opened = Box::pin(OpenBody::whole(
+    let mut opened = Box::pin(CipherBody::whole(
         ScriptBody::chunks([Bytes::copy_from_slice(&ciphertext[..4])]),
         &envelope(Some(10)),
         &material,
@@ -447,7 +447,7 @@ fn trailers() -> HeaderMap {
 fn trailers_pass_through_after_the_length_check() {
     let material = material();
     let ciphertext = seal_all(&material, b"hello");
-    let opened = drive(OpenBody::whole(
+    let opened = drive(CipherBody::whole(
         ScriptBody::new([
             Step::Data(Bytes::copy_from_slice(&ciphertext)),
             Step::Trailers(trailers()),
@@ -460,7 +460,7 @@ fn trailers_pass_through_after_the_length_check() {
     assert_eq!(opened.trailers, [trailers()]);
 
     // Trailers end the data, so a short body is caught there, before the trailers go out.
-    let opened = drive(OpenBody::whole(
+    let opened = drive(CipherBody::whole(
         ScriptBody::new([
             Step::Data(Bytes::copy_from_slice(&ciphertext[..3])),
             Step::Trailers(trailers()),
@@ -477,7 +477,7 @@ fn trailers_pass_through_after_the_length_check() {
     );
     assert!(opened.trailers.is_empty());
 
-    let sealed = drive(SealBody::new(
+    let sealed = drive(CipherBody::seal(
         ScriptBody::new([
             Step::Data(Bytes::from_static(b"hello")),
             Step::Trailers(trailers()),
@@ -493,7 +493,7 @@ fn trailers_pass_through_after_the_length_check() {
 #[test]
 fn an_inner_error_is_passed_on_as_a_body_error() {
     let material = material();
-    let sealed = drive(SealBody::new(
+    let sealed = drive(CipherBody::seal(
         ScriptBody::new([Step::Data(Bytes::from_static(b"abc")), Step::Fail("reset")]),
         Sealer::new(&material),
     ));
@@ -514,7 +514,7 @@ fn a_uniquely_held_frame_is_transformed_without_a_copy() {
     let material = material();
     let data = Bytes::from(pattern(64));
     let address = data.as_ptr();
-    let mut sealed = Box::pin(SealBody::new(
+    let mut sealed = Box::pin(CipherBody::seal(
         ScriptBody::chunks([data]),
         Sealer::new(&material),
     ));
@@ -528,7 +528,7 @@ fn a_uniquely_held_frame_is_transformed_without_a_copy() {
 
     // A shared (here static) frame is copied once, and the original is left intact.
     let shared = Bytes::from_static(b"static plaintext");
-    let sealed = drive(SealBody::new(
+    let sealed = drive(CipherBody::seal(
         ScriptBody::chunks([shared.clone()]),
         Sealer::new(&material),
     ));
@@ -544,8 +544,8 @@ fn wrappers_suit_hyper_and_threads() {
     assert_send_sync::<Error>();
     let debug = format!(
         "{:?}",
-        SealBody::new(ScriptBody::chunks([]), Sealer::new(&material()))
+        CipherBody::seal(ScriptBody::chunks([]), Sealer::new(&material()))
     );
-    assert!(debug.starts_with("SealBody"), "{debug}");
+    assert!(debug.starts_with("CipherBody"), "{debug}");
     let _: Pin<&mut OpenBody<ScriptBody>>;
 }

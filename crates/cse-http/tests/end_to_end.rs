@@ -19,7 +19,7 @@ use common::{pattern, seal_all};
 use cse_core::{
     ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Keyring, RsaMasterCipher, Sealer,
 };
-use cse_http::{Error, OpenBody, SealBody};
+use cse_http::{CipherBody, Error};
 use http::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
@@ -206,10 +206,10 @@ async fn get_opened(
         .ok_or(cse_core::Error::NotEncrypted)?;
     let material = keyring.open(&envelope, &mut common::rng())?;
     let opened = match plan {
-        None => OpenBody::whole(body, &envelope, &material),
+        None => CipherBody::whole(body, &envelope, &material),
         Some(plan) => {
             let body_plan = cse_http::rewrite_range_response(&plan, &mut parts)?;
-            OpenBody::ranged(body, &body_plan, &material)
+            CipherBody::ranged(body, &body_plan, &material)
         }
     };
     let size_hint = opened.size_hint().exact();
@@ -248,7 +248,7 @@ async fn put_then_get_whole_and_ranged() {
     headers.insert("x-oss-meta-owner", HeaderValue::from_static("alice"));
     let envelope = Envelope::seal(&material, &master, &mut rng).unwrap();
     let envelope = cse_http::prepare_put_headers(&mut headers, envelope, DEFAULT_PREFIX).unwrap();
-    let body = SealBody::new(
+    let body = CipherBody::seal(
         streaming_body(plaintext.clone()),
         Sealer::with_len(&material, OBJECT_LEN as u64),
     );

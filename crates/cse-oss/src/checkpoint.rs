@@ -39,7 +39,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, io_error};
 
-const FORMAT: &str = "cse-upload/1";
+/// 2: part digests are the chunked SHA-256 of [`PartDigest`] (1 hashed the part whole).
+const FORMAT: &str = "cse-upload/2";
 
 /// What the checkpoint knows of one part.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use cse_core::{
     ByteRange, ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Field, Keyring,
     MasterCipher, MissingEnvelope, MultipartContext, PartDigest, RangePlan, Sealer, plan_range,
 };
-use cse_http::OpenBody;
+use cse_http::{CipherBody, OpenBody};
 use http::{HeaderMap, Method};
 use http_body_util::BodyExt as _;
 
@@ -164,7 +164,7 @@ impl ObjectBody {
                 BodyInner::Trimmed { body, window } => {
                     let data = match body.frame().await {
                         // The window checks the body's length: Truncated if it ended early.
-                        None => return window.finish().map(|_| None).map_err(Error::Core),
+                        None => return window.finish().map(|_| None).map_err(Error::from),
                         Some(Err(e)) => {
                             return Err(Error::Body {
                                 operation: "GetObject",
@@ -655,14 +655,14 @@ impl EncryptionClient {
                 // object is refused here as a whole read would refuse it.
                 envelope.check_stored_len(body_plan.content_range().total)?;
                 (
-                    OpenBody::ranged(body, &body_plan, material),
+                    CipherBody::ranged(body, &body_plan, material),
                     Some(body_plan.content_length()),
                     Some(body_plan.content_range()),
                     206,
                 )
             }
             None => (
-                OpenBody::whole(body, &envelope, material),
+                CipherBody::whole(body, &envelope, material),
                 envelope.declared_len().or_else(|| {
                     header_str(&response_headers, "content-length").and_then(|v| v.parse().ok())
                 }),

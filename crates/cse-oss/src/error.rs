@@ -281,6 +281,12 @@ impl From<cse_core::Error> for Error {
     }
 }
 
+impl From<cse_core::StreamError> for Error {
+    fn from(e: cse_core::StreamError) -> Self {
+        Self::Core(e.into())
+    }
+}
+
 impl From<cse_http::Error> for Error {
     fn from(e: cse_http::Error) -> Self {
         match e {
