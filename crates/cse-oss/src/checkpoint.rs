@@ -12,7 +12,7 @@
 //! point leaves a readable record (a torn last line is ignored):
 //!
 //! ```text
-//! {"checkpoint":"cse-upload/1","bucket":"b","key":"k","source":"...","envelope":{...headers...}}
+//! {"checkpoint":"cse-upload/2","bucket":"b","key":"k","source":"...","envelope":{...headers...}}
 //! {"upload_id":"..."}                                  after InitiateMultipartUpload answered
 //! {"sealed":3,"size":8388608,"sha256":"..."}           before part 3's ciphertext leaves
 //! {"uploaded":3,"etag":"\"...\""}                      after UploadPart 3 answered

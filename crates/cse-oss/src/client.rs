@@ -3,6 +3,7 @@
 //! wraps it.
 
 use std::fmt;
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -483,7 +484,12 @@ impl OssClient {
         url
     }
 
-    async fn signed(&self, req: &OssRequest) -> Result<reqwest::Request> {
+    async fn signed(
+        &self,
+        req: &OssRequest,
+        headers: &HeaderMap,
+        body: reqwest::Body,
+    ) -> Result<reqwest::Request> {
         check_bucket(&req.bucket)?;
         check_key(&req.key)?;
         let url = self.url(&req.bucket, &req.key, &req.query);
@@ -496,7 +502,7 @@ impl OssClient {
                 problem: format!("does not make a valid URL ({e})"),
             })?
             .into_parts();
-        parts.headers = req.headers.clone();
+        parts.headers = headers.clone();
         let creds = &self.inner.credentials;
         let mut credential = Credential {
             access_key_id: creds.access_key_id.clone(),
@@ -515,7 +521,7 @@ impl OssClient {
             token.zeroize();
         }
         signed.map_err(|e| Error::Signing(e.to_string()))?;
-        let request = http::Request::from_parts(parts, req.body.clone());
+        let request = http::Request::from_parts(parts, body);
         reqwest::Request::try_from(request).map_err(|source| Error::Transport {
             operation: req.operation,
             source,
@@ -525,6 +531,24 @@ impl OssClient {
     /// Sends `req`, retrying idempotent requests on 5xx answers and transport errors, and turns
     /// error answers into [`Error::Service`].
     pub(crate) async fn send(&self, req: &OssRequest) -> Result<reqwest::Response> {
+        self.send_with(req, || async {
+            Ok((None, reqwest::Body::from(req.body.clone())))
+        })
+        .await
+    }
+
+    /// As [`send`](Self::send), with the body (and, when it returns some, the headers) of each
+    /// attempt made by `attempt`: a streamed body is read afresh for every attempt, and an
+    /// attempt that must not be made (its source changed) is refused by `attempt`'s error.
+    pub(crate) async fn send_with<F, Fut>(
+        &self,
+        req: &OssRequest,
+        mut attempt_body: F,
+    ) -> Result<reqwest::Response>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(Option<HeaderMap>, reqwest::Body)>>,
+    {
         let retry = self.inner.retry;
         let attempts = if req.idempotent {
             retry.max_attempts.max(1)
@@ -534,7 +558,10 @@ impl OssClient {
         let mut delay = retry.base_delay;
         let mut attempt = 1;
         loop {
-            let request = self.signed(req).await?;
+            let (headers, body) = attempt_body().await?;
+            let request = self
+                .signed(req, headers.as_ref().unwrap_or(&req.headers), body)
+                .await?;
             let last = attempt >= attempts;
             match self.inner.http.execute(request).await {
                 Ok(resp) if resp.status().is_success() => return Ok(resp),

@@ -18,8 +18,9 @@ use crate::client::{
     request_id, response_crc64, set_header,
 };
 use crate::crc64::CrcChecked;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, io_error};
 use crate::kms::KmsMasterKey;
+use crate::part_body::{FileBody, PartUpload, fingerprint_file};
 use crate::xml;
 
 fn rng() -> impl cse_core::rand_core::CryptoRng {
@@ -386,6 +387,25 @@ pub struct ListPartsOutput {
     pub request_id: String,
 }
 
+/// Checks the CRC-64 OSS reports for an upload against the one computed while the body was
+/// streamed; `None` when the body never reached its end, which a success answer cannot follow.
+fn check_sent_crc(operation: &'static str, headers: &HeaderMap, sent: Option<u64>) -> Result<()> {
+    let Some(client) = sent else {
+        return Err(Error::UnexpectedResponse {
+            operation,
+            problem: "the server answered before the whole body was sent".to_owned(),
+        });
+    };
+    match response_crc64(headers) {
+        Some(server) if server != client => Err(Error::CrcMismatch {
+            operation,
+            client,
+            server,
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn headers_from(pairs: &[(String, String)]) -> Result<HeaderMap> {
     let mut h = HeaderMap::new();
     for (n, v) in pairs {
@@ -502,6 +522,56 @@ impl EncryptionClient {
         self.client
             .put_object(&request.bucket, &request.key, body, headers)
             .await
+    }
+
+    /// PutObject of the file at `path`, encrypted as it is read and sent: memory stays at a few
+    /// hundred KiB whatever the file's size. `headers` as for [`PutObjectRequest::header`].
+    ///
+    /// A retried attempt (5xx, a dropped connection) gets a fresh content key and counter block,
+    /// wrapped anew, and reads the file again: a file that changed in between is sealed under
+    /// another keystream, never the same one. The CRC-64 OSS reports is checked against the
+    /// ciphertext sent.
+    ///
+    /// # Errors
+    /// [`Error::Io`] for the file; [`Error::Core`] with [`cse_core::Error::Truncated`] or
+    /// [`cse_core::Error::Extended`] when the file changed length while it was sent; as
+    /// [`put_object`](Self::put_object) otherwise.
+    pub async fn put_object_from_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &std::path::Path,
+        headers: &[(String, String)],
+    ) -> Result<PutObjectOutput> {
+        check_bucket(bucket)?;
+        check_key(key)?;
+        let len = tokio::fs::metadata(path)
+            .await
+            .map_err(io_error(path))?
+            .len();
+        let mut base = headers_from(headers)?;
+        set_header(&mut base, "content-length", &len.to_string())?;
+        let sent_crc = Arc::new(std::sync::Mutex::new(None));
+        let req = OssRequest::new("PutObject", Method::PUT, bucket, key);
+        let resp = self
+            .client
+            .send_with(&req, || async {
+                // A fresh key per attempt: a retry never seals other bytes under used keystream.
+                let material = ContentMaterial::generate(&mut rng());
+                let envelope = self.seal_envelope(&material).await?;
+                let mut headers = base.clone();
+                cse_http::prepare_put_headers(&mut headers, envelope, DEFAULT_PREFIX)?;
+                if let Ok(mut crc) = sent_crc.lock() {
+                    *crc = None;
+                }
+                let sealer = Sealer::with_len(&material, len);
+                let body = FileBody::whole(path, len, sealer, Arc::clone(&sent_crc)).await?;
+                Ok((Some(headers), reqwest::Body::wrap(body)))
+            })
+            .await?;
+        let sent = sent_crc.lock().ok().and_then(|crc| *crc);
+        check_sent_crc("PutObject", resp.headers(), sent)?;
+        Ok(PutObjectOutput::from_headers(resp.headers()))
     }
 
     /// HeadObject, with the envelope decoded.
@@ -925,6 +995,96 @@ impl EncryptionClient {
                 part: Box::new(sealed),
                 source: Box::new(e),
             })
+    }
+
+    /// UploadPart of part `part_number` streamed from the file at `path`, which holds the
+    /// upload's whole data (the part is read from its offset, [`MultipartContext::part_range`]),
+    /// sealed as it is sent: memory stays at a few hundred KiB whatever the part size.
+    ///
+    /// Retries (as the client's retry policy allows) read the part again, and release each
+    /// 64 KiB chunk of ciphertext that an earlier attempt released only if it is the same bytes
+    /// ([`cse_core::TrackedPartSealer`]): a file that changed under a retry fails with
+    /// [`cse_core::Error::PartChanged`] instead of exposing two plaintexts under one keystream.
+    /// With a checkpoint, the part's digest is computed first, without sending anything, and
+    /// recorded (or, for a part recorded before, compared) before the first byte leaves.
+    ///
+    /// # Errors
+    /// [`Error::Io`]; [`Error::Core`] with [`cse_core::Error::PartChanged`],
+    /// [`cse_core::Error::PartAlreadySealed`], [`cse_core::Error::PartNumberOutOfRange`] or a
+    /// length error when the file is shorter than the part; [`Error::Checkpoint`];
+    /// [`Error::Service`], [`Error::Transport`], [`Error::CrcMismatch`].
+    pub async fn upload_part_from_file(
+        &self,
+        context: &EncryptionMultipartContext,
+        part_number: u32,
+        path: &std::path::Path,
+    ) -> Result<UploadedPart> {
+        let (offset, len) = context.context.part_range(part_number)?;
+        let mut known = None;
+        if let Some(checkpoint) = &context.checkpoint {
+            let recorded = checkpoint.part(part_number);
+            if recorded.as_ref().is_some_and(|r| r.etag.is_some()) {
+                return Err(Error::Core(cse_core::Error::PartAlreadySealed {
+                    part: part_number,
+                }));
+            }
+            let fingerprint =
+                fingerprint_file(&context.context, part_number, path, offset, len).await?;
+            let digest = fingerprint
+                .digest()
+                .ok_or(Error::Core(cse_core::Error::PartLength {
+                    part: part_number,
+                    expected: len,
+                    actual: 0,
+                }))?;
+            match recorded {
+                Some(r) if r.digest != digest => {
+                    return Err(Error::Core(cse_core::Error::PartChanged {
+                        part: part_number,
+                    }));
+                }
+                Some(_) => {}
+                None => checkpoint.record_sealed(part_number, len, &digest)?,
+            }
+            known = Some(fingerprint);
+        }
+        let upload = PartUpload::new(
+            Arc::clone(&context.context),
+            part_number,
+            path,
+            offset,
+            len,
+            known,
+        );
+        let mut req = OssRequest::new("UploadPart", Method::PUT, &context.bucket, &context.key)
+            .query("partNumber", part_number.to_string())
+            .query("uploadId", context.upload_id.clone());
+        envelope_headers(context.context.envelope(), &mut req.headers)?;
+        set_header(&mut req.headers, "content-length", &len.to_string())?;
+        let sent = self
+            .client
+            .send_with(&req, || async {
+                Ok((None, reqwest::Body::wrap(upload.attempt().await?)))
+            })
+            .await;
+        let resp = match sent {
+            Ok(resp) => resp,
+            // A changed source or a read error ended the body: that, not the transport error
+            // it caused, is the cause.
+            Err(e) => return Err(upload.take_failure().await.unwrap_or(e)),
+        };
+        let crc = upload.sent().await.map(|(crc, _)| crc);
+        check_sent_crc("UploadPart", resp.headers(), crc)?;
+        let etag = header_str(resp.headers(), "etag")
+            .ok_or_else(|| Error::UnexpectedResponse {
+                operation: "UploadPart",
+                problem: "the answer has no ETag".to_owned(),
+            })?
+            .to_owned();
+        if let Some(checkpoint) = &context.checkpoint {
+            checkpoint.record_uploaded(part_number, &etag)?;
+        }
+        Ok(UploadedPart { part_number, etag })
     }
 
     /// CompleteMultipartUpload with `parts` (any order; sent sorted). No envelope headers are

@@ -87,6 +87,7 @@ mod crc64;
 mod encryption;
 mod error;
 mod kms;
+mod part_body;
 mod time;
 mod transfer;
 mod xml;

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use bytes::Bytes;
 use cse_core::ByteRange;
 use http::HeaderMap;
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _, AsyncWriteExt as _};
@@ -13,8 +12,7 @@ use tokio::task::JoinSet;
 use crate::checkpoint::UploadCheckpoint;
 use crate::client::{PutObjectOutput, set_header};
 use crate::encryption::{
-    EncryptionClient, EncryptionMultipartContext, InitiateMultipartUploadRequest, PutObjectRequest,
-    UploadedPart,
+    EncryptionClient, EncryptionMultipartContext, InitiateMultipartUploadRequest, UploadedPart,
 };
 use crate::error::{Error, Result, io_error};
 
@@ -126,16 +124,6 @@ impl Default for DownloadOptions {
     }
 }
 
-async fn read_at(path: &Path, offset: u64, len: u64) -> Result<Bytes> {
-    let mut file = tokio::fs::File::open(path).await.map_err(io_error(path))?;
-    file.seek(std::io::SeekFrom::Start(offset))
-        .await
-        .map_err(io_error(path))?;
-    let mut buf = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
-    file.read_exact(&mut buf).await.map_err(io_error(path))?;
-    Ok(Bytes::from(buf))
-}
-
 /// What a checkpoint compares to tell that a file is still the one it began uploading: its
 /// size, modification time and inode. A part sealed before is also resealed only from the same
 /// bytes (its digest); a part never sealed is read as the file is now, which is why a change
@@ -217,10 +205,9 @@ impl EncryptionClient {
         // file, which the resume check refuses, rather than a reason to leave the upload behind.
         let resuming = options.checkpoint.as_ref().is_some_and(|cp| cp.exists());
         if size <= options.part_size && !resuming {
-            let body = tokio::fs::read(&path).await.map_err(io_error(&path))?;
-            let mut request = PutObjectRequest::new(bucket, key, body);
-            request.headers.clone_from(&options.headers);
-            let out = self.put_object(request).await?;
+            let out = self
+                .put_object_from_file(bucket, key, &path, &options.headers)
+                .await?;
             if let Some(progress) = &options.on_progress {
                 (progress.0)(size);
             }
@@ -345,18 +332,10 @@ impl EncryptionClient {
                     let Some(&n) = pending.get(next.fetch_add(1, Ordering::SeqCst)) else {
                         return Ok::<_, Error>(done);
                     };
-                    let (offset, len) = context.context().part_range(n)?;
-                    let body = read_at(&path, offset, len).await?;
-                    // Here the sealed bytes are not the caller's to resend: a checkpointed upload
-                    // reseals them against their digest on resume, and any other is aborted.
-                    let uploaded =
-                        client
-                            .upload_part(&context, n, body)
-                            .await
-                            .map_err(|e| match e {
-                                Error::PartNotUploaded { source, .. } => *source,
-                                other => other,
-                            })?;
+                    let len = context.context().part_len(n)?;
+                    // Streamed from the file, a piece at a time; retries are checked chunk by
+                    // chunk against what was sent, and a checkpointed resume against the digest.
+                    let uploaded = client.upload_part_from_file(&context, n, &path).await?;
                     done.push(uploaded);
                     if let Some(progress) = &progress {
                         (progress.0)(len);

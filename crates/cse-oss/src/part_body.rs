@@ -1,0 +1,592 @@
+//! Request bodies streamed from a file, sealed as they are sent, in bounded memory.
+//!
+//! A whole object ([`FileBody::whole`]) is sealed with a [`Sealer`]; each attempt of a PutObject
+//! gets its own material, so a retry never reuses keystream whatever the file became. A part
+//! ([`PartUpload`]) is sealed under the upload's one key, so each attempt goes through a
+//! [`TrackedPartSealer`]: a chunk that any earlier attempt released is released again only if
+//! it is the same ciphertext. Attempts of one part share one state behind a lock, and a new
+//! attempt supersedes the old one under that lock, so a body the HTTP stack has not dropped yet
+//! can release nothing more once its successor has taken the fingerprint.
+
+use std::fmt;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex as SyncMutex};
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use cse_core::{
+    FINGERPRINT_CHUNK_LEN, MultipartContext, PartFingerprint, Sealer, TrackedPartSealer,
+};
+use http_body::{Frame, SizeHint};
+use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+use tokio::sync::Mutex;
+
+use crate::crc64::Crc64;
+use crate::error::{Error, Result, io_error};
+
+/// The bytes read, sealed and sent at a time: four fingerprint chunks, so every piece of a part
+/// ends on a chunk boundary (or at the part's end).
+pub(crate) const PIECE_LEN: usize = 4 * FINGERPRINT_CHUNK_LEN;
+
+type Piece = Option<std::result::Result<Bytes, Error>>;
+type PieceFuture = Pin<Box<dyn Future<Output = (Piece, Source)> + Send>>;
+
+/// What the next piece is read from, moved in and out of each read's future.
+enum Source {
+    Whole(Box<WholeState>),
+    Part(PartHandle),
+}
+
+/// A piece at a time, from a [`Source`]: a request body for reqwest.
+pub(crate) struct FileBody {
+    /// `None` between the end of one read and the start of the next, and after the end.
+    next: SyncMutex<Option<PieceFuture>>,
+    idle: Option<Source>,
+    remaining: u64,
+}
+
+impl fmt::Debug for FileBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileBody")
+            .field("remaining", &self.remaining)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileBody {
+    fn new(source: Source, len: u64) -> Self {
+        Self {
+            next: SyncMutex::new(None),
+            idle: Some(source),
+            remaining: len,
+        }
+    }
+
+    /// The file at `path`, `len` bytes from its start, sealed by `sealer` (a fresh material's).
+    /// The CRC-64 of what was sent lands in `crc` at the end.
+    pub(crate) async fn whole(
+        path: &Path,
+        len: u64,
+        sealer: Sealer,
+        crc: Arc<SyncMutex<Option<u64>>>,
+    ) -> Result<Self> {
+        let file = tokio::fs::File::open(path).await.map_err(io_error(path))?;
+        Ok(Self::new(
+            Source::Whole(Box::new(WholeState {
+                path: path.to_owned(),
+                file,
+                sealer: Some(sealer),
+                left: len,
+                crc: Crc64::new(),
+                done: crc,
+            })),
+            len,
+        ))
+    }
+}
+
+impl http_body::Body for FileBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<Frame<Bytes>, Error>>> {
+        let this = &mut *self;
+        let slot = this
+            .next
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slot.is_none() {
+            let Some(source) = this.idle.take() else {
+                return Poll::Ready(None);
+            };
+            *slot = Some(Box::pin(source.read()));
+        }
+        let Some(future) = slot.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let (piece, source) = match future.as_mut().poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(out) => out,
+        };
+        *slot = None;
+        match piece {
+            Some(Ok(bytes)) => {
+                this.remaining = this.remaining.saturating_sub(bytes.len() as u64);
+                this.idle = Some(source);
+                Poll::Ready(Some(Ok(Frame::data(bytes))))
+            }
+            // An error ends the body; so does the end of the data.
+            Some(Err(e)) => Poll::Ready(Some(Err(e))),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.idle.is_none()
+            && self
+                .next
+                .lock()
+                .map(|n| n.is_none())
+                .unwrap_or_else(|p| p.into_inner().is_none())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
+}
+
+impl Source {
+    async fn read(self) -> (Piece, Self) {
+        match self {
+            Self::Whole(mut s) => {
+                let piece = s.next().await;
+                (piece, Self::Whole(s))
+            }
+            Self::Part(h) => {
+                let piece = h.next().await;
+                (piece, Self::Part(h))
+            }
+        }
+    }
+}
+
+/// Reads up to `want` bytes (fewer only at the end of the file) into a fresh buffer.
+async fn read_piece(file: &mut tokio::fs::File, path: &Path, want: u64) -> Result<BytesMut> {
+    let want = usize::try_from(want).unwrap_or(PIECE_LEN).min(PIECE_LEN);
+    let mut buf = BytesMut::zeroed(want);
+    let mut filled = 0;
+    while filled < want {
+        let n = file
+            .read(&mut buf[filled..])
+            .await
+            .map_err(io_error(path))?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    buf.truncate(filled);
+    Ok(buf)
+}
+
+struct WholeState {
+    path: PathBuf,
+    file: tokio::fs::File,
+    sealer: Option<Sealer>,
+    left: u64,
+    crc: Crc64,
+    done: Arc<SyncMutex<Option<u64>>>,
+}
+
+impl WholeState {
+    async fn next(&mut self) -> Piece {
+        let sealer = self.sealer.as_mut()?;
+        if self.left == 0 {
+            return self.finish().err().map(Err);
+        }
+        let mut buf = match read_piece(&mut self.file, &self.path, self.left).await {
+            Ok(buf) => buf,
+            Err(e) => return Some(Err(e)),
+        };
+        if buf.is_empty() {
+            // The file shrank: the sealer's length check names it.
+            return self.finish().err().map(Err);
+        }
+        if let Err(e) = sealer.update_in_place(&mut buf) {
+            self.sealer = None;
+            return Some(Err(e.into()));
+        }
+        self.left = self.left.saturating_sub(buf.len() as u64);
+        self.crc.update(&buf);
+        if self.left == 0
+            && let Err(e) = self.finish()
+        {
+            return Some(Err(e));
+        }
+        Some(Ok(buf.freeze()))
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if let Some(sealer) = self.sealer.take() {
+            sealer.finish()?;
+            if let Ok(mut done) = self.done.lock() {
+                *done = Some(self.crc.value());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One part of a multipart upload streamed from a file, across all its attempts.
+pub(crate) struct PartUpload {
+    state: Arc<Mutex<PartState>>,
+    context: Arc<MultipartContext>,
+    part: u32,
+    path: PathBuf,
+    /// Where the part starts in the file.
+    offset: u64,
+    len: u64,
+}
+
+impl fmt::Debug for PartUpload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartUpload")
+            .field("part", &self.part)
+            .finish_non_exhaustive()
+    }
+}
+
+struct PartState {
+    /// The attempt allowed to release bytes; an older body finds itself superseded.
+    attempt: u64,
+    file: Option<tokio::fs::File>,
+    sealer: Option<TrackedPartSealer>,
+    /// The fingerprint of every chunk any attempt released; complete after a whole send.
+    fingerprint: Option<PartFingerprint>,
+    left: u64,
+    crc: Crc64,
+    /// The CRC-64 of the last attempt that sent the whole part.
+    sent_crc: Option<u64>,
+    /// An engine or file error: a changed source is not retried.
+    failure: Option<Error>,
+}
+
+struct PartHandle {
+    upload: Arc<PartUploadShared>,
+    attempt: u64,
+}
+
+/// What a body of the part needs, shared with the [`PartUpload`].
+struct PartUploadShared {
+    state: Arc<Mutex<PartState>>,
+    path: PathBuf,
+}
+
+impl PartUpload {
+    /// A part of `len` bytes at `offset` in the file at `path`, to be sealed as part `part`.
+    /// `fingerprint` is what an earlier run released of it (a checkpointed resume), if known.
+    pub(crate) fn new(
+        context: Arc<MultipartContext>,
+        part: u32,
+        path: &Path,
+        offset: u64,
+        len: u64,
+        fingerprint: Option<PartFingerprint>,
+    ) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(PartState {
+                attempt: 0,
+                file: None,
+                sealer: None,
+                fingerprint,
+                left: 0,
+                crc: Crc64::new(),
+                sent_crc: None,
+                failure: None,
+            })),
+            context,
+            part,
+            path: path.to_owned(),
+            offset,
+            len,
+        }
+    }
+
+    /// A body for the next attempt: the previous attempt, if its body still exists, releases
+    /// nothing more from here on.
+    ///
+    /// # Errors
+    /// The error that ended the previous attempt inside the body (a changed source, a read
+    /// error), which is not worth a retry; [`Error::Io`] opening the file; the engine's
+    /// [`cse_core::Error::PartAlreadySealed`] for a part another seal claimed.
+    pub(crate) async fn attempt(&self) -> Result<FileBody> {
+        let mut st = self.state.lock().await;
+        if let Some(e) = st.failure.take() {
+            return Err(e);
+        }
+        st.attempt += 1;
+        let fingerprint = match st.sealer.take() {
+            Some(previous) => Some(previous.fingerprint()),
+            None => st.fingerprint.take(),
+        };
+        let sealer = self.context.tracked_part_sealer(self.part, fingerprint)?;
+        let mut file = tokio::fs::File::open(&self.path)
+            .await
+            .map_err(io_error(&self.path))?;
+        file.seek(std::io::SeekFrom::Start(self.offset))
+            .await
+            .map_err(io_error(&self.path))?;
+        st.file = Some(file);
+        st.sealer = Some(sealer);
+        st.left = self.len;
+        st.crc = Crc64::new();
+        st.sent_crc = None;
+        let handle = PartHandle {
+            upload: Arc::new(PartUploadShared {
+                state: Arc::clone(&self.state),
+                path: self.path.clone(),
+            }),
+            attempt: st.attempt,
+        };
+        Ok(FileBody::new(Source::Part(handle), self.len))
+    }
+
+    /// After a successful answer: the CRC-64 of the attempt that sent the whole part, and its
+    /// complete fingerprint.
+    pub(crate) async fn sent(&self) -> Option<(u64, PartFingerprint)> {
+        let mut st = self.state.lock().await;
+        let crc = st.sent_crc?;
+        let fingerprint = st
+            .fingerprint
+            .clone()
+            .filter(PartFingerprint::is_complete)?;
+        st.file = None;
+        Some((crc, fingerprint))
+    }
+
+    /// The error that ended the last attempt inside its body, if one did.
+    pub(crate) async fn take_failure(&self) -> Option<Error> {
+        self.state.lock().await.failure.take()
+    }
+}
+
+impl PartHandle {
+    async fn next(&self) -> Piece {
+        let mut st = self.upload.state.lock().await;
+        if st.attempt != self.attempt {
+            return Some(Err(Error::UnexpectedResponse {
+                operation: "UploadPart",
+                problem: "this attempt was superseded by a retry".to_owned(),
+            }));
+        }
+        st.sealer.as_ref()?;
+        let st = &mut *st;
+        let left = st.left;
+        let read = match st.file.as_mut() {
+            Some(file) => read_piece(file, &self.upload.path, left).await,
+            None => return None,
+        };
+        let mut buf = match read {
+            Ok(buf) => buf,
+            Err(e) => return Some(Err(fail(st, e))),
+        };
+        let sealer = st.sealer.as_mut()?;
+        if buf.is_empty() {
+            // The file shrank under the part: the sealer's length check names it.
+            let e = match st.sealer.take().map(TrackedPartSealer::finish) {
+                Some(Err(e)) => Error::from(e),
+                _ => Error::UnexpectedResponse {
+                    operation: "UploadPart",
+                    problem: "the file ended inside the part".to_owned(),
+                },
+            };
+            return Some(Err(fail(st, e)));
+        }
+        if let Err(e) = sealer.update_in_place(&mut buf) {
+            return Some(Err(fail(st, e.into())));
+        }
+        st.left = st.left.saturating_sub(buf.len() as u64);
+        st.crc.update(&buf);
+        if st.left == 0 {
+            match st.sealer.take().map(TrackedPartSealer::finish) {
+                Some(Ok(fingerprint)) => {
+                    st.fingerprint = Some(fingerprint);
+                    st.sent_crc = Some(st.crc.value());
+                }
+                Some(Err(e)) => return Some(Err(fail(st, e.into()))),
+                None => {}
+            }
+        }
+        Some(Ok(buf.freeze()))
+    }
+}
+
+/// Records `e` as the end of the part's attempts and returns a copy for the body.
+fn fail(st: &mut PartState, e: Error) -> Error {
+    let shown = Error::UnexpectedResponse {
+        operation: "UploadPart",
+        problem: e.to_string(),
+    };
+    st.failure = Some(e);
+    shown
+}
+
+/// The fingerprint of part `part`, `len` bytes at `offset` in the file at `path`, computed
+/// without releasing any ciphertext: what a checkpoint records before the part leaves.
+///
+/// # Errors
+/// [`Error::Io`]; the engine's length errors when the file is shorter than the part.
+pub(crate) async fn fingerprint_file(
+    context: &MultipartContext,
+    part: u32,
+    path: &Path,
+    offset: u64,
+    len: u64,
+) -> Result<PartFingerprint> {
+    let mut fingerprinter = context.part_fingerprinter(part)?;
+    let mut file = tokio::fs::File::open(path).await.map_err(io_error(path))?;
+    file.seek(std::io::SeekFrom::Start(offset))
+        .await
+        .map_err(io_error(path))?;
+    let mut left = len;
+    while left > 0 {
+        let buf = read_piece(&mut file, path, left).await?;
+        if buf.is_empty() {
+            break;
+        }
+        fingerprinter.update(&buf)?;
+        left -= buf.len() as u64;
+    }
+    Ok(fingerprinter.finish()?)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use http_body_util::BodyExt as _;
+
+    use super::*;
+    use cse_core::{ContentKey, ContentMaterial, CounterBlock, Envelope};
+
+    const PART: u64 = 3 * PIECE_LEN as u64;
+
+    fn context() -> Arc<MultipartContext> {
+        let material = ContentMaterial::new(
+            ContentKey::from_bytes([1; 32]),
+            CounterBlock::from_bytes([2; 16]),
+        );
+        let envelope = Envelope::from_wrapped("test", "", b"k", b"s").unwrap();
+        Arc::new(MultipartContext::new(material, envelope, PART, 2 * PART).unwrap())
+    }
+
+    /// What a plain part sealer makes of part 2 of `data` (a second context, the same key).
+    fn sealed_part2(data: &[u8]) -> Vec<u8> {
+        let ctx = context();
+        let mut out = data[PART as usize..].to_vec();
+        ctx.part_sealer(2)
+            .unwrap()
+            .update_in_place(&mut out)
+            .unwrap();
+        out
+    }
+
+    fn file(data: &[u8]) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), data).unwrap();
+        f
+    }
+
+    fn data() -> Vec<u8> {
+        (0..2 * PART).map(|i| (i % 251) as u8).collect()
+    }
+
+    #[tokio::test]
+    async fn a_part_streams_in_pieces_as_the_plain_sealer_seals_it() {
+        let data = data();
+        let f = file(&data);
+        let upload = PartUpload::new(context(), 2, f.path(), PART, PART, None);
+        let mut body = upload.attempt().await.unwrap();
+        let mut sent = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let bytes = frame.unwrap().into_data().unwrap();
+            assert!(bytes.len() <= PIECE_LEN, "bounded pieces");
+            sent.extend_from_slice(&bytes);
+        }
+        assert_eq!(sent, sealed_part2(&data));
+        let (crc, fingerprint) = upload.sent().await.unwrap();
+        assert_eq!(crc, crate::crc64::crc64(&sent));
+        assert_eq!(fingerprint.digest(), Some(cse_core::PartDigest::of(&sent)));
+    }
+
+    /// The retry after a send that released one piece: a change inside that piece is refused
+    /// before any byte of it is released again; the superseded body releases nothing more.
+    #[tokio::test]
+    async fn a_retry_of_a_changed_file_is_refused_and_the_old_body_stops() {
+        let mut data = data();
+        let f = file(&data);
+        let upload = PartUpload::new(context(), 2, f.path(), PART, PART, None);
+        let mut first = upload.attempt().await.unwrap();
+        let released = first.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(released.len(), PIECE_LEN);
+        // The source changes inside what was released, then the request is retried.
+        data[PART as usize + 100] ^= 1;
+        std::fs::write(f.path(), &data).unwrap();
+        let mut second = upload.attempt().await.unwrap();
+        // The first body, still alive, is superseded.
+        assert!(first.frame().await.unwrap().is_err());
+        let refused = second.frame().await.unwrap();
+        assert!(refused.is_err(), "nothing of the changed piece is released");
+        match upload.take_failure().await {
+            Some(Error::Core(cse_core::Error::PartChanged { part: 2 })) => {}
+            other => panic!("expected PartChanged, got {other:?}"),
+        }
+    }
+
+    /// A change only beyond what the failed send released never met the keystream: the
+    /// retry sends the file as it now is.
+    #[tokio::test]
+    async fn a_change_past_what_was_released_goes_through() {
+        let mut data = data();
+        let f = file(&data);
+        let upload = PartUpload::new(context(), 2, f.path(), PART, PART, None);
+        let mut first = upload.attempt().await.unwrap();
+        first.frame().await.unwrap().unwrap();
+        drop(first);
+        data[PART as usize + PIECE_LEN + 5] ^= 1;
+        std::fs::write(f.path(), &data).unwrap();
+        let body = upload.attempt().await.unwrap();
+        let sent = body.collect().await.unwrap().to_bytes();
+        assert_eq!(&sent[..], &sealed_part2(&data)[..]);
+    }
+
+    #[tokio::test]
+    async fn a_whole_file_streams_and_reports_its_crc() {
+        let data = data();
+        let f = file(&data);
+        let material = ContentMaterial::new(
+            ContentKey::from_bytes([3; 32]),
+            CounterBlock::from_bytes([4; 16]),
+        );
+        let crc = Arc::new(SyncMutex::new(None));
+        let len = data.len() as u64;
+        let body = FileBody::whole(
+            f.path(),
+            len,
+            Sealer::with_len(&material, len),
+            Arc::clone(&crc),
+        )
+        .await
+        .unwrap();
+        let sent = body.collect().await.unwrap().to_bytes();
+        let mut want = data.clone();
+        Sealer::new(&material).update_in_place(&mut want).unwrap();
+        assert_eq!(&sent[..], &want[..]);
+        assert_eq!(*crc.lock().unwrap(), Some(crate::crc64::crc64(&want)));
+    }
+
+    #[tokio::test]
+    async fn a_file_that_shrank_ends_the_body_with_the_length_error() {
+        let data = data();
+        let f = file(&data[..1000]);
+        let material = ContentMaterial::new(
+            ContentKey::from_bytes([3; 32]),
+            CounterBlock::from_bytes([4; 16]),
+        );
+        let len = data.len() as u64;
+        let crc = Arc::new(SyncMutex::new(None));
+        let body = FileBody::whole(f.path(), len, Sealer::with_len(&material, len), crc)
+            .await
+            .unwrap();
+        match body.collect().await {
+            Err(Error::Core(cse_core::Error::Truncated { expected, actual })) => {
+                assert_eq!((expected, actual), (len, 1000));
+            }
+            other => panic!("expected Truncated, got {other:?}"),
+        }
+    }
+}
