@@ -385,11 +385,13 @@ Examples:
 
 The file is encrypted on this machine with a fresh content key, which the
 public key wraps into the envelope headers sent with the object; neither the
-plaintext nor the content key leaves the machine. Without --part-size: one
-PutObject, with the whole input in memory (--in - reads standard input).
-With --part-size N (a positive multiple of 16): a multipart upload of N-byte
-parts, J in flight (about J x N bytes of memory); a file no larger than N
-goes as one PutObject. A failed or interrupted (Ctrl-C, SIGTERM) multipart
+plaintext nor the content key leaves the machine. A file is read, sealed and
+sent a piece at a time, in a few MiB of memory at any size: up to 64 MiB as
+one PutObject, above that as a multipart upload of 8 MiB parts (larger when
+10000 parts would not hold the file), J in flight. With --part-size N (a
+positive multiple of 16, at least 100 KiB as OSS requires) the parts are N
+bytes; a file no larger than N goes as one PutObject. Standard input (--in -)
+is read into memory and sent with one PutObject. A failed or interrupted (Ctrl-C, SIGTERM) multipart
 upload is aborted after its parts in flight finish, unless --checkpoint FILE
 is given: then the upload is kept and FILE records it (the envelope, which
 holds no secret, and each part's ciphertext digest and ETag), and running the
@@ -430,8 +432,8 @@ pub struct PutArgs {
     /// or with a suffix KiB, MiB or GiB (8MiB).
     #[arg(long, value_name = "N", value_parser = parse_size)]
     pub part_size: Option<u64>,
-    /// Parts in flight at once, with --part-size.
-    #[arg(long, value_name = "J", default_value_t = 4, requires = "part_size",
+    /// Parts in flight at once, for a multipart upload.
+    #[arg(long, value_name = "J", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
     /// Record the multipart upload in FILE, and resume it from FILE if it exists: an

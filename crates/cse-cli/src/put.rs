@@ -17,6 +17,19 @@ use crate::interrupt;
 use crate::object::{load_key, parse_matdesc};
 use crate::{oss, stdout};
 
+/// Files larger than this go up as a multipart upload when no --part-size is given.
+pub const AUTO_MULTIPART_ABOVE: u64 = 64 << 20;
+
+/// The part size chosen for such a file: 8 MiB, or the smallest multiple of 16 that keeps the
+/// upload within 10 000 parts.
+#[must_use]
+pub fn auto_part_size(len: u64) -> u64 {
+    let fit = len
+        .div_ceil(u64::from(cse_core::MAX_PARTS))
+        .next_multiple_of(16);
+    fit.max(8 << 20)
+}
+
 /// Runs `cse put`, printing the object, its length and its ETag on stdout.
 ///
 /// # Errors
@@ -50,8 +63,17 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
         master = master.with_matdesc(&parse_matdesc(text)?);
     }
     let mut input = Input::open(&args.input, "--in")?;
+    let file_len = input.len().filter(|_| !is_stdio(&args.input));
     let multipart = match args.part_size {
-        None => None,
+        // A large file goes up in parts without being asked: one PutObject of gigabytes is
+        // one request to lose and redo whole.
+        None => match file_len {
+            Some(len) if len > AUTO_MULTIPART_ABOVE => {
+                let part_size = auto_part_size(len);
+                Some((part_size, len, part_count(part_size, len)?))
+            }
+            _ => None,
+        },
         Some(part_size) => {
             let len = match input.len() {
                 Some(len) if !is_stdio(&args.input) => len,
@@ -72,6 +94,16 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
     let (bucket, key) = (args.oss.bucket.as_str(), args.oss.object.as_str());
 
     let Some((part_size, len, parts)) = multipart else {
+        let client = EncryptionClient::new(plain, Box::new(master));
+        if let Some(len) = file_len {
+            drop(input);
+            // Read, sealed and sent a piece at a time: constant memory at any size.
+            let out = oss::runtime(1)?
+                .block_on(client.put_object_from_file(bucket, key, &args.input, &[]))
+                .map_err(|e| oss::error(&url, e))?;
+            stdout::write_line(summary(&url, len, "one PutObject", &out))?;
+            return Ok(());
+        }
         let mut body = Vec::with_capacity(
             input
                 .len()
@@ -82,7 +114,6 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
             .read_to_end(&mut body)
             .map_err(|e| CliError::io(format!("reading --in {}", input.describe()), &e))?;
         let len = body.len() as u64;
-        let client = EncryptionClient::new(plain, Box::new(master));
         let out = oss::runtime(1)?
             .block_on(client.put_object(PutObjectRequest::new(bucket, key, body)))
             .map_err(|e| oss::error(&url, e))?;
@@ -240,4 +271,20 @@ fn part_count(part_size: u64, len: u64) -> CliResult<u32> {
 fn summary(url: &str, len: u64, how: &str, out: &PutObjectOutput) -> String {
     let etag = out.etag.as_deref().unwrap_or("not returned");
     format!("{url}: {len} bytes encrypted and uploaded with {how}, ETag {etag}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_automatic_part_size_is_8_mib_until_10000_parts_would_not_hold_the_file() {
+        assert_eq!(auto_part_size(AUTO_MULTIPART_ABOVE + 1), 8 << 20);
+        assert_eq!(auto_part_size(10_000 * (8 << 20)), 8 << 20);
+        let big = 10_000 * (8 << 20) + 1;
+        let part = auto_part_size(big);
+        assert!(part > 8 << 20 && part.is_multiple_of(16));
+        assert!(big.div_ceil(part) <= 10_000);
+        assert!(big.div_ceil(part - 16) > 10_000, "the smallest such size");
+    }
 }

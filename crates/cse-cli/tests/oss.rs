@@ -369,6 +369,40 @@ fn a_file_that_fits_one_part_goes_as_one_put_object() {
     assert_eq!(oss.decrypt_offline("small.bin", &["--strict"]), plain);
 }
 
+/// Above 64 MiB, `cse put` without --part-size uploads in 8 MiB parts; below, one PutObject,
+/// both streamed from the file.
+#[test]
+fn a_large_file_goes_up_in_parts_without_being_asked() {
+    let oss = Oss::start();
+    let plain = plaintext((64 << 20) + 1);
+    let said = oss.put("large.bin", &plain, &[]).ok().stdout_text();
+    assert!(said.contains("9 parts"), "{said}");
+    assert_eq!(
+        oss.count("POST", "uploads"),
+        1,
+        "one InitiateMultipartUpload"
+    );
+    assert_eq!(
+        oss.count("PUT", "partNumber"),
+        9,
+        "eight 8 MiB parts and one byte"
+    );
+    let stored = oss.stored("large.bin");
+    assert_eq!(stored.object_type, "Multipart");
+    let out = oss.path("large.out");
+    oss.get("large.bin", &out, &[]).ok();
+    assert!(
+        std::fs::read(&out).unwrap() == plain,
+        "the object reads back"
+    );
+
+    let small = plaintext(64 << 20);
+    let said = oss.put("edge.bin", &small, &[]).ok().stdout_text();
+    assert!(said.contains("one PutObject"), "{said}");
+    assert_eq!(oss.stored("edge.bin").object_type, "Normal");
+    assert!(oss.decrypt_offline("edge.bin", &["--strict"]) == small);
+}
+
 #[test]
 fn objects_put_by_cse_put_decrypt_offline_and_offline_objects_read_with_cse_get() {
     let oss = Oss::start();
@@ -700,12 +734,6 @@ fn bad_put_arguments_exit_2_before_any_request() {
         .fails(2, &["--matdesc"]);
     let run_jobs = oss.put("p.bin", &data, &["--part-size", "16384", "--jobs", "0"]);
     assert_eq!(run_jobs.code, 2, "{}", run_jobs.stderr);
-    let run_jobs = oss.put("p.bin", &data, &["--jobs", "2"]);
-    assert_eq!(
-        run_jobs.code, 2,
-        "--jobs needs --part-size: {}",
-        run_jobs.stderr
-    );
 
     let (_, public) = test_keys();
     let endpoint = oss.endpoint();
@@ -750,6 +778,9 @@ fn bad_put_arguments_exit_2_before_any_request() {
     // Standard input works for a single PutObject.
     run(&[&base[..], &["--in", "-"]].concat(), &creds, &data).ok();
     assert_eq!(oss.decrypt_offline("p.bin", &["--strict"]), data);
+    // --jobs alone is fine: it serves the automatic multipart upload of a large file.
+    let said = oss.put("p.bin", &data, &["--jobs", "2"]).ok().stdout_text();
+    assert!(said.contains("one PutObject"), "{said}");
 }
 
 #[test]
