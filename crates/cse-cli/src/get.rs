@@ -20,10 +20,12 @@ use crate::{interrupt, oss};
 /// the range is not satisfiable, or the object is shorter or longer than its envelope declares.
 /// Nothing is left at `--out` on failure.
 pub fn run(args: &GetArgs) -> CliResult<()> {
-    // Parsed here too so a malformed range is refused before any request.
-    if let Some(text) = &args.range {
-        ByteRange::parse(text).ctx(format!("--range {text}"))?;
-    }
+    // Parsed before anything else, so a malformed range is refused before any request.
+    let range = args
+        .range
+        .as_deref()
+        .map(|text| ByteRange::parse(text).ctx(format!("--range {text}")))
+        .transpose()?;
     check_distinct(
         &[(&args.output, "--out")],
         &[(&args.private_key, "--private-key")],
@@ -38,7 +40,7 @@ pub fn run(args: &GetArgs) -> CliResult<()> {
     let staged = output.temp_path().is_some();
     oss::runtime(1)?.block_on(async {
         tokio::select! {
-            fetched = fetch(&client, args, &mut output) => fetched,
+            fetched = fetch(&client, args, range, &mut output) => fetched,
             signal = cancel.wait() => {
                 let stopped = CliError::interrupted(signal);
                 Err(if staged {
@@ -60,11 +62,16 @@ pub fn run(args: &GetArgs) -> CliResult<()> {
     output.commit()
 }
 
-async fn fetch(client: &EncryptionClient, args: &GetArgs, output: &mut Output) -> CliResult<()> {
+async fn fetch(
+    client: &EncryptionClient,
+    args: &GetArgs,
+    range: Option<ByteRange>,
+    output: &mut Output,
+) -> CliResult<()> {
     let url = oss::object_url(&args.oss);
     let key_name = format!("--private-key {}", args.private_key.display());
     let got = client
-        .get_object(&args.oss.bucket, &args.oss.object, args.range.as_deref())
+        .get_object_range(&args.oss.bucket, &args.oss.object, range)
         .await
         .map_err(|e| match e {
             cse_oss::Error::Core(core @ (Error::Unwrap | Error::WrapAlgMismatch)) => {

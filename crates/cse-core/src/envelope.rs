@@ -246,6 +246,20 @@ impl Envelope {
         CEK_ALG_AES_CTR
     }
 
+    /// Checks that the envelope was wrapped by `wrap_alg` (compared ignoring ASCII case, as the
+    /// SDKs compare it): what a master key that can only open its own algorithm (KMS) checks
+    /// before it unwraps.
+    ///
+    /// # Errors
+    /// [`Error::WrapAlgMismatch`].
+    pub fn expect_wrap_alg(&self, wrap_alg: &str) -> Result<()> {
+        if self.wrap_alg().eq_ignore_ascii_case(wrap_alg) {
+            Ok(())
+        } else {
+            Err(Error::WrapAlgMismatch)
+        }
+    }
+
     /// The key-wrap algorithm (`wrap-alg`).
     #[must_use]
     pub fn wrap_alg(&self) -> &str {

@@ -162,7 +162,7 @@ pub use master::MasterCipher;
 pub use matdesc::MatDesc;
 pub use meta::{
     DEFAULT_PREFIX, DecodeOptions, ENVELOPE_HEADER_STEM, MissingEnvelope, RANGE_BEHAVIOR_HEADER,
-    RANGE_BEHAVIOR_STANDARD, decode_envelope, is_envelope_header,
+    RANGE_BEHAVIOR_STANDARD, decode_envelope, decode_list_parts_envelope, is_envelope_header,
 };
 pub use multipart::{
     FINGERPRINT_CHUNK_LEN, MAX_PARTS, MultipartContext, PART_DIGEST_LEN, PartDigest, PartSealer,

@@ -170,6 +170,35 @@ fn number(value: Option<&[u8]>, field: Field) -> Result<Option<u64>> {
         .transpose()
 }
 
+/// Reads a multipart upload's envelope from a ListParts answer, whose `ClientEncryption*`
+/// elements ([`Field::list_parts_element`]) carry the envelope headers by other names.
+/// `elements` yields `(element name, text)` pairs, in any order, of as many elements as the
+/// caller likes: the others are ignored. `Ok(None)` when the answer has none of them (the
+/// upload is not encrypted); the rules of [`decode_envelope`] otherwise, with errors naming the
+/// header the element stands for.
+///
+/// # Errors
+/// As [`decode_envelope`].
+pub fn decode_list_parts_envelope<'a, I>(elements: I) -> Result<Option<Envelope>>
+where
+    I: IntoIterator<Item = (&'a str, &'a str)>,
+{
+    let headers = elements.into_iter().filter_map(|(name, text)| {
+        Field::LIST_PARTS
+            .iter()
+            .find(|f| f.list_parts_element() == Some(name))
+            .map(|f| (f.suffix(), text))
+    });
+    // The suffixes are the header names under an empty prefix.
+    decode_envelope(
+        headers,
+        &DecodeOptions {
+            prefix: "",
+            ..DecodeOptions::default()
+        },
+    )
+}
+
 /// Reads an envelope from response or request headers.
 ///
 /// Returns `Ok(None)` for an object that carries no `client-side-encryption-*` header at all

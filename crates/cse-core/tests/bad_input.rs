@@ -9,7 +9,6 @@
 mod common;
 
 use common::*;
-use cse_core::StreamError;
 use cse_core::*;
 
 const P: &str = "x-oss-meta-client-side-encryption-";
@@ -637,4 +636,66 @@ fn multipart_refuses_keystream_reuse() {
     let headers = up.envelope().to_headers(DEFAULT_PREFIX).unwrap();
     assert!(headers.contains(&(format!("{P}part-size"), "32".to_owned())));
     assert!(headers.contains(&(format!("{P}data-size"), "80".to_owned())));
+}
+
+#[test]
+fn a_list_parts_answer_decodes_as_the_headers_it_stands_for() {
+    let mut rng = rng();
+    let master = RsaMasterCipher::from_pem(include_str!("data/test-rsa2048.pem")).unwrap();
+    let m = ContentMaterial::generate(&mut rng);
+    let env = Envelope::seal(&m, &master, &mut rng).unwrap();
+    let ctx = MultipartContext::new(m, env, 1 << 20, 3 << 20).unwrap();
+    let mut headers: Vec<(String, String)> = Vec::new();
+    ctx.envelope()
+        .encode_headers(DEFAULT_PREFIX, |n, v| {
+            headers.push((n.to_owned(), v.to_owned()))
+        })
+        .unwrap();
+    // The answer's elements, by their ListParts names, among others to ignore.
+    let mut elements: Vec<(&str, &str)> = vec![("UploadId", "u"), ("IsTruncated", "false")];
+    for field in Field::LIST_PARTS {
+        let tag = field.list_parts_element().unwrap();
+        if let Some((_, v)) = headers.iter().find(|(n, _)| n.ends_with(field.suffix())) {
+            elements.push((tag, v.as_str()));
+        }
+    }
+    let decoded = decode_list_parts_envelope(elements.iter().copied()).unwrap();
+    assert_eq!(decoded.as_ref(), Some(ctx.envelope()));
+    // None of them: not an encrypted upload.
+    assert_eq!(decode_list_parts_envelope([("UploadId", "u")]), Ok(None));
+    // A damaged one is refused, naming the header it stands for.
+    let damaged: Vec<(&str, &str)> = elements
+        .iter()
+        .map(|&(n, v)| {
+            if n == "ClientEncryptionStart" {
+                (n, "***")
+            } else {
+                (n, v)
+            }
+        })
+        .collect();
+    assert_eq!(
+        decode_list_parts_envelope(damaged),
+        Err(Error::InvalidBase64(Field::Start))
+    );
+    // A missing required one too.
+    let partial: Vec<(&str, &str)> = elements
+        .iter()
+        .copied()
+        .filter(|&(n, _)| n != "ClientEncryptionKey")
+        .collect();
+    assert_eq!(
+        decode_list_parts_envelope(partial),
+        Err(Error::MissingHeader(Field::Key))
+    );
+}
+
+#[test]
+fn a_wrap_alg_is_expected_ignoring_case() {
+    let env = Envelope::from_wrapped("KMS/ALICLOUD", "", b"k", b"s").unwrap();
+    assert_eq!(env.expect_wrap_alg("kms/alicloud"), Ok(()));
+    assert_eq!(
+        env.expect_wrap_alg(WRAP_ALG_RSA),
+        Err(Error::WrapAlgMismatch)
+    );
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use cse_core::{
     ByteRange, ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Field, Keyring,
-    MasterCipher, MissingEnvelope, MultipartContext, PartDigest, RangePlan, Sealer, plan_range,
+    MasterCipher, MissingEnvelope, MultipartContext, PartDigest, RangePlan, RangeResponse, Sealer,
+    plan_range,
 };
 use cse_http::{CipherBody, OpenBody};
 use http::{HeaderMap, Method};
@@ -616,6 +617,20 @@ impl EncryptionClient {
         range: Option<&str>,
     ) -> Result<GetObjectOutput> {
         let range = range.map(ByteRange::parse).transpose()?;
+        self.get_object_range(bucket, key, range).await
+    }
+
+    /// As [`get_object`](Self::get_object), with a range already parsed
+    /// ([`ByteRange::parse`]), so a caller that checks the range up front parses it once.
+    ///
+    /// # Errors
+    /// As [`get_object`](Self::get_object).
+    pub async fn get_object_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: Option<ByteRange>,
+    ) -> Result<GetObjectOutput> {
         self.get_object_inner(bucket, key, range, None, HeaderMap::new())
             .await
     }
@@ -632,13 +647,20 @@ impl EncryptionClient {
         if let Some(plan) = &plan {
             cse_http::encode_range(plan, &mut headers)?;
         }
-        let resp = match self.client.get_object_raw(bucket, key, headers).await {
-            Err(Error::Service { error, .. }) if error.status == 416 => {
-                return Err(Error::Core(cse_core::Error::RangeNotSatisfiable {
-                    object_len: None,
-                }));
+        let resp = match (
+            self.client.get_object_raw(bucket, key, headers).await,
+            &plan,
+        ) {
+            // The engine reads the status: a 416 to a range is the range's failure, not OSS's.
+            (Err(Error::Service { error, .. }), Some(plan)) if error.status == 416 => {
+                let response = RangeResponse::from_parts(error.status, None, None)?;
+                plan.on_response(response)?;
+                return Err(Error::UnexpectedResponse {
+                    operation: "GetObject",
+                    problem: "a 416 answer was read as satisfiable".to_owned(),
+                });
             }
-            other => other?,
+            (other, _) => other?,
         };
         let status = resp.status();
         let response_headers = resp.headers().clone();
@@ -1264,16 +1286,15 @@ impl EncryptionClient {
         }
         // The ClientEncryption* fields are the envelope headers by another name; decoding them as
         // headers keeps every format rule in the engine.
-        let pairs: Vec<(String, String)> = Field::LIST_PARTS
+        let elements: Vec<(&str, String)> = Field::LIST_PARTS
             .iter()
             .filter_map(|field| {
                 let tag = field.list_parts_element()?;
-                xml::text(&text, tag).map(|v| (format!("{DEFAULT_PREFIX}{}", field.suffix()), v))
+                xml::text(&text, tag).map(|v| (tag, v))
             })
             .collect();
-        let envelope = cse_core::decode_envelope(
-            pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-            &DecodeOptions::default(),
+        let envelope = cse_core::decode_list_parts_envelope(
+            elements.iter().map(|(tag, v)| (*tag, v.as_str())),
         )?;
         Ok(ListPartsOutput {
             parts,

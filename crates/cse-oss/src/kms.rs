@@ -236,9 +236,7 @@ impl KmsMasterKey {
 
     /// Unwraps an envelope's material.
     pub(crate) async fn open(&self, envelope: &Envelope) -> Result<ContentMaterial> {
-        if !envelope.wrap_alg().eq_ignore_ascii_case(WRAP_ALG_KMS) {
-            return Err(Error::Core(cse_core::Error::WrapAlgMismatch));
-        }
+        envelope.expect_wrap_alg(WRAP_ALG_KMS)?;
         // Both unwraps always run; any answer that is not usable material is the one opaque
         // unwrap error, with KMS's own words kept aside for logs.
         let key = self.decrypt(envelope.wrapped_key().as_bytes()).await?;
