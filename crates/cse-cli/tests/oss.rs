@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::{Run, assert_no_partial_files, expected_range, kat, plaintext, s, test_keys};
-use cse_oss::test_server::{StoredObject, TestServer, TestServerConfig};
+use cse_oss_test_server::{StoredObject, TestServer, TestServerConfig};
 
 const AK: &str = "cli-test-ak";
 const SK: &str = "cli-test-sk/secret+=";

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Run, plaintext, s, test_keys};
-use cse_oss::test_server::{TestServer, TestServerConfig};
+use cse_oss_test_server::{TestServer, TestServerConfig};
 
 const AK: &str = "put-test-ak";
 const SK: &str = "put-test-sk";

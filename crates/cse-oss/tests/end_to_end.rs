@@ -15,11 +15,11 @@ use cse_core::{
     ByteRange, ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Field, Keyring, Opener,
     RsaMasterCipher, Sealer,
 };
-use cse_oss::test_server::TestServer;
 use cse_oss::{
     Credentials, DownloadOptions, EncryptionClient, Error, InitiateMultipartUploadRequest,
     OssClient, PutObjectRequest, UploadOptions,
 };
+use cse_oss_test_server::TestServer;
 use http::HeaderMap;
 
 fn rng() -> impl cse_core::rand_core::CryptoRng {

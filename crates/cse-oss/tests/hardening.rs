@@ -54,7 +54,7 @@ async fn started(
     (path, ctx.upload_id.clone())
 }
 
-fn part_uploads(server: &cse_oss::test_server::TestServer) -> usize {
+fn part_uploads(server: &cse_oss_test_server::TestServer) -> usize {
     server
         .requests()
         .iter()
@@ -137,7 +137,7 @@ async fn resume_refuses_parts_the_checkpoint_does_not_know() {
     let client = client(&server);
     let dir = tempfile::tempdir().unwrap();
 
-    type Tamper = fn(&cse_oss::test_server::TestServer, &str);
+    type Tamper = fn(&cse_oss_test_server::TestServer, &str);
     let cases: [(&str, &[u32], Tamper, &str); 4] = [
         (
             "extra",
@@ -327,7 +327,7 @@ async fn after_a_crash_a_part_is_resealed_only_from_the_same_plaintext() {
 /// Stores the ciphertext of `plain` under `key` cut to `keep` bytes, with its full envelope.
 async fn cut_object(
     client: &EncryptionClient,
-    server: &cse_oss::test_server::TestServer,
+    server: &cse_oss_test_server::TestServer,
     key: &str,
     plain: &[u8],
     keep: usize,

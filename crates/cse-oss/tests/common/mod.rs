@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use cse_core::RsaMasterCipher;
-use cse_oss::test_server::{TestServer, TestServerConfig};
 use cse_oss::{Credentials, EncryptionClient, OssClient, RetryPolicy};
+use cse_oss_test_server::{TestServer, TestServerConfig};
 
 pub const AK: &str = "test-ak";
 pub const SK: &str = "test-sk/secret+=";

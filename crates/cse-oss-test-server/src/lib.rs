@@ -1,5 +1,7 @@
-//! An in-memory OSS-API server for tests: real HTTP on loopback, real signatures, the
-//! client-side-encryption checks OSS applies, and injectable faults.
+//! `cse-oss-test-server`: an in-memory OSS-API server for tests: real HTTP on loopback, real
+//! signatures, the client-side-encryption checks OSS applies, and injectable faults. Not
+//! published; `cse-oss` and `cse-cli` run their end-to-end tests against it, and the
+//! `oss-test-server` binary serves it to tests written in other languages.
 //!
 //! It serves the object operations client-side encryption needs: PutObject, GetObject (with
 //! `Range` and `x-oss-range-behavior: standard`), HeadObject, GetObjectMeta, DeleteObject,
@@ -7,6 +9,16 @@
 //! ListParts (with the `ClientEncryption*` fields). Buckets are created on first use and
 //! addressed path-style (`/bucket/key`) or virtual-hosted (`bucket.localhost`, or
 //! `bucket.<domain>` for a configured domain).
+//!
+//! ```no_run
+//! use cse_oss_test_server::{TestServer, TestServerConfig};
+//! # async fn example() -> std::io::Result<()> {
+//! let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0)); // port 0: a free one
+//! let server = TestServer::start(loopback, TestServerConfig::new("AK", "SK")).await?;
+//! println!("OSS at {}", server.endpoint()); // http://127.0.0.1:PORT, path-style
+//! server.faults().fail_next(1); // the next request gets 500 InternalError
+//! # Ok(()) }
+//! ```
 //!
 //! Every request must carry a valid V4 (`OSS4-HMAC-SHA256`) or V1 (`OSS ak:signature`)
 //! Authorization header for the configured key pair; a bad one is refused with OSS's error XML
@@ -16,7 +28,8 @@
 //! [`TestServerConfig::clock_behind`] simulate a skewed client), and a V4 credential scope for
 //! another region than its own ([`TestServerConfig::region`], `cn-hangzhou` by default), another
 //! product than `oss` or another terminator than `aliyun_v4_request` (`InvalidArgument`). All of
-//! this is decided from the request head: a refused request's body is never read.
+//! this is decided from the request head: a refused request's body is never read. The
+//! signatures are computed by [`sign`].
 //!
 //! Requests that carry `x-oss-meta-client-side-encryption-*` headers get the server-side checks
 //! the OSS error-code documentation lists (EC `0005-00000401` to `0005-00000420`): the envelope
@@ -26,6 +39,10 @@
 //! observed OSS behaviour; the EC numbers for individual checks are this server's reading of it.
 //!
 //! Loopback only: bind it to 127.0.0.1.
+
+pub mod sign;
+mod time;
+mod xml;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future as _;
@@ -49,9 +66,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::crc64::crc64;
-use crate::sign::{self, RequestParts};
-use crate::xml;
+use crate::sign::RequestParts;
 
 const META_PREFIX: &str = "x-oss-meta-";
 const CSE_PREFIX: &str = "x-oss-meta-client-side-encryption-";
@@ -61,9 +76,9 @@ const MAX_PARTS: u64 = 10_000;
 /// either way, before OSS refuses it with `RequestTimeTooSkewed`.
 pub const MAX_REQUEST_SKEW: Duration = Duration::from_secs(15 * 60);
 
-/// The region a server is in when none is configured, the same as the client's default
-/// ([`crate::DEFAULT_REGION`]).
-pub const DEFAULT_REGION: &str = crate::client::DEFAULT_REGION;
+/// The region a server is in when none is configured: `cn-hangzhou`, the same as the client's
+/// default (`cse_oss::DEFAULT_REGION`; a cse-oss test checks that the two agree).
+pub const DEFAULT_REGION: &str = "cn-hangzhou";
 
 /// How the test server authenticates and addresses requests.
 #[derive(Clone)]
@@ -295,6 +310,13 @@ struct State {
     log: Mutex<Vec<LoggedRequest>>,
     faults: Faults,
     counter: AtomicU64,
+}
+
+/// The CRC-64/XZ of `data`, as OSS reports it in `x-oss-hash-crc64ecma`.
+fn crc64(data: &[u8]) -> u64 {
+    let mut digest = crc64fast::Digest::new();
+    digest.write(data);
+    digest.sum64()
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -907,7 +929,7 @@ fn authenticate(state: &State, r: &Incoming2, now: SystemTime) -> Result<(), Oss
                 "x-oss-date is missing or does not match the date of the credential scope",
             ));
         }
-        let Some(request_time) = crate::time::parse_iso8601_basic(timestamp) else {
+        let Some(request_time) = time::parse_iso8601_basic(timestamp) else {
             return Err(err(
                 403,
                 "AccessDenied",
@@ -1018,7 +1040,7 @@ fn check_skew(request_time: SystemTime, as_sent: &str, now: SystemTime) -> Resul
     );
     e.extra = vec![
         ("RequestTime", as_sent.to_owned()),
-        ("ServerTime", crate::time::iso8601_millis(now)),
+        ("ServerTime", time::iso8601_millis(now)),
         (
             "MaxAllowedSkewMilliseconds",
             MAX_REQUEST_SKEW.as_millis().to_string(),
@@ -1723,7 +1745,7 @@ fn list_parts(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
     for (n, p) in shown {
         body.push_str(&format!(
             "  <Part>\n    <PartNumber>{n}</PartNumber>\n    <LastModified>{}</LastModified>\n    <ETag>\"{}\"</ETag>\n    <HashCrc64ecma>{}</HashCrc64ecma>\n    <Size>{}</Size>\n  </Part>\n",
-            crate::time::iso8601_millis(p.last_modified),
+            time::iso8601_millis(p.last_modified),
             p.etag,
             p.crc64,
             p.data.len()
