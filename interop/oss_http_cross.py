@@ -133,8 +133,10 @@ def run(client_bin: pathlib.Path, endpoint: str) -> int:
         return [(a, b) for a, b in [(0, 0), (1, 15), (15, 16), (17, n // 2), (n // 3, n - 1)] if a <= b < n]
 
     # Rust writes, Python reads.
+    # Multipart: parts of 128 KiB with a short last one, and five of exactly 100 KiB (OSS's
+    # minimum, a multiple of 16) ending in a 13-byte part.
     for name, size, part in [("put-0", 0, None), ("put-17", 17, None), ("put-100003", 100_003, None),
-                             ("multipart-200007", 200_007, 65_536), ("multipart-333", 333, 16)]:
+                             ("multipart-350007", 350_007, 131_072), ("multipart-409613", 409_613, 102_400)]:
         def rust_to_py(name=name, size=size, part=part) -> None:
             data = plaintext(size)
             src = work / f"{name}.src"
@@ -150,7 +152,7 @@ def run(client_bin: pathlib.Path, endpoint: str) -> int:
 
     # Python writes, Rust reads.
     for name, size, part in [("put-0", 0, None), ("put-31", 31, None), ("put-100003", 100_003, None),
-                             ("multipart-200007", 200_007, 65_536), ("multipart-333", 333, 16)]:
+                             ("multipart-350007", 350_007, 131_072), ("multipart-409613", 409_613, 102_400)]:
         def py_to_rust(name=name, size=size, part=part) -> None:
             data = plaintext(size)
             key = f"py/{name}"

@@ -37,6 +37,8 @@
 //! must repeat the Initiate sizes, and at Complete every part but the last must be exactly
 //! part-size bytes and the parts must add up to data-size. These follow the documentation, not
 //! observed OSS behaviour; the EC numbers for individual checks are this server's reading of it.
+//! Every multipart upload, encrypted or not, also keeps OSS's minimum part size: at Complete,
+//! each part but the last must be at least [`MIN_PART_SIZE`] (100 KiB), else `EntityTooSmall`.
 //!
 //! Loopback only: bind it to 127.0.0.1.
 
@@ -71,6 +73,12 @@ use crate::sign::RequestParts;
 const META_PREFIX: &str = "x-oss-meta-";
 const CSE_PREFIX: &str = "x-oss-meta-client-side-encryption-";
 const MAX_PARTS: u64 = 10_000;
+
+/// The smallest part OSS accepts in a multipart upload, except for the last: 100 KiB (102 400
+/// bytes, a multiple of the 16-byte AES block). CompleteMultipartUpload refuses an upload with a
+/// smaller part anywhere but last with `400 EntityTooSmall`; an upload of a single part may be
+/// of any size.
+pub const MIN_PART_SIZE: u64 = 100 * 1024;
 
 /// How far a request's time (`x-oss-date` for V4, `Date` for V1) may be from the server's clock,
 /// either way, before OSS refuses it with `RequestTimeTooSkewed`.
@@ -1615,9 +1623,28 @@ fn complete(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
             }
         }
     }
+    let sizes: Vec<u64> = datas.iter().map(|d| d.len() as u64).collect();
+    // OSS's rule for every multipart upload, encrypted or not: only the last part may be small
+    // (so an upload of one part may be of any size).
+    if let Some(((n, _), size)) = listed
+        .iter()
+        .zip(&sizes)
+        .take(listed.len().saturating_sub(1))
+        .find(|(_, size)| **size < MIN_PART_SIZE)
+    {
+        return Err(err(
+            400,
+            "EntityTooSmall",
+            "",
+            format!(
+                "Your proposed upload smaller than the minimum allowed size: part {n} is {size} bytes, but every part except the last must be at least {MIN_PART_SIZE} bytes (100 KiB). Upload the parts again larger, or send an object this small with PutObject."
+            ),
+        ));
+    }
+    // The client-side-encryption rules on top: the parts keep the declared part size and add
+    // up to the declared data size.
     let part_size = meta_value(&up.meta, "part-size").and_then(|v| v.parse::<u64>().ok());
     let data_size = meta_value(&up.meta, "data-size").and_then(|v| v.parse::<u64>().ok());
-    let sizes: Vec<u64> = datas.iter().map(|d| d.len() as u64).collect();
     if let Some(ps) = part_size {
         let (last, others) = sizes.split_last().unwrap_or((&0, &[]));
         if others.iter().any(|&s| s != ps) || *last > ps {

@@ -50,6 +50,10 @@ pub fn client(server: &TestServer) -> EncryptionClient {
     EncryptionClient::new(plain(server), master())
 }
 
+/// The smallest part the test server, like OSS, accepts anywhere but last in a multipart
+/// upload: 100 KiB, which is also a multiple of the 16-byte block that encrypted parts need.
+pub const PART: usize = cse_oss_test_server::MIN_PART_SIZE as usize;
+
 /// `i % 251`: no period that divides a block or part size.
 pub fn data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()
