@@ -7,12 +7,16 @@ cse-oss EncryptionClient, both talking (path style, V4-signed) to the Rust in-me
   the Rust client, whole and over ranges.
 
 Expected bytes come from the plaintext (``i % 251``) and RFC 9110 range rules, never from the
-code under test. Usage (from the repository root; interop/.venv has alibabacloud-oss-v2):
+code under test. Multipart parts are at least 100 KiB (all but the last), as OSS and the test
+server require. Usage (from the repository root; interop/.venv has alibabacloud-oss-v2):
 
-    interop/.venv/bin/python interop/oss_http_cross.py [--bin-dir target/debug/examples]
+    interop/.venv/bin/python interop/oss_http_cross.py [--bin-dir target/release]
 
-Without --bin-dir it builds the two Rust examples with cargo. Prints one PASS/FAIL line per case
-and ends with ``oss_http_cross: N passed, M failed``; exits 1 on any failure.
+Without --bin-dir it builds, in release, the ``oss-test-server`` binary of the
+cse-oss-test-server crate and the ``oss-cse-client`` example of cse-oss. A --bin-dir is searched
+for each program directly and in its ``examples/`` subdirectory (so a cargo profile directory
+such as ``target/debug`` works). Prints one PASS/FAIL line per case and ends with
+``oss_http_cross: N passed, M failed``; exits 1 on any failure.
 """
 
 from __future__ import annotations
@@ -61,18 +65,24 @@ class Suite:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bin-dir", help="directory with oss-test-server and oss-cse-client")
+    ap.add_argument("--bin-dir", help="directory with oss-test-server and oss-cse-client (each directly "
+                                      "or in examples/), for example target/release")
     args = ap.parse_args()
     if args.bin_dir:
         bin_dir = pathlib.Path(args.bin_dir)
     else:
-        subprocess.run(["cargo", "build", "-q", "-p", "cse-oss", "--features", "test-server", "--examples"],
-                       cwd=ROOT, check=True)
-        target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-        bin_dir = target / "debug" / "examples"
+        for package, target_flag in [("cse-oss-test-server", ["--bin", "oss-test-server"]),
+                                     ("cse-oss", ["--example", "oss-cse-client"])]:
+            subprocess.run(["cargo", "build", "-q", "--release", "-p", package, *target_flag], cwd=ROOT, check=True)
+        bin_dir = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
+    try:
+        server_bin, client_bin = find_program(bin_dir, "oss-test-server"), find_program(bin_dir, "oss-cse-client")
+    except FileNotFoundError as e:
+        print(e)
+        return 1
 
     server = subprocess.Popen(
-        [str(bin_dir / "oss-test-server"), "--listen", "127.0.0.1:0", "--access-key-id", AK,
+        [str(server_bin), "--listen", "127.0.0.1:0", "--access-key-id", AK,
          "--access-key-secret", SK, "--region", REGION], stdout=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline().strip()
@@ -80,13 +90,24 @@ def main() -> int:
             print(f"oss-test-server did not start: {line!r}")
             return 1
         endpoint = line.removeprefix("listening on ")
-        return run(bin_dir, endpoint)
+        return run(client_bin, endpoint)
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
-def run(bin_dir: pathlib.Path, endpoint: str) -> int:
+def find_program(bin_dir: pathlib.Path, name: str) -> pathlib.Path:
+    """``bin_dir/name`` or ``bin_dir/examples/name``, whichever exists (a binary or an example)."""
+    for candidate in (bin_dir / name, bin_dir / "examples" / name):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"no {name} in {bin_dir} or {bin_dir / 'examples'}: build it with "
+                            f"cargo build --release -p cse-oss-test-server --bin oss-test-server and "
+                            f"cargo build --release -p cse-oss --example oss-cse-client, or run "
+                            f"without --bin-dir")
+
+
+def run(client_bin: pathlib.Path, endpoint: str) -> int:
     pem = PEM.read_text()
     cfg = oss.config.load_default()
     cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(AK, SK)
@@ -98,7 +119,7 @@ def run(bin_dir: pathlib.Path, endpoint: str) -> int:
     work = pathlib.Path(tempfile.mkdtemp(prefix="oss-http-cross-"))
 
     def rust(*argv: str) -> None:
-        cmd = [str(bin_dir / "oss-cse-client"), "--endpoint", endpoint, "--region", REGION,
+        cmd = [str(client_bin), "--endpoint", endpoint, "--region", REGION,
                "--access-key-id", AK, "--access-key-secret", SK, "--key", str(PEM), *argv]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if r.returncode != 0:
@@ -112,8 +133,10 @@ def run(bin_dir: pathlib.Path, endpoint: str) -> int:
         return [(a, b) for a, b in [(0, 0), (1, 15), (15, 16), (17, n // 2), (n // 3, n - 1)] if a <= b < n]
 
     # Rust writes, Python reads.
+    # Multipart: parts of 128 KiB with a short last one, and five of exactly 100 KiB (OSS's
+    # minimum, a multiple of 16) ending in a 13-byte part.
     for name, size, part in [("put-0", 0, None), ("put-17", 17, None), ("put-100003", 100_003, None),
-                             ("multipart-200007", 200_007, 65_536), ("multipart-333", 333, 16)]:
+                             ("multipart-350007", 350_007, 131_072), ("multipart-409613", 409_613, 102_400)]:
         def rust_to_py(name=name, size=size, part=part) -> None:
             data = plaintext(size)
             src = work / f"{name}.src"
@@ -129,7 +152,7 @@ def run(bin_dir: pathlib.Path, endpoint: str) -> int:
 
     # Python writes, Rust reads.
     for name, size, part in [("put-0", 0, None), ("put-31", 31, None), ("put-100003", 100_003, None),
-                             ("multipart-200007", 200_007, 65_536), ("multipart-333", 333, 16)]:
+                             ("multipart-350007", 350_007, 131_072), ("multipart-409613", 409_613, 102_400)]:
         def py_to_rust(name=name, size=size, part=part) -> None:
             data = plaintext(size)
             key = f"py/{name}"

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::{Run, assert_no_partial_files, expected_range, kat, plaintext, s, test_keys};
-use cse_oss::test_server::{StoredObject, TestServer, TestServerConfig};
+use cse_oss_test_server::{StoredObject, TestServer, TestServerConfig};
 
 const AK: &str = "cli-test-ak";
 const SK: &str = "cli-test-sk/secret+=";
@@ -305,17 +305,18 @@ fn unsatisfiable_and_malformed_ranges() {
 #[test]
 fn multipart_put_in_parallel_reads_back_whole_and_across_parts() {
     let oss = Oss::start();
-    let plain = plaintext(100_000);
+    // Six parts of 100 KiB (OSS's smallest but for the last) and a short seventh of 10 600.
+    let plain = plaintext(625_000);
     let run = oss
         .put(
             "multi.bin",
             &plain,
-            &["--part-size", "16384", "--jobs", "3"],
+            &["--part-size", "102400", "--jobs", "3"],
         )
         .ok();
     let said = run.stdout_text();
     assert!(
-        said.contains("100000 bytes") && said.contains("7 parts"),
+        said.contains("625000 bytes") && said.contains("7 parts"),
         "{said}"
     );
     assert_eq!(
@@ -333,7 +334,9 @@ fn multipart_put_in_parallel_reads_back_whole_and_across_parts() {
     let out = oss.path("multi.out");
     oss.get("multi.bin", &out, &[]).ok();
     assert_eq!(std::fs::read(&out).unwrap(), plain);
-    for range in ["bytes=16380-16400", "bytes=98300-", "bytes=-1700"] {
+    // Across the first part boundary, from just before the last part, and a suffix a little
+    // longer than the last part.
+    for range in ["bytes=102396-102416", "bytes=614396-", "bytes=-10604"] {
         oss.get("multi.bin", &out, &["--range", range, "--force"])
             .ok();
         assert_eq!(
@@ -346,10 +349,10 @@ fn multipart_put_in_parallel_reads_back_whole_and_across_parts() {
     // The multipart envelope: head shows the sizes the upload declared.
     let report = oss.head("multi.bin", &[]).ok().stdout_text();
     for line in [
-        "plaintext length: 100000 bytes",
+        "plaintext length: 625000 bytes",
         "object type: Multipart",
-        "x-oss-meta-client-side-encryption-part-size: 16384",
-        "x-oss-meta-client-side-encryption-data-size: 100000",
+        "x-oss-meta-client-side-encryption-part-size: 102400",
+        "x-oss-meta-client-side-encryption-data-size: 625000",
     ] {
         assert!(report.contains(line), "{line:?} in {report}");
     }
@@ -406,19 +409,20 @@ fn a_large_file_goes_up_in_parts_without_being_asked() {
 #[test]
 fn objects_put_by_cse_put_decrypt_offline_and_offline_objects_read_with_cse_get() {
     let oss = Oss::start();
-    let plain = plaintext(70_000);
+    // Three parts: two of 100 KiB and a short one.
+    let plain = plaintext(210_000);
     oss.put("one.bin", &plain, &[]).ok();
     assert_eq!(oss.decrypt_offline("one.bin", &["--strict"]), plain);
     oss.put(
         "parts.bin",
         &plain,
-        &["--part-size", "32768", "--jobs", "2"],
+        &["--part-size", "102400", "--jobs", "2"],
     )
     .ok();
     assert_eq!(oss.decrypt_offline("parts.bin", &["--strict"]), plain);
     assert_eq!(
-        oss.decrypt_offline("parts.bin", &["--range", "bytes=32760-32800"]),
-        &plain[32760..=32800]
+        oss.decrypt_offline("parts.bin", &["--range", "bytes=102392-102432"]),
+        &plain[102_392..=102_432]
     );
 
     // The other way: `cse encrypt` offline, stored as is, read with `cse get`.

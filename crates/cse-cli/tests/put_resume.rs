@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Run, plaintext, s, test_keys};
-use cse_oss::test_server::{TestServer, TestServerConfig};
+use cse_oss_test_server::{TestServer, TestServerConfig};
 
 const AK: &str = "put-test-ak";
 const SK: &str = "put-test-sk";
@@ -155,7 +155,7 @@ fn interrupted_put(oss: &Oss, key: &str, input: &Path, checkpoint: &Path) -> Str
         input,
         &[
             "--part-size",
-            "16384",
+            "102400",
             "--jobs",
             "1",
             "--checkpoint",
@@ -177,7 +177,7 @@ fn interrupted_put(oss: &Oss, key: &str, input: &Path, checkpoint: &Path) -> Str
 #[test]
 fn an_interrupted_put_resumes_from_its_checkpoint() {
     let oss = Oss::start();
-    let (input, data) = file(&oss, "big.bin", 100_000);
+    let (input, data) = file(&oss, "big.bin", 700_000);
     let checkpoint = oss.path("big.checkpoint");
     interrupted_put(&oss, "big.bin", &input, &checkpoint);
     // The same part size, spelled with a unit.
@@ -185,11 +185,11 @@ fn an_interrupted_put_resumes_from_its_checkpoint() {
         .put(
             "big.bin",
             &input,
-            &["--part-size", "16KiB", "--checkpoint", s(&checkpoint)],
+            &["--part-size", "100KiB", "--checkpoint", s(&checkpoint)],
         )
         .ok();
     assert!(
-        run.stdout_text().contains("100000 bytes"),
+        run.stdout_text().contains("700000 bytes"),
         "{}",
         run.stdout_text()
     );
@@ -201,9 +201,9 @@ fn an_interrupted_put_resumes_from_its_checkpoint() {
 #[test]
 fn a_resume_that_disagrees_with_the_checkpoint_uploads_nothing() {
     let oss = Oss::start();
-    let (input, _) = file(&oss, "x.bin", 100_000);
+    let (input, _) = file(&oss, "x.bin", 700_000);
     let resume = |checkpoint: &Path, extra: &[&str]| {
-        let mut args = vec!["--part-size", "16384", "--checkpoint", s(checkpoint)];
+        let mut args = vec!["--part-size", "102400", "--checkpoint", s(checkpoint)];
         args.extend_from_slice(extra);
         let before = oss.part_uploads();
         let run = oss.put("x.bin", &input, &args);
@@ -226,14 +226,14 @@ fn a_resume_that_disagrees_with_the_checkpoint_uploads_nothing() {
     let checkpoint = oss.path("b.checkpoint");
     let id = interrupted_put(&oss, "x.bin", &input, &checkpoint);
     oss.server
-        .inject_part(&id, 5, bytes::Bytes::from(vec![0u8; 16384]));
+        .inject_part(&id, 5, bytes::Bytes::from(vec![0u8; 102_400]));
     resume(&checkpoint, &[]).fails(1, &["part 5, which this checkpoint never sealed"]);
 
     // Other part sizes on the server.
     let checkpoint = oss.path("c.checkpoint");
     let id = interrupted_put(&oss, "x.bin", &input, &checkpoint);
     oss.server
-        .set_upload_meta(&id, &format!("{P}part-size"), Some("32768"));
+        .set_upload_meta(&id, &format!("{P}part-size"), Some("204800"));
     resume(&checkpoint, &[]).fails(1, &["client-side-encryption-part-size"]);
 
     // Another part size on the command line, and a changed file.
@@ -243,10 +243,10 @@ fn a_resume_that_disagrees_with_the_checkpoint_uploads_nothing() {
     oss.put(
         "x.bin",
         &input,
-        &["--part-size", "32768", "--checkpoint", s(&checkpoint)],
+        &["--part-size", "204800", "--checkpoint", s(&checkpoint)],
     )
-    .fails(1, &["part size 16384"]);
-    std::fs::write(&input, plaintext(100_001)).unwrap();
+    .fails(1, &["part size 102400"]);
+    std::fs::write(&input, plaintext(700_001)).unwrap();
     resume(&checkpoint, &[]).fails(1, &["the file changed since the upload began"]);
     assert_eq!(oss.part_uploads(), before);
 }
@@ -257,7 +257,7 @@ fn put_in_flight(oss: &Oss, key: &str, input: &Path, extra: &[&str]) -> Child {
     oss.server
         .faults()
         .delay_requests(Duration::from_millis(150));
-    let mut all = vec!["--part-size", "16384", "--jobs", "2"];
+    let mut all = vec!["--part-size", "102400", "--jobs", "2"];
     all.extend_from_slice(extra);
     let args = oss.put_args(key, input, &all);
     let child = oss
@@ -290,7 +290,7 @@ fn finish(child: Child) -> (i32, String) {
 #[test]
 fn ctrl_c_during_a_multipart_put_aborts_the_upload() {
     let oss = Oss::start();
-    let (input, _) = file(&oss, "c.bin", 200_000);
+    let (input, _) = file(&oss, "c.bin", 1_400_000);
     let child = put_in_flight(&oss, "c.bin", &input, &[]);
     signal(&child, "INT");
     let (code, stderr) = finish(child);
@@ -314,7 +314,7 @@ fn ctrl_c_during_a_multipart_put_aborts_the_upload() {
 #[test]
 fn sigterm_during_a_checkpointed_put_keeps_it_for_the_next_run() {
     let oss = Oss::start();
-    let (input, data) = file(&oss, "t.bin", 200_000);
+    let (input, data) = file(&oss, "t.bin", 1_400_000);
     let checkpoint = oss.path("t.checkpoint");
     let child = put_in_flight(&oss, "t.bin", &input, &["--checkpoint", s(&checkpoint)]);
     signal(&child, "TERM");
@@ -330,7 +330,7 @@ fn sigterm_during_a_checkpointed_put_keeps_it_for_the_next_run() {
     oss.put(
         "t.bin",
         &input,
-        &["--part-size", "16384", "--checkpoint", s(&checkpoint)],
+        &["--part-size", "102400", "--checkpoint", s(&checkpoint)],
     )
     .ok();
     assert!(!checkpoint.exists());
@@ -447,7 +447,7 @@ fn decrypt_refuses_a_wrong_plaintext_md5_and_writes_nothing() {
 #[test]
 fn a_checkpoint_without_the_private_key_is_refused_before_any_request() {
     let oss = Oss::start();
-    let (input, _) = file(&oss, "n.bin", 100_000);
+    let (input, _) = file(&oss, "n.bin", 700_000);
     let (_, public) = test_keys();
     let checkpoint = oss.path("n.checkpoint");
     let endpoint = oss.server.endpoint();
@@ -464,7 +464,7 @@ fn a_checkpoint_without_the_private_key_is_refused_before_any_request() {
         "--in",
         s(&input),
         "--part-size",
-        "16384",
+        "102400",
         "--checkpoint",
         s(&checkpoint),
     ])
@@ -479,7 +479,7 @@ fn a_checkpoint_without_the_private_key_is_refused_before_any_request() {
 #[test]
 fn abort_gives_up_a_kept_upload_and_its_checkpoint() {
     let oss = Oss::start();
-    let (input, _) = file(&oss, "ab.bin", 100_000);
+    let (input, _) = file(&oss, "ab.bin", 700_000);
     let checkpoint = oss.path("ab.checkpoint");
     let id = interrupted_put(&oss, "ab.bin", &input, &checkpoint);
     // Another object's name is refused: the checkpoint says which upload it is.
@@ -488,7 +488,7 @@ fn abort_gives_up_a_kept_upload_and_its_checkpoint() {
         &input,
         &[
             "--part-size",
-            "16KiB",
+            "100KiB",
             "--checkpoint",
             s(&checkpoint),
             "--abort",
@@ -501,7 +501,7 @@ fn abort_gives_up_a_kept_upload_and_its_checkpoint() {
             &input,
             &[
                 "--part-size",
-                "16KiB",
+                "100KiB",
                 "--checkpoint",
                 s(&checkpoint),
                 "--abort",

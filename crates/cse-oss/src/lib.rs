@@ -79,7 +79,8 @@
 //! crypto-bigint = { opt-level = 3 }
 //! ```
 //!
-//! The `test-server` feature adds [`test_server`], an in-memory OSS-API server for tests.
+//! The in-memory OSS-API server the tests run against is the unpublished
+//! `cse-oss-test-server` crate of this workspace.
 
 mod checkpoint;
 mod client;
@@ -91,10 +92,6 @@ mod part_body;
 mod time;
 mod transfer;
 mod xml;
-
-pub mod sign;
-#[cfg(feature = "test-server")]
-pub mod test_server;
 
 pub use checkpoint::{CheckpointState, PartRecord, UploadCheckpoint, key_check};
 pub use client::{

@@ -15,11 +15,11 @@ use cse_core::{
     ByteRange, ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Field, Keyring, Opener,
     RsaMasterCipher, Sealer,
 };
-use cse_oss::test_server::TestServer;
 use cse_oss::{
     Credentials, DownloadOptions, EncryptionClient, Error, InitiateMultipartUploadRequest,
     OssClient, PutObjectRequest, UploadOptions,
 };
+use cse_oss_test_server::TestServer;
 use http::HeaderMap;
 
 fn rng() -> impl cse_core::rand_core::CryptoRng {
@@ -309,8 +309,9 @@ fn client_for(server: &TestServer) -> EncryptionClient {
 async fn parallel_multipart_in_random_order() {
     let server = server().await;
     let client = client(&server);
-    let plain = data(10_000);
-    let part_size = 1024;
+    // Ten parts of 100 KiB, the last one short (78 400 bytes).
+    let plain = data(1_000_000);
+    let part_size = PART as u64;
     let ctx = client
         .initiate_multipart_upload(InitiateMultipartUploadRequest::new(
             BUCKET,
@@ -348,7 +349,8 @@ async fn parallel_multipart_in_random_order() {
         .await
         .unwrap();
     assert_eq!(listed.parts.len(), 10);
-    assert_eq!(listed.parts.iter().map(|p| p.size).sum::<u64>(), 10_000);
+    assert_eq!(listed.parts.iter().map(|p| p.size).sum::<u64>(), 1_000_000);
+    assert_eq!(listed.parts[9].size, 78_400);
     let env = listed.envelope.unwrap();
     assert_eq!(env.wrapped_key(), ctx.context().envelope().wrapped_key());
     assert_eq!(env.multipart(), ctx.context().envelope().multipart());
@@ -361,16 +363,17 @@ async fn parallel_multipart_in_random_order() {
     assert_eq!(stored.object_type, "Multipart");
     // The object is one continuous CTR stream: the engine's whole-object opener reads it.
     assert_eq!(decrypt_stored(&server, "mp/object"), plain);
+    // A range from 4 bytes before the end of part 1 into part 3.
     let out = client
-        .get_object(BUCKET, "mp/object", Some("bytes=1020-3000"))
+        .get_object(BUCKET, "mp/object", Some("bytes=102396-250000"))
         .await
         .unwrap();
-    assert_eq!(out.body.bytes().await.unwrap(), plain[1020..=3000]);
+    assert_eq!(out.body.bytes().await.unwrap(), plain[102_396..=250_000]);
     // Every UploadPart repeated the Initiate envelope with its sizes; Complete carried none.
     let log = server.requests();
     for r in log.iter().filter(|r| r.has_query("partNumber")) {
-        assert_eq!(r.header(&cse_header(Field::PartSize)), Some("1024"));
-        assert_eq!(r.header(&cse_header(Field::DataSize)), Some("10000"));
+        assert_eq!(r.header(&cse_header(Field::PartSize)), Some("102400"));
+        assert_eq!(r.header(&cse_header(Field::DataSize)), Some("1000000"));
         assert!(r.header(&cse_header(Field::Key)).is_some());
     }
     let complete = log
@@ -383,6 +386,80 @@ async fn parallel_multipart_in_random_order() {
             .iter()
             .all(|(n, _)| !n.contains("client-side-encryption"))
     );
+}
+
+/// Uploads `plain` in parts of `part_size` (the last one short) and completes the upload.
+async fn multipart_put(
+    client: &EncryptionClient,
+    key: &str,
+    plain: &[u8],
+    part_size: usize,
+) -> (String, Result<(), Error>) {
+    let ctx = client
+        .initiate_multipart_upload(InitiateMultipartUploadRequest::new(
+            BUCKET,
+            key,
+            part_size as u64,
+            plain.len() as u64,
+        ))
+        .await
+        .unwrap();
+    let mut parts = Vec::new();
+    for (i, chunk) in plain.chunks(part_size).enumerate() {
+        let n = u32::try_from(i + 1).unwrap();
+        parts.push(
+            client
+                .upload_part(&ctx, n, Bytes::copy_from_slice(chunk))
+                .await
+                .unwrap(),
+        );
+    }
+    let done = client.complete_multipart_upload(&ctx, &parts).await;
+    (ctx.upload_id.clone(), done.map(|_| ()))
+}
+
+#[tokio::test]
+async fn a_part_under_100_kib_before_the_last_is_refused_at_complete() {
+    let server = server().await;
+    let client = client(&server);
+    // Two parts, the first of 64 KiB: every part the client sends is accepted, and Complete is
+    // refused, as OSS refuses it.
+    let plain = data(64 * 1024 + 10);
+    let (upload_id, done) = multipart_put(&client, "small-parts", &plain, 64 * 1024).await;
+    let err = done.unwrap_err();
+    let e = err.service_error().expect("a service error");
+    assert_eq!(
+        (e.status, e.code.as_str()),
+        (400, "EntityTooSmall"),
+        "{e:?}"
+    );
+    assert!(
+        e.message.contains("part 1 is 65536 bytes") && e.message.contains("102400"),
+        "{}",
+        e.message
+    );
+    assert!(server.object(BUCKET, "small-parts").is_none());
+    // The upload is still there, to abort or to redo with larger parts.
+    assert_eq!(server.upload_ids(), [upload_id]);
+}
+
+#[tokio::test]
+async fn a_short_last_part_and_a_single_small_part_are_accepted() {
+    let server = server().await;
+    let client = client(&server);
+    // 100 KiB exactly, then 1 byte.
+    let plain = data(PART + 1);
+    let (_, done) = multipart_put(&client, "short-last", &plain, PART).await;
+    done.unwrap();
+    let stored = server.object(BUCKET, "short-last").unwrap();
+    assert_eq!(stored.object_type, "Multipart");
+    assert_eq!(decrypt_stored(&server, "short-last"), plain);
+    // An upload of one part: that part is the last, so it may be of any size.
+    let plain = data(1000);
+    let (_, done) = multipart_put(&client, "one-small-part", &plain, 1024).await;
+    done.unwrap();
+    assert_eq!(decrypt_stored(&server, "one-small-part"), plain);
+    assert!(server.upload_ids().is_empty());
 }
 
 #[tokio::test]
@@ -428,17 +505,19 @@ async fn resume_from_a_checkpoint() {
     let client = client(&server);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.checkpoint");
-    let plain = data(100);
+    // Four parts, the last of 4 bytes.
+    let len = 3 * PART + 4;
+    let plain = data(len);
     let ctx = client
         .initiate_checkpointed_upload(
-            InitiateMultipartUploadRequest::new(BUCKET, "r", 32, 100),
+            InitiateMultipartUploadRequest::new(BUCKET, "r", PART as u64, len as u64),
             &path,
             "test data",
         )
         .await
         .unwrap();
     client
-        .upload_part(&ctx, 2, Bytes::copy_from_slice(&plain[32..64]))
+        .upload_part(&ctx, 2, Bytes::copy_from_slice(&plain[PART..2 * PART]))
         .await
         .unwrap();
     drop(ctx);
@@ -450,12 +529,12 @@ async fn resume_from_a_checkpoint() {
     assert_eq!(resumed.pending_parts(), [1, 3, 4]);
     assert!(matches!(
         client
-            .upload_part(&resumed, 2, Bytes::copy_from_slice(&plain[32..64]))
+            .upload_part(&resumed, 2, Bytes::copy_from_slice(&plain[PART..2 * PART]))
             .await,
         Err(Error::Core(cse_core::Error::PartAlreadySealed { part: 2 }))
     ));
     let mut parts = resumed.completed_parts();
-    for (n, range) in [(1u32, 0..32), (3, 64..96), (4, 96..100)] {
+    for (n, range) in [(1u32, 0..PART), (3, 2 * PART..3 * PART), (4, 3 * PART..len)] {
         parts.push(
             client
                 .upload_part(&resumed, n, Bytes::copy_from_slice(&plain[range]))
@@ -478,6 +557,7 @@ async fn resume_from_a_checkpoint() {
         .upload_part(&ctx, 1, Bytes::copy_from_slice(&plain[..32]))
         .await
         .unwrap();
+    // (Never completed, so its parts may be small.)
     assert_eq!(server.upload_ids(), [ctx.upload_id.clone()]);
     client.abort_multipart_upload(&ctx).await.unwrap();
     assert!(server.upload_ids().is_empty());
@@ -494,10 +574,11 @@ async fn file_helpers_round_trip() {
     let client = client(&server);
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src.bin");
-    let plain = data(50_000);
+    // Five parts of 100 KiB, the last one short.
+    let plain = data(500_000);
     std::fs::write(&src, &plain).unwrap();
     let options = UploadOptions {
-        part_size: 4096,
+        part_size: PART as u64,
         concurrency: 3,
         ..UploadOptions::default()
     };
@@ -528,13 +609,13 @@ async fn file_helpers_round_trip() {
             "files/big",
             &dst,
             &DownloadOptions {
-                part_size: 1000,
+                part_size: 10_000,
                 concurrency: 3,
             },
         )
         .await
         .unwrap();
-    assert_eq!(n, 50_000);
+    assert_eq!(n, 500_000);
     assert_eq!(std::fs::read(&dst).unwrap(), plain);
     let ranged_gets = server
         .requests()

@@ -142,9 +142,10 @@ async fn a_failed_upload_is_aborted_or_kept_as_asked() {
     let client = client(&server);
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src.bin");
-    std::fs::write(&src, data(10_000)).unwrap();
+    // Ten parts of 100 KiB, the last one short.
+    std::fs::write(&src, data(1_000_000)).unwrap();
     let options = UploadOptions {
-        part_size: 1024,
+        part_size: PART as u64,
         concurrency: 3,
         ..UploadOptions::default()
     };
@@ -177,7 +178,7 @@ async fn a_failed_upload_is_aborted_or_kept_as_asked() {
     client.upload_file(BUCKET, "f", &src, &keep).await.unwrap();
     assert!(!checkpoint.exists(), "the checkpoint outlived its upload");
     assert!(server.upload_ids().is_empty());
-    let plain = data(10_000);
+    let plain = data(1_000_000);
     let out = client.get_object(BUCKET, "f", None).await.unwrap();
     assert_eq!(out.body.bytes().await.unwrap(), plain);
 }

@@ -54,7 +54,7 @@ async fn started(
     (path, ctx.upload_id.clone())
 }
 
-fn part_uploads(server: &cse_oss::test_server::TestServer) -> usize {
+fn part_uploads(server: &cse_oss_test_server::TestServer) -> usize {
     server
         .requests()
         .iter()
@@ -137,7 +137,7 @@ async fn resume_refuses_parts_the_checkpoint_does_not_know() {
     let client = client(&server);
     let dir = tempfile::tempdir().unwrap();
 
-    type Tamper = fn(&cse_oss::test_server::TestServer, &str);
+    type Tamper = fn(&cse_oss_test_server::TestServer, &str);
     let cases: [(&str, &[u32], Tamper, &str); 4] = [
         (
             "extra",
@@ -231,14 +231,19 @@ async fn a_truncated_listing_is_followed_to_its_end() {
 async fn a_failed_part_is_resent_as_sealed_never_resealed_from_scratch() {
     let server = server().await;
     let client = client(&server);
-    let plain = data(64);
+    let plain = data(2 * PART);
     let ctx = client
-        .initiate_multipart_upload(InitiateMultipartUploadRequest::new(BUCKET, "p", 32, 64))
+        .initiate_multipart_upload(InitiateMultipartUploadRequest::new(
+            BUCKET,
+            "p",
+            PART as u64,
+            2 * PART as u64,
+        ))
         .await
         .unwrap();
     server.faults().refuse_next_put();
     let err = client
-        .upload_part(&ctx, 1, Bytes::copy_from_slice(&plain[..32]))
+        .upload_part(&ctx, 1, Bytes::copy_from_slice(&plain[..PART]))
         .await
         .unwrap_err();
     let Error::PartNotUploaded { part, .. } = err else {
@@ -247,7 +252,7 @@ async fn a_failed_part_is_resent_as_sealed_never_resealed_from_scratch() {
     assert!(
         matches!(
             client
-                .upload_part(&ctx, 1, Bytes::copy_from_slice(&plain[..32]))
+                .upload_part(&ctx, 1, Bytes::copy_from_slice(&plain[..PART]))
                 .await,
             Err(Error::Core(cse_core::Error::PartAlreadySealed { part: 1 }))
         ),
@@ -255,7 +260,7 @@ async fn a_failed_part_is_resent_as_sealed_never_resealed_from_scratch() {
     );
     let first = client.upload_sealed_part(&ctx, &part).await.unwrap();
     let second = client
-        .upload_part(&ctx, 2, Bytes::copy_from_slice(&plain[32..]))
+        .upload_part(&ctx, 2, Bytes::copy_from_slice(&plain[PART..]))
         .await
         .unwrap();
     client
@@ -272,10 +277,10 @@ async fn after_a_crash_a_part_is_resealed_only_from_the_same_plaintext() {
     let client = client(&server);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.checkpoint");
-    let plain = data(64);
+    let plain = data(2 * PART);
     let ctx = client
         .initiate_checkpointed_upload(
-            InitiateMultipartUploadRequest::new(BUCKET, "c", 32, 64),
+            InitiateMultipartUploadRequest::new(BUCKET, "c", PART as u64, 2 * PART as u64),
             &path,
             "test",
         )
@@ -286,7 +291,7 @@ async fn after_a_crash_a_part_is_resealed_only_from_the_same_plaintext() {
     server.faults().refuse_next_put();
     assert!(
         client
-            .upload_part(&ctx, 1, Bytes::copy_from_slice(&plain[..32]))
+            .upload_part(&ctx, 1, Bytes::copy_from_slice(&plain[..PART]))
             .await
             .is_err()
     );
@@ -296,7 +301,7 @@ async fn after_a_crash_a_part_is_resealed_only_from_the_same_plaintext() {
         .await
         .unwrap();
     assert_eq!(resumed.pending_parts(), [1, 2]);
-    let mut changed = plain[..32].to_vec();
+    let mut changed = plain[..PART].to_vec();
     changed[0] ^= 1;
     let before = part_uploads(&server);
     assert!(matches!(
@@ -306,13 +311,13 @@ async fn after_a_crash_a_part_is_resealed_only_from_the_same_plaintext() {
     assert_eq!(part_uploads(&server), before, "a changed part was sent");
     let mut parts = vec![
         client
-            .upload_part(&resumed, 1, Bytes::copy_from_slice(&plain[..32]))
+            .upload_part(&resumed, 1, Bytes::copy_from_slice(&plain[..PART]))
             .await
             .unwrap(),
     ];
     parts.push(
         client
-            .upload_part(&resumed, 2, Bytes::copy_from_slice(&plain[32..]))
+            .upload_part(&resumed, 2, Bytes::copy_from_slice(&plain[PART..]))
             .await
             .unwrap(),
     );
@@ -327,7 +332,7 @@ async fn after_a_crash_a_part_is_resealed_only_from_the_same_plaintext() {
 /// Stores the ciphertext of `plain` under `key` cut to `keep` bytes, with its full envelope.
 async fn cut_object(
     client: &EncryptionClient,
-    server: &cse_oss::test_server::TestServer,
+    server: &cse_oss_test_server::TestServer,
     key: &str,
     plain: &[u8],
     keep: usize,
@@ -843,11 +848,12 @@ async fn progress_adds_up_to_the_file_fresh_and_resumed() {
     let client = client(&server);
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
-    std::fs::write(&src, data(10_000)).unwrap();
+    // Ten parts of 100 KiB, the last one short.
+    std::fs::write(&src, data(1_000_000)).unwrap();
     let seen = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&seen);
     let options = UploadOptions {
-        part_size: 1024,
+        part_size: PART as u64,
         checkpoint: Some(dir.path().join("g.checkpoint")),
         on_progress: Some(cse_oss::ProgressHook(Arc::new(move |n| {
             counter.fetch_add(n, Ordering::SeqCst);
@@ -868,7 +874,7 @@ async fn progress_adds_up_to_the_file_fresh_and_resumed() {
         .unwrap();
     assert_eq!(
         seen.load(Ordering::SeqCst),
-        10_000,
+        1_000_000,
         "resumed parts and new ones"
     );
     seen.store(0, Ordering::SeqCst);

@@ -154,7 +154,7 @@ async fn kms_wraps_with_encrypt_and_unwraps_with_decrypt() {
     ));
 }
 
-fn client_for_rsa(server: &cse_oss::test_server::TestServer) -> EncryptionClient {
+fn client_for_rsa(server: &cse_oss_test_server::TestServer) -> EncryptionClient {
     client(server)
 }
 

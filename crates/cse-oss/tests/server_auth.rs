@@ -14,9 +14,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use common::*;
-use cse_oss::sign::{self, RequestParts};
-use cse_oss::test_server::{TestServer, TestServerConfig};
 use cse_oss::{Credentials, OssClient, ServiceError};
+use cse_oss_test_server::sign::{self, RequestParts};
+use cse_oss_test_server::{TestServer, TestServerConfig};
 use http::HeaderMap;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -200,6 +200,17 @@ async fn a_v4_scope_for_another_region_is_refused_naming_both() {
         .await
         .unwrap_err();
     assert_eq!(e.ec.as_deref(), Some("0002-00000228"), "{e:?}");
+}
+
+/// The server crate keeps its own copy of the default region (it does not depend on cse-oss):
+/// the two must agree, or a default client and a default server would refuse each other.
+#[test]
+fn the_servers_default_region_is_the_clients() {
+    assert_eq!(cse_oss_test_server::DEFAULT_REGION, cse_oss::DEFAULT_REGION);
+    assert_eq!(
+        TestServerConfig::new(AK, SK).region,
+        cse_oss::DEFAULT_REGION
+    );
 }
 
 /// The x-oss-date the crate's client sends now, read back from the server's log.

@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use cse_core::RsaMasterCipher;
-use cse_oss::test_server::{TestServer, TestServerConfig};
 use cse_oss::{Credentials, EncryptionClient, OssClient, RetryPolicy};
+use cse_oss_test_server::{TestServer, TestServerConfig};
 
 pub const AK: &str = "test-ak";
 pub const SK: &str = "test-sk/secret+=";
@@ -49,6 +49,10 @@ pub fn master() -> Box<RsaMasterCipher> {
 pub fn client(server: &TestServer) -> EncryptionClient {
     EncryptionClient::new(plain(server), master())
 }
+
+/// The smallest part the test server, like OSS, accepts anywhere but last in a multipart
+/// upload: 100 KiB, which is also a multiple of the 16-byte block that encrypted parts need.
+pub const PART: usize = cse_oss_test_server::MIN_PART_SIZE as usize;
 
 /// `i % 251`: no period that divides a block or part size.
 pub fn data(len: usize) -> Vec<u8> {

@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use cse_oss::test_server::{TestServer, TestServerConfig};
+use cse_oss_test_server::{TestServer, TestServerConfig};
 
 const USAGE: &str = "usage: oss-test-server --listen 127.0.0.1:PORT --access-key-id AK --access-key-secret SK [--region REGION]
 

@@ -2,7 +2,7 @@
 //! (`tests/data/v4_vectors.json`, made by `tests/data/gen_v4_vectors.py`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use cse_oss::sign::{
+use cse_oss_test_server::sign::{
     RequestParts, parse_v4_authorization, v1_signature, v1_string_to_sign, v4_authorization,
     v4_canonical_request, v4_scope, v4_signature, v4_string_to_sign,
 };

@@ -1,5 +1,7 @@
-//! An in-memory OSS-API server for tests: real HTTP on loopback, real signatures, the
-//! client-side-encryption checks OSS applies, and injectable faults.
+//! `cse-oss-test-server`: an in-memory OSS-API server for tests: real HTTP on loopback, real
+//! signatures, the client-side-encryption checks OSS applies, and injectable faults. Not
+//! published; `cse-oss` and `cse-cli` run their end-to-end tests against it, and the
+//! `oss-test-server` binary serves it to tests written in other languages.
 //!
 //! It serves the object operations client-side encryption needs: PutObject, GetObject (with
 //! `Range` and `x-oss-range-behavior: standard`), HeadObject, GetObjectMeta, DeleteObject,
@@ -7,6 +9,16 @@
 //! ListParts (with the `ClientEncryption*` fields). Buckets are created on first use and
 //! addressed path-style (`/bucket/key`) or virtual-hosted (`bucket.localhost`, or
 //! `bucket.<domain>` for a configured domain).
+//!
+//! ```no_run
+//! use cse_oss_test_server::{TestServer, TestServerConfig};
+//! # async fn example() -> std::io::Result<()> {
+//! let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0)); // port 0: a free one
+//! let server = TestServer::start(loopback, TestServerConfig::new("AK", "SK")).await?;
+//! println!("OSS at {}", server.endpoint()); // http://127.0.0.1:PORT, path-style
+//! server.faults().fail_next(1); // the next request gets 500 InternalError
+//! # Ok(()) }
+//! ```
 //!
 //! Every request must carry a valid V4 (`OSS4-HMAC-SHA256`) or V1 (`OSS ak:signature`)
 //! Authorization header for the configured key pair; a bad one is refused with OSS's error XML
@@ -16,7 +28,8 @@
 //! [`TestServerConfig::clock_behind`] simulate a skewed client), and a V4 credential scope for
 //! another region than its own ([`TestServerConfig::region`], `cn-hangzhou` by default), another
 //! product than `oss` or another terminator than `aliyun_v4_request` (`InvalidArgument`). All of
-//! this is decided from the request head: a refused request's body is never read.
+//! this is decided from the request head: a refused request's body is never read. The
+//! signatures are computed by [`sign`].
 //!
 //! Requests that carry `x-oss-meta-client-side-encryption-*` headers get the server-side checks
 //! the OSS error-code documentation lists (EC `0005-00000401` to `0005-00000420`): the envelope
@@ -24,8 +37,19 @@
 //! must repeat the Initiate sizes, and at Complete every part but the last must be exactly
 //! part-size bytes and the parts must add up to data-size. These follow the documentation, not
 //! observed OSS behaviour; the EC numbers for individual checks are this server's reading of it.
+//! Every multipart upload, encrypted or not, also keeps OSS's minimum part size: at Complete,
+//! each part but the last must be at least [`MIN_PART_SIZE`] (100 KiB), else `EntityTooSmall`.
+//!
+//! Bodies stream, as they do with OSS: a GetObject answer leaves as frames of at most 256 KiB,
+//! each a slice of the stored bytes (no copy), and a request body is taken frame by frame as it
+//! arrives, its MD5 (Content-MD5, ETag) and CRC-64 (`x-oss-hash-crc64ecma`) computed on the way;
+//! an object keeps the CRC-64 computed when it was written.
 //!
 //! Loopback only: bind it to 127.0.0.1.
+
+pub mod sign;
+mod time;
+mod xml;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future as _;
@@ -49,21 +73,25 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::crc64::crc64;
-use crate::sign::{self, RequestParts};
-use crate::xml;
+use crate::sign::RequestParts;
 
 const META_PREFIX: &str = "x-oss-meta-";
 const CSE_PREFIX: &str = "x-oss-meta-client-side-encryption-";
 const MAX_PARTS: u64 = 10_000;
 
+/// The smallest part OSS accepts in a multipart upload, except for the last: 100 KiB (102 400
+/// bytes, a multiple of the 16-byte AES block). CompleteMultipartUpload refuses an upload with a
+/// smaller part anywhere but last with `400 EntityTooSmall`; an upload of a single part may be
+/// of any size.
+pub const MIN_PART_SIZE: u64 = 100 * 1024;
+
 /// How far a request's time (`x-oss-date` for V4, `Date` for V1) may be from the server's clock,
 /// either way, before OSS refuses it with `RequestTimeTooSkewed`.
 pub const MAX_REQUEST_SKEW: Duration = Duration::from_secs(15 * 60);
 
-/// The region a server is in when none is configured, the same as the client's default
-/// ([`crate::DEFAULT_REGION`]).
-pub const DEFAULT_REGION: &str = crate::client::DEFAULT_REGION;
+/// The region a server is in when none is configured: `cn-hangzhou`, the same as the client's
+/// default (`cse_oss::DEFAULT_REGION`; a cse-oss test checks that the two agree).
+pub const DEFAULT_REGION: &str = "cn-hangzhou";
 
 /// How the test server authenticates and addresses requests.
 #[derive(Clone)]
@@ -167,6 +195,8 @@ pub struct StoredObject {
 #[derive(Clone, Debug)]
 struct StoredPart {
     data: Bytes,
+    /// The MD5 of `data` (the ETag is its hex), kept for the multipart ETag at Complete.
+    md5: [u8; 16],
     etag: String,
     last_modified: SystemTime,
     crc64: u64,
@@ -297,6 +327,13 @@ struct State {
     counter: AtomicU64,
 }
 
+/// The CRC-64/XZ of `data`, as OSS reports it in `x-oss-hash-crc64ecma`.
+fn crc64(data: &[u8]) -> u64 {
+    let mut digest = crc64fast::Digest::new();
+    digest.write(data);
+    digest.sum64()
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a lock is a server bug; keep serving with the data as it is.
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -411,8 +448,12 @@ impl TestServer {
 
     /// Stores an object directly, as if uploaded; `meta` names are full header names.
     pub fn put_raw(&self, bucket: &str, key: &str, data: Bytes, meta: &[(&str, &str)]) {
+        let etag = hex::encode_upper(Md5::digest(&data));
+        let crc = crc64(&data);
         let object = new_object(
             data,
+            etag,
+            crc,
             meta.iter()
                 .map(|(n, v)| (n.to_ascii_lowercase(), (*v).to_owned()))
                 .collect(),
@@ -436,13 +477,14 @@ impl TestServer {
     /// Stores part `part` of upload `upload_id` directly, as if someone else had uploaded it.
     pub fn inject_part(&self, upload_id: &str, part: u32, data: Bytes) {
         if let Some(up) = lock(&self.state.uploads).get_mut(upload_id) {
-            let etag = hex::encode_upper(Md5::digest(&data));
+            let md5: [u8; 16] = Md5::digest(&data).into();
             up.parts.insert(
                 part,
                 StoredPart {
                     crc64: crc64(&data),
                     data,
-                    etag,
+                    md5,
+                    etag: hex::encode_upper(md5),
                     last_modified: SystemTime::now(),
                 },
             );
@@ -483,10 +525,16 @@ impl Drop for TestServer {
     }
 }
 
-fn new_object(data: Bytes, meta: Vec<(String, String)>, content_type: String) -> StoredObject {
-    let etag = hex::encode_upper(Md5::digest(&data));
+/// An object of `data`, whose ETag and CRC-64 the caller computed as the bytes arrived.
+fn new_object(
+    data: Bytes,
+    etag: String,
+    crc64: u64,
+    meta: Vec<(String, String)>,
+    content_type: String,
+) -> StoredObject {
     StoredObject {
-        crc64: crc64(&data),
+        crc64,
         data,
         meta,
         object_type: "Normal",
@@ -496,12 +544,47 @@ fn new_object(data: Bytes, meta: Vec<(String, String)>, content_type: String) ->
     }
 }
 
-/// A response body that may be cut short on purpose.
-enum ServerBody {
-    Full(Option<Bytes>),
-    /// Sends the bytes, waits so they reach the client with the head, then fails, which makes
-    /// hyper close the connection mid-body.
-    Cut(Option<Bytes>, Pin<Box<tokio::time::Sleep>>),
+/// The largest frame a response body is sent in: a large object leaves as a stream of slices
+/// of the stored bytes, not as one frame the size of the object.
+const MAX_FRAME: usize = 256 * 1024;
+
+/// The most a request body's declared length reserves up front; a longer body grows the
+/// buffer as it arrives.
+const MAX_RESERVE: usize = 64 << 20;
+
+/// A response body: `rest` leaves in frames of at most [`MAX_FRAME`] bytes, each a slice of it
+/// (no copy), except that the one frame holding a byte chosen to be damaged is a copy.
+struct ServerBody {
+    rest: Bytes,
+    /// Offset into `rest`, as it was at the start, of the byte whose bit 4 is flipped on the way.
+    flip: Option<usize>,
+    /// Bytes sent so far.
+    sent: usize,
+    end: BodyEnd,
+}
+
+/// What happens after the last byte.
+enum BodyEnd {
+    Clean,
+    /// The bytes sent, a pause so that they reach the client with the head, then an error,
+    /// which makes hyper close the connection mid-body.
+    Cut(Pin<Box<tokio::time::Sleep>>),
+}
+
+impl ServerBody {
+    /// A body of `data`, sent whole and undamaged.
+    fn new(data: Bytes) -> Self {
+        Self {
+            rest: data,
+            flip: None,
+            sent: 0,
+            end: BodyEnd::Clean,
+        }
+    }
+
+    fn empty() -> Self {
+        Self::new(Bytes::new())
+    }
 }
 
 impl Body for ServerBody {
@@ -512,19 +595,88 @@ impl Body for ServerBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        match self.get_mut() {
-            Self::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            Self::Cut(b, pause) => match b.take() {
-                Some(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
-                None => match pause.as_mut().poll(cx) {
-                    Poll::Pending => Poll::Pending,
-                    Poll::Ready(()) => Poll::Ready(Some(Err(std::io::Error::other(
-                        "fault injected: body cut short",
-                    )))),
-                },
+        let this = self.get_mut();
+        if !this.rest.is_empty() {
+            let frame = this.rest.split_to(this.rest.len().min(MAX_FRAME));
+            let start = this.sent;
+            this.sent += frame.len();
+            let frame = match this.flip {
+                Some(at) if (start..this.sent).contains(&at) => {
+                    let mut damaged = frame.to_vec();
+                    damaged[at - start] ^= 0x10;
+                    Bytes::from(damaged)
+                }
+                _ => frame,
+            };
+            return Poll::Ready(Some(Ok(Frame::data(frame))));
+        }
+        match &mut this.end {
+            BodyEnd::Clean => Poll::Ready(None),
+            BodyEnd::Cut(pause) => match pause.as_mut().poll(cx) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(()) => Poll::Ready(Some(Err(std::io::Error::other(
+                    "fault injected: body cut short",
+                )))),
             },
         }
     }
+}
+
+/// A request body as it arrived, with the digests OSS computes over it, taken frame by frame.
+struct Received {
+    data: Bytes,
+    md5: [u8; 16],
+    crc64: u64,
+}
+
+/// Reads `body` frame by frame, hashing (MD5, CRC-64) each frame as it arrives. A body of one
+/// frame is kept as that frame; a longer one is gathered into one buffer (reserved from the
+/// declared length, up to [`MAX_RESERVE`]), so that GetObject can slice it later.
+async fn receive<B>(mut body: B) -> Result<Received, B::Error>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    let declared = usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX);
+    let mut md5 = Md5::new();
+    let mut crc = crc64fast::Digest::new();
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<bytes::BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue; // trailers: OSS takes none
+        };
+        if data.is_empty() {
+            continue;
+        }
+        md5.update(&data);
+        crc.write(&data);
+        if let Some(buf) = joined.as_mut() {
+            buf.extend_from_slice(&data);
+        } else if let Some(one) = first.take() {
+            let want = declared.max(one.len() + data.len()).min(MAX_RESERVE);
+            let mut buf = bytes::BytesMut::with_capacity(want);
+            buf.extend_from_slice(&one);
+            buf.extend_from_slice(&data);
+            joined = Some(buf);
+        } else {
+            first = Some(data);
+        }
+    }
+    let data = match (joined, first) {
+        (Some(buf), _) => buf.freeze(),
+        (None, Some(one)) => one,
+        (None, None) => Bytes::new(),
+    };
+    Ok(Received {
+        data,
+        md5: md5.finalize().into(),
+        crc64: crc.sum64(),
+    })
+}
+
+/// Reads `body` to its end, keeping nothing.
+async fn drain<B: Body + Unpin>(mut body: B) {
+    while let Some(Ok(_)) = body.frame().await {}
 }
 
 type Reply = Response<ServerBody>;
@@ -537,7 +689,12 @@ struct Incoming2 {
     raw_query: String,
     query: Vec<(String, String)>,
     headers: HeaderMap,
+    /// The body, read only once the request head passed addressing and authentication.
     body: Bytes,
+    /// The MD5 of `body`, computed as it arrived.
+    body_md5: [u8; 16],
+    /// The CRC-64 of `body`, computed as it arrived.
+    body_crc64: u64,
     request_id: String,
 }
 
@@ -625,13 +782,13 @@ fn error_reply(e: &OssError, request_id: &str, host: &str, head: bool, now: Syst
                 base64::engine::general_purpose::STANDARD.encode(body.as_bytes()),
             )
             .header("content-length", "0")
-            .body(ServerBody::Full(None))
+            .body(ServerBody::empty())
     } else {
         builder
             .header("content-length", body.len())
-            .body(ServerBody::Full(Some(Bytes::from(body))))
+            .body(ServerBody::new(Bytes::from(body)))
     };
-    reply.unwrap_or_else(|_| Response::new(ServerBody::Full(None)))
+    reply.unwrap_or_else(|_| Response::new(ServerBody::empty()))
 }
 
 async fn handle(state: &State, req: Request<Incoming>) -> Reply {
@@ -668,6 +825,8 @@ async fn handle(state: &State, req: Request<Incoming>) -> Reply {
         query,
         headers: parts.headers,
         body: Bytes::new(),
+        body_md5: Md5::digest(b"").into(),
+        body_crc64: 0,
         request_id,
     };
     let failing = state
@@ -678,7 +837,7 @@ async fn handle(state: &State, req: Request<Incoming>) -> Reply {
     let reply = if failing {
         // As before authentication existed ahead of the body: the whole request is read, then
         // refused, so the client sees a clean 500 to retry.
-        let _ = body.collect().await;
+        drain(body).await;
         Err(err(
             500,
             "InternalError",
@@ -692,9 +851,11 @@ async fn handle(state: &State, req: Request<Incoming>) -> Reply {
         log(state, &incoming, &reply);
         return reply;
     } else {
-        match body.collect().await {
-            Ok(b) => {
-                incoming.body = b.to_bytes();
+        match receive(body).await {
+            Ok(received) => {
+                incoming.body = received.data;
+                incoming.body_md5 = received.md5;
+                incoming.body_crc64 = received.crc64;
                 dispatch(state, &incoming)
             }
             Err(_) => Err(err(
@@ -907,7 +1068,7 @@ fn authenticate(state: &State, r: &Incoming2, now: SystemTime) -> Result<(), Oss
                 "x-oss-date is missing or does not match the date of the credential scope",
             ));
         }
-        let Some(request_time) = crate::time::parse_iso8601_basic(timestamp) else {
+        let Some(request_time) = time::parse_iso8601_basic(timestamp) else {
             return Err(err(
                 403,
                 "AccessDenied",
@@ -1018,7 +1179,7 @@ fn check_skew(request_time: SystemTime, as_sent: &str, now: SystemTime) -> Resul
     );
     e.extra = vec![
         ("RequestTime", as_sent.to_owned()),
-        ("ServerTime", crate::time::iso8601_millis(now)),
+        ("ServerTime", time::iso8601_millis(now)),
         (
             "MaxAllowedSkewMilliseconds",
             MAX_REQUEST_SKEW.as_millis().to_string(),
@@ -1078,12 +1239,13 @@ fn reply(
         builder = builder.header("content-length", len);
     }
     builder
-        .body(ServerBody::Full(body))
+        .body(body.map_or_else(ServerBody::empty, ServerBody::new))
         .map_err(|_| err(500, "InternalError", "", "cannot build the response"))
 }
 
+/// Checks the body against its Content-MD5, if any; returns the ETag (the MD5, hex).
 fn check_md5(r: &Incoming2) -> Result<String, OssError> {
-    let digest = Md5::digest(&r.body);
+    let digest = r.body_md5;
     if let Some(given) = r.header("content-md5")
         && given != base64::engine::general_purpose::STANDARD.encode(digest)
     {
@@ -1196,14 +1358,15 @@ fn put_object(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
             "fault injected: put refused",
         ));
     }
-    let mut object = new_object(
+    let object = new_object(
         r.body.clone(),
+        etag.clone(),
+        r.body_crc64,
         meta,
         r.header("content-type")
             .unwrap_or("application/octet-stream")
             .to_owned(),
     );
-    object.etag = etag.clone();
     let crc = object.crc64;
     lock(&state.objects).insert((r.bucket.clone(), r.key.clone()), object);
     reply(
@@ -1213,7 +1376,7 @@ fn put_object(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
             ("x-oss-hash-crc64ecma".into(), crc.to_string()),
             (
                 "content-md5".into(),
-                base64::engine::general_purpose::STANDARD.encode(Md5::digest(&r.body)),
+                base64::engine::general_purpose::STANDARD.encode(r.body_md5),
             ),
         ],
         None,
@@ -1397,20 +1560,20 @@ fn get_object(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
     for (n, v) in headers {
         builder = builder.header(n, v);
     }
-    let body = if !body.is_empty() && state.faults.corrupt_next_get.swap(false, Ordering::SeqCst) {
-        let mut damaged = body.to_vec();
-        let middle = damaged.len() / 2;
-        damaged[middle] ^= 0x10;
-        Bytes::from(damaged)
-    } else {
-        body
-    };
+    // The damaged byte is in the middle of the whole answer; only its frame is copied.
+    let flip = (!body.is_empty() && state.faults.corrupt_next_get.swap(false, Ordering::SeqCst))
+        .then(|| body.len() / 2);
     let body = match cut {
-        Some(n) if n < body.len() => ServerBody::Cut(
-            Some(body.slice(..n)),
-            Box::pin(tokio::time::sleep(Duration::from_millis(100))),
-        ),
-        _ => ServerBody::Full(Some(body)),
+        Some(n) if n < body.len() => ServerBody {
+            rest: body.slice(..n),
+            flip,
+            sent: 0,
+            end: BodyEnd::Cut(Box::pin(tokio::time::sleep(Duration::from_millis(100)))),
+        },
+        _ => ServerBody {
+            flip,
+            ..ServerBody::new(body)
+        },
     };
     builder
         .body(body)
@@ -1510,13 +1673,14 @@ fn upload_part(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
             "fault injected: part refused",
         ));
     }
-    let crc = crc64(&r.body);
+    let crc = r.body_crc64;
     let mut uploads = lock(&state.uploads);
     let up = uploads.get_mut(upload_id).ok_or_else(no_such_upload)?;
     up.parts.insert(
         number,
         StoredPart {
             data: r.body.clone(),
+            md5: r.body_md5,
             etag: etag.clone(),
             last_modified: SystemTime::now(),
             crc64: crc,
@@ -1580,7 +1744,7 @@ fn complete(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
     let mut datas = Vec::with_capacity(listed.len());
     for (n, etag) in &listed {
         match up.parts.get(n) {
-            Some(p) if p.etag == *etag => datas.push(p.data.clone()),
+            Some(p) if p.etag == *etag => datas.push((p.data.clone(), p.md5)),
             _ => {
                 return Err(err(
                     400,
@@ -1593,9 +1757,28 @@ fn complete(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
             }
         }
     }
+    let sizes: Vec<u64> = datas.iter().map(|(d, _)| d.len() as u64).collect();
+    // OSS's rule for every multipart upload, encrypted or not: only the last part may be small
+    // (so an upload of one part may be of any size).
+    if let Some(((n, _), size)) = listed
+        .iter()
+        .zip(&sizes)
+        .take(listed.len().saturating_sub(1))
+        .find(|(_, size)| **size < MIN_PART_SIZE)
+    {
+        return Err(err(
+            400,
+            "EntityTooSmall",
+            "",
+            format!(
+                "Your proposed upload smaller than the minimum allowed size: part {n} is {size} bytes, but every part except the last must be at least {MIN_PART_SIZE} bytes (100 KiB). Upload the parts again larger, or send an object this small with PutObject."
+            ),
+        ));
+    }
+    // The client-side-encryption rules on top: the parts keep the declared part size and add
+    // up to the declared data size.
     let part_size = meta_value(&up.meta, "part-size").and_then(|v| v.parse::<u64>().ok());
     let data_size = meta_value(&up.meta, "data-size").and_then(|v| v.parse::<u64>().ok());
-    let sizes: Vec<u64> = datas.iter().map(|d| d.len() as u64).collect();
     if let Some(ps) = part_size {
         let (last, others) = sizes.split_last().unwrap_or((&0, &[]));
         if others.iter().any(|&s| s != ps) || *last > ps {
@@ -1620,22 +1803,24 @@ fn complete(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
             format!("the parts add up to {total} bytes, but data-size is {ds}"),
         ));
     }
-    let mut data = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    // One copy into the object's bytes, taking the object's CRC-64 on the way; the multipart
+    // ETag is the MD5 of the parts' MD5s, which were taken as the parts arrived.
+    let mut data = bytes::BytesMut::with_capacity(usize::try_from(total).unwrap_or(0));
+    let mut crc = crc64fast::Digest::new();
     let mut md5s = Vec::with_capacity(datas.len() * 16);
-    for d in &datas {
+    for (d, md5) in &datas {
         data.extend_from_slice(d);
-        md5s.extend_from_slice(&Md5::digest(d));
+        crc.write(d);
+        md5s.extend_from_slice(md5);
     }
     let etag = format!("{}-{}", hex::encode_upper(Md5::digest(&md5s)), datas.len());
-    let data = Bytes::from(data);
+    let crc = crc.sum64();
     let Some(up) = uploads.remove(&upload_id) else {
         return Err(no_such_upload());
     };
     drop(uploads);
-    let mut object = new_object(data, up.meta, up.content_type);
+    let mut object = new_object(data.freeze(), etag.clone(), crc, up.meta, up.content_type);
     object.object_type = "Multipart";
-    object.etag = etag.clone();
-    let crc = object.crc64;
     lock(&state.objects).insert((r.bucket.clone(), r.key.clone()), object);
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CompleteMultipartUploadResult>\n  <Location>/{}/{}</Location>\n  <Bucket>{}</Bucket>\n  <Key>{}</Key>\n  <ETag>\"{etag}\"</ETag>\n</CompleteMultipartUploadResult>\n",
@@ -1723,7 +1908,7 @@ fn list_parts(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
     for (n, p) in shown {
         body.push_str(&format!(
             "  <Part>\n    <PartNumber>{n}</PartNumber>\n    <LastModified>{}</LastModified>\n    <ETag>\"{}\"</ETag>\n    <HashCrc64ecma>{}</HashCrc64ecma>\n    <Size>{}</Size>\n  </Part>\n",
-            crate::time::iso8601_millis(p.last_modified),
+            time::iso8601_millis(p.last_modified),
             p.etag,
             p.crc64,
             p.data.len()
@@ -1739,6 +1924,8 @@ fn list_parts(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
+
     use super::*;
 
     #[test]
@@ -1755,6 +1942,120 @@ mod tests {
         assert_eq!(resolve_legacy(Some(10), Some(20), 15), None);
         assert_eq!(resolve_legacy(None, Some(100), 15), None);
         assert_eq!(resolve_legacy(Some(3), Some(4), 15), Some((3, 4)));
+    }
+
+    /// A request body arriving in the given frames.
+    struct Frames(std::collections::VecDeque<Bytes>);
+
+    impl Body for Frames {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+        }
+    }
+
+    fn pattern(len: usize) -> Bytes {
+        (0..len)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>()
+            .into()
+    }
+
+    /// Every frame of `body`, in order; the error, if it ends with one.
+    async fn frames(mut body: ServerBody) -> (Vec<Bytes>, Option<std::io::Error>) {
+        let mut out = Vec::new();
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(f) => out.push(f.into_data().unwrap()),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+        (out, None)
+    }
+
+    #[tokio::test]
+    async fn a_large_body_leaves_in_256_kib_slices_of_the_stored_bytes() {
+        let stored = pattern(4 * MAX_FRAME + 1);
+        let (sent, end) = frames(ServerBody::new(stored.clone())).await;
+        assert!(end.is_none());
+        let lens: Vec<usize> = sent.iter().map(Bytes::len).collect();
+        assert_eq!(lens, [MAX_FRAME, MAX_FRAME, MAX_FRAME, MAX_FRAME, 1]);
+        for (i, frame) in sent.iter().enumerate() {
+            // A slice of the stored allocation, not a copy of it.
+            assert_eq!(
+                frame.as_ptr(),
+                stored[i * MAX_FRAME..].as_ptr(),
+                "frame {i}"
+            );
+        }
+        assert_eq!(sent.concat(), stored);
+        let (sent, end) = frames(ServerBody::empty()).await;
+        assert!(sent.is_empty() && end.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_damaged_body_copies_only_the_frame_it_damages() {
+        let stored = pattern(3 * MAX_FRAME);
+        let at = stored.len() / 2;
+        let (sent, _) = frames(ServerBody {
+            flip: Some(at),
+            ..ServerBody::new(stored.clone())
+        })
+        .await;
+        let got = sent.concat();
+        let differ: Vec<usize> = (0..got.len()).filter(|&i| got[i] != stored[i]).collect();
+        assert_eq!(differ, [at]);
+        assert_eq!(got[at] ^ stored[at], 0x10);
+        assert_eq!(sent[0].as_ptr(), stored.as_ptr());
+        assert_ne!(sent[1].as_ptr(), stored[MAX_FRAME..].as_ptr());
+        assert_eq!(sent[2].as_ptr(), stored[2 * MAX_FRAME..].as_ptr());
+    }
+
+    #[tokio::test]
+    async fn a_cut_body_sends_its_bytes_in_frames_then_fails() {
+        let stored = pattern(MAX_FRAME + 10);
+        let (sent, end) = frames(ServerBody {
+            rest: stored.clone(),
+            flip: None,
+            sent: 0,
+            end: BodyEnd::Cut(Box::pin(tokio::time::sleep(Duration::from_millis(1)))),
+        })
+        .await;
+        assert_eq!(
+            sent.iter().map(Bytes::len).collect::<Vec<_>>(),
+            [MAX_FRAME, 10]
+        );
+        assert!(end.unwrap().to_string().contains("cut short"));
+    }
+
+    #[tokio::test]
+    async fn a_request_body_is_hashed_frame_by_frame_and_kept_whole() {
+        let whole = pattern(3 * MAX_FRAME + 7);
+        let split = [0, 1, 1000, MAX_FRAME, 2 * MAX_FRAME + 5, whole.len()];
+        let chunks: std::collections::VecDeque<Bytes> = split
+            .windows(2)
+            .map(|w| whole.slice(w[0]..w[1]))
+            .chain([Bytes::new()])
+            .collect();
+        assert_eq!(chunks.len(), 6);
+        let got = receive(Frames(chunks)).await.unwrap();
+        assert_eq!(got.data, whole);
+        assert_eq!(got.md5, <[u8; 16]>::from(Md5::digest(&whole)));
+        assert_eq!(got.crc64, crc64(&whole));
+        // One frame is kept as it came, without a copy.
+        let got = receive(Frames([whole.clone()].into())).await.unwrap();
+        assert_eq!(got.data.as_ptr(), whole.as_ptr());
+        assert_eq!(got.crc64, crc64(&whole));
+        // No frames: the digests of nothing.
+        let got = receive(Frames(Default::default())).await.unwrap();
+        assert!(got.data.is_empty());
+        assert_eq!(got.md5, <[u8; 16]>::from(Md5::digest(b"")));
+        assert_eq!(got.crc64, 0);
     }
 
     #[test]

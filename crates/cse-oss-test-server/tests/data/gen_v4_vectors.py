@@ -2,12 +2,12 @@
 
 Run with a Python that has alibabacloud-oss-v2 installed (interop/.venv has it):
 
-    python crates/cse-oss/tests/data/gen_v4_vectors.py
+    python crates/cse-oss-test-server/tests/data/gen_v4_vectors.py
 
 Each case fixes the credentials, the signing time, the method, bucket, key, the query string as
 the SDK puts it on the URL, and the request headers; the SDK's own SignerV4 (and SignerV1) then
-computes the Authorization header and the string to sign. `cargo test -p cse-oss` checks the
-Rust signer against this file without Python.
+computes the Authorization header and the string to sign. `cargo test -p cse-oss-test-server`
+checks the Rust signature code (the test server's verifier) against this file without Python.
 """
 
 import datetime
@@ -64,7 +64,7 @@ def build(method, bucket, key, params, headers):
 
 def main():
     out = {
-        "generator": "crates/cse-oss/tests/data/gen_v4_vectors.py",
+        "generator": "crates/cse-oss-test-server/tests/data/gen_v4_vectors.py",
         "sdk": f"alibabacloud-oss-v2 {alibabacloud_oss_v2.__version__}",
         "access_key_id": "ak-test-id",
         "access_key_secret": "sk-test-secret/+=",
