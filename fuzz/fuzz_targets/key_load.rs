@@ -16,11 +16,12 @@ fn check(key: &RsaMasterCipher) {
     }
     let mut rng = TestRng(1);
     let secret = [0x5au8; 32];
-    let wrapped = key
-        .wrap(&secret, &mut rng)
+    let mut wrapped = [0u8; cse_core::MAX_WRAPPED_LEN];
+    let n = key
+        .wrap(&secret, &mut wrapped, &mut rng)
         .expect("a loaded key wraps 32 bytes");
     let mut out = [0u8; 32];
-    let unwrapped = key.unwrap(wrapped.as_bytes(), &mut out, &mut rng);
+    let unwrapped = key.unwrap(&wrapped[..n], &mut out, &mut rng);
     if key.has_private_key() {
         assert_eq!(
             unwrapped,

@@ -42,10 +42,7 @@ use aws_lc_rs::rsa::{
     Pkcs1PrivateDecryptingKey, Pkcs1PublicEncryptingKey, PrivateDecryptingKey, PublicEncryptingKey,
 };
 use cse_core::rand_core::CryptoRng;
-use cse_core::{
-    Error, Field, KeyProblem, MAX_WRAPPED_LEN, MasterCipher, MatDesc, Result, WRAP_ALG_RSA,
-    WrappedValue,
-};
+use cse_core::{Error, KeyProblem, MAX_WRAPPED_LEN, MasterCipher, MatDesc, Result, WRAP_ALG_RSA};
 use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use rsa::traits::PublicKeyParts;
@@ -205,14 +202,16 @@ impl MasterCipher for AwsLcRsaMasterCipher {
         &self.matdesc
     }
 
-    fn wrap(&self, plaintext: &[u8], _rng: &mut dyn CryptoRng) -> Result<WrappedValue> {
-        // An 8192-bit ciphertext is the largest, and exactly MAX_WRAPPED_LEN bytes.
-        let mut out = [0u8; MAX_WRAPPED_LEN];
+    fn wrap(&self, plaintext: &[u8], out: &mut [u8], _rng: &mut dyn CryptoRng) -> Result<usize> {
+        let required = self.public.ciphertext_size();
+        let out = out
+            .get_mut(..required)
+            .ok_or(Error::BufferTooSmall { required })?;
         let ct = self
             .public
-            .encrypt(plaintext, &mut out)
+            .encrypt(plaintext, out)
             .map_err(|_| Error::Wrap)?;
-        WrappedValue::from_slice(ct, Field::Key)
+        Ok(ct.len())
     }
 
     fn unwrap(&self, wrapped: &[u8], out: &mut [u8], _rng: &mut dyn CryptoRng) -> Result<()> {

@@ -6,8 +6,19 @@ use std::path::{Path, PathBuf};
 use cse_awslc::{AwsLcRsaMasterCipher, MIN_AWSLC_RSA_BITS};
 use cse_core::{
     ContentMaterial, DecodeOptions, Envelope, Error, KeyProblem, Keyring, MasterCipher, MatDesc,
-    RsaMasterCipher, decode_envelope,
+    RsaMasterCipher, WrappedValue, decode_envelope,
 };
+
+/// Wraps `plaintext` with `key` into an owned value.
+fn wrap(
+    key: &dyn MasterCipher,
+    plaintext: &[u8],
+    rng: &mut dyn rand_core::CryptoRng,
+) -> WrappedValue {
+    let mut out = [0u8; cse_core::MAX_WRAPPED_LEN];
+    let n = key.wrap(plaintext, &mut out, rng).unwrap();
+    WrappedValue::from_slice(&out[..n], cse_core::Field::Key).unwrap()
+}
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey, EncodeRsaPublicKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 
@@ -235,13 +246,13 @@ fn every_unwrap_failure_is_the_one_opaque_error() {
     let key = AwsLcRsaMasterCipher::from_pem(&sdk_private_pem()).unwrap();
     let mut rng = rng();
     let mut out = [0u8; 32];
-    let good = key.wrap(&[7u8; 32], &mut rng).unwrap();
+    let good = wrap(&key, &[7u8; 32], &mut rng);
     assert_eq!(key.unwrap(good.as_bytes(), &mut out, &mut rng), Ok(()));
     assert_eq!(out, [7u8; 32]);
 
     // A well-padded message of another length than the slot: 31, 33 and 16 bytes for a key slot.
     for len in [31, 33, 16, 0] {
-        let wrapped = key.wrap(&vec![1u8; len], &mut rng).unwrap();
+        let wrapped = wrap(&key, &vec![1u8; len], &mut rng);
         assert_eq!(
             key.unwrap(wrapped.as_bytes(), &mut out, &mut rng),
             Err(Error::Unwrap),
@@ -268,7 +279,7 @@ fn every_unwrap_failure_is_the_one_opaque_error() {
     }
     // The pure-Rust backend agrees on the wrong-length case.
     let pure = RsaMasterCipher::from_pem(&sdk_private_pem()).unwrap();
-    let short = key.wrap(&[1u8; 31], &mut rng).unwrap();
+    let short = wrap(&key, &[1u8; 31], &mut rng);
     assert_eq!(
         pure.unwrap(short.as_bytes(), &mut out, &mut rng),
         Err(Error::Unwrap)

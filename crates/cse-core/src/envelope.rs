@@ -75,6 +75,26 @@ pub struct Envelope {
     pub(crate) multipart: Option<MultipartSizes>,
 }
 
+/// Wraps `plaintext` into `out` and returns the wrapped bytes. A master cipher cannot tell which
+/// value it wraps, so a value too long for the header is named here.
+fn wrap_into<'a>(
+    master: &dyn MasterCipher,
+    plaintext: &[u8],
+    out: &'a mut [u8; MAX_WRAPPED_LEN],
+    field: Field,
+    rng: &mut dyn CryptoRng,
+) -> Result<&'a [u8]> {
+    let too_long = Error::ValueTooLong {
+        field,
+        max: MAX_WRAPPED_LEN,
+    };
+    match master.wrap(plaintext, out, rng) {
+        Ok(n) => out.get(..n).ok_or(too_long),
+        Err(Error::BufferTooSmall { .. } | Error::ValueTooLong { .. }) => Err(too_long),
+        Err(e) => Err(e),
+    }
+}
+
 impl Envelope {
     /// Wraps `material` with `master` and builds the envelope of a new object.
     ///
@@ -86,24 +106,18 @@ impl Envelope {
         master: &dyn MasterCipher,
         rng: &mut dyn CryptoRng,
     ) -> Result<Self> {
-        let wrapped_key = master.wrap(material.key().as_bytes(), rng)?;
-        // A master cipher cannot tell which value it wraps; name the counter block's header.
-        let wrapped_counter =
-            master
-                .wrap(material.counter().as_bytes(), rng)
-                .map_err(|e| match e {
-                    Error::ValueTooLong { max, .. } => Error::ValueTooLong {
-                        field: Field::Start,
-                        max,
-                    },
-                    other => other,
-                })?;
-        Self::from_wrapped(
-            master.wrap_alg(),
-            master.matdesc(),
-            wrapped_key.as_bytes(),
-            wrapped_counter.as_bytes(),
-        )
+        // Wrapped values are not secret: the buffers need no wiping.
+        let mut key = [0u8; MAX_WRAPPED_LEN];
+        let mut counter = [0u8; MAX_WRAPPED_LEN];
+        let key = wrap_into(master, material.key().as_bytes(), &mut key, Field::Key, rng)?;
+        let counter = wrap_into(
+            master,
+            material.counter().as_bytes(),
+            &mut counter,
+            Field::Start,
+            rng,
+        )?;
+        Self::from_wrapped(master.wrap_alg(), master.matdesc(), key, counter)
     }
 
     /// Builds an envelope from values wrapped outside the engine, for a master key that needs IO

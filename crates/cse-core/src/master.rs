@@ -2,7 +2,6 @@
 
 use rand_core::CryptoRng;
 
-use crate::envelope::WrappedValue;
 use crate::error::Result;
 
 /// A master key that wraps and unwraps content material synchronously: RSA, or a custom key the
@@ -16,11 +15,16 @@ pub trait MasterCipher {
     /// The `matdesc` header value that names this key: canonical JSON, or empty for none.
     fn matdesc(&self) -> &str;
 
-    /// Wraps `plaintext` (the 32-byte key or the 16-byte counter block).
+    /// Wraps `plaintext` (the 32-byte key or the 16-byte counter block) into the front of
+    /// `out`, which the engine gives [`MAX_WRAPPED_LEN`](crate::MAX_WRAPPED_LEN) bytes, and
+    /// returns the wrapped length.
     ///
     /// # Errors
-    /// [`Error::Wrap`](crate::Error::Wrap) when wrapping fails.
-    fn wrap(&self, plaintext: &[u8], rng: &mut dyn CryptoRng) -> Result<WrappedValue>;
+    /// [`Error::Wrap`](crate::Error::Wrap) when wrapping fails;
+    /// [`Error::BufferTooSmall`](crate::Error::BufferTooSmall) when the wrapped value does not
+    /// fit `out` (the engine reports it as the header's
+    /// [`Error::ValueTooLong`](crate::Error::ValueTooLong)).
+    fn wrap(&self, plaintext: &[u8], out: &mut [u8], rng: &mut dyn CryptoRng) -> Result<usize>;
 
     /// Unwraps `wrapped` into `out`, which has exactly the length the plaintext must have.
     ///
@@ -45,8 +49,8 @@ macro_rules! forward_master_cipher {
             fn matdesc(&self) -> &str {
                 (**self).matdesc()
             }
-            fn wrap(&self, plaintext: &[u8], rng: &mut dyn CryptoRng) -> Result<WrappedValue> {
-                (**self).wrap(plaintext, rng)
+            fn wrap(&self, plaintext: &[u8], out: &mut [u8], rng: &mut dyn CryptoRng) -> Result<usize> {
+                (**self).wrap(plaintext, out, rng)
             }
             fn unwrap(&self, wrapped: &[u8], out: &mut [u8], rng: &mut dyn CryptoRng) -> Result<()> {
                 (**self).unwrap(wrapped, out, rng)

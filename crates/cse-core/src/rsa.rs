@@ -15,8 +15,8 @@ use rsa::traits::PublicKeyParts;
 use rsa::{PrivateKey, PublicKey};
 use zeroize::Zeroizing;
 
-use crate::envelope::{WRAP_ALG_RSA, WrappedValue};
-use crate::error::{Error, Field, KeyProblem, Result};
+use crate::envelope::WRAP_ALG_RSA;
+use crate::error::{Error, KeyProblem, Result};
 use crate::master::MasterCipher;
 use crate::matdesc::MatDesc;
 
@@ -170,12 +170,15 @@ impl MasterCipher for RsaMasterCipher {
         &self.matdesc
     }
 
-    fn wrap(&self, plaintext: &[u8], rng: &mut dyn CryptoRng) -> Result<WrappedValue> {
+    fn wrap(&self, plaintext: &[u8], out: &mut [u8], rng: &mut dyn CryptoRng) -> Result<usize> {
         let ct = self
             .public
             .pkcs1v15_encrypt_with_rng(rng, plaintext)
             .map_err(|_| Error::Wrap)?;
-        WrappedValue::from_slice(&ct, Field::Key)
+        out.get_mut(..ct.len())
+            .ok_or(Error::BufferTooSmall { required: ct.len() })?
+            .copy_from_slice(&ct);
+        Ok(ct.len())
     }
 
     fn unwrap(&self, wrapped: &[u8], out: &mut [u8], rng: &mut dyn CryptoRng) -> Result<()> {

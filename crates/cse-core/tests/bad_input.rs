@@ -296,8 +296,8 @@ fn every_unwrap_failure_is_one_opaque_error() {
         .clone();
     let mut flipped = key.clone();
     flipped[100] ^= 1;
-    let short_key = b64.encode(master.wrap(&[7u8; 31], &mut rng).unwrap().as_bytes());
-    let long_start = b64.encode(master.wrap(&[7u8; 17], &mut rng).unwrap().as_bytes());
+    let short_key = b64.encode(wrap(&master, &[7u8; 31], &mut rng));
+    let long_start = b64.encode(wrap(&master, &[7u8; 17], &mut rng));
     for (name, value) in [
         ("key", b64.encode(&key[1..])),
         ("key", b64.encode(&flipped)),

@@ -130,12 +130,19 @@ impl MasterCipher for CounterTooLong {
     fn matdesc(&self) -> &str {
         ""
     }
-    fn wrap(&self, plaintext: &[u8], rng: &mut dyn rand_core::CryptoRng) -> Result<WrappedValue> {
+    fn wrap(
+        &self,
+        plaintext: &[u8],
+        out: &mut [u8],
+        rng: &mut dyn rand_core::CryptoRng,
+    ) -> Result<usize> {
         if plaintext.len() == COUNTER_BLOCK_LEN {
-            // A custom master cannot know which field it wraps; it names the key.
-            WrappedValue::from_slice(&[0; MAX_WRAPPED_LEN + 1], Field::Key)
+            // A custom master cannot know which field it wraps: it can only say it does not fit.
+            Err(Error::BufferTooSmall {
+                required: out.len() + 1,
+            })
         } else {
-            self.0.wrap(plaintext, rng)
+            self.0.wrap(plaintext, out, rng)
         }
     }
     fn unwrap(

@@ -59,8 +59,14 @@ impl MasterCipher for ToyMasterCipher {
     fn matdesc(&self) -> &str {
         &self.1
     }
-    fn wrap(&self, plaintext: &[u8], rng: &mut dyn CryptoRng) -> Result<WrappedValue> {
-        WrappedValue::from_slice(&self.0.seal(plaintext, rng), Field::Key)
+    fn wrap(&self, plaintext: &[u8], out: &mut [u8], rng: &mut dyn CryptoRng) -> Result<usize> {
+        let sealed = self.0.seal(plaintext, rng);
+        out.get_mut(..sealed.len())
+            .ok_or(Error::BufferTooSmall {
+                required: sealed.len(),
+            })?
+            .copy_from_slice(&sealed);
+        Ok(sealed.len())
     }
     fn unwrap(&self, wrapped: &[u8], out: &mut [u8], _rng: &mut dyn CryptoRng) -> Result<()> {
         let plain = self.0.open(wrapped).ok_or(Error::Unwrap)?;

@@ -16,6 +16,17 @@ pub fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
     rand_core::UnwrapErr(getrandom::SysRng)
 }
 
+/// Wraps `plaintext` with `master` into an owned value.
+pub fn wrap(
+    master: &dyn cse_core::MasterCipher,
+    plaintext: &[u8],
+    rng: &mut dyn rand_core::CryptoRng,
+) -> Vec<u8> {
+    let mut out = [0u8; cse_core::MAX_WRAPPED_LEN];
+    let n = master.wrap(plaintext, &mut out, rng).unwrap();
+    out[..n].to_vec()
+}
+
 pub fn unhex(s: &str) -> Vec<u8> {
     hex::decode(s.trim()).unwrap()
 }
