@@ -7,14 +7,15 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use cse_benches::{material, plaintext};
-use cse_core::{Envelope, MultipartContext, WRAP_ALG_RSA};
+use cse_core::{MultipartContext, SealedEnvelope, WRAP_ALG_RSA};
 
 const DATA: usize = 64 << 20;
 const PART: usize = 8 << 20;
 
 fn context() -> MultipartContext {
-    let envelope = Envelope::from_wrapped(WRAP_ALG_RSA, "", &[1; 256], &[2; 256]).unwrap();
-    MultipartContext::new(material(), envelope, PART as u64, DATA as u64).unwrap()
+    let sealed =
+        SealedEnvelope::from_wrapped(material(), WRAP_ALG_RSA, "", &[1; 256], &[2; 256]).unwrap();
+    MultipartContext::new(sealed, PART as u64, DATA as u64).unwrap()
 }
 
 /// Seals the parts given as (number, buffer) pairs, each once.

@@ -14,7 +14,7 @@ use arbitrary::Arbitrary;
 use cse_core::{
     Envelope, Error, MAX_PARTS, MultipartContext, PartDigest, PartSealer, StreamError, WRAP_ALG_RSA,
 };
-use cse_fuzz::{material, reference_keystream};
+use cse_fuzz::{sealed, material, reference_keystream};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]
@@ -85,9 +85,7 @@ fuzz_target!(|input: Input| {
         } => (part_size, data_size),
     };
     let envelope = Envelope::from_wrapped(WRAP_ALG_RSA, "", b"k", b"s").expect("valid envelope");
-    let created = MultipartContext::new(
-        material(input.key, input.counter),
-        envelope.clone(),
+    let created = MultipartContext::new(sealed(material(input.key, input.counter), &envelope.clone()),
         part_size,
         data_size,
     );
@@ -320,9 +318,7 @@ fuzz_target!(|input: Input| {
                 }
             }
             Op::Resume => {
-                ctx = MultipartContext::new(
-                    material(input.key, input.counter),
-                    envelope.clone(),
+                ctx = MultipartContext::new(sealed(material(input.key, input.counter), &envelope.clone()),
                     part_size,
                     data_size,
                 )

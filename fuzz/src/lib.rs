@@ -101,3 +101,19 @@ pub fn chunk_lengths(len: usize, splits: &[u16]) -> Vec<usize> {
     }
     out
 }
+
+/// `m` paired with an envelope the test made for it (the wrapped values are the test's own).
+pub fn sealed(m: cse_core::ContentMaterial, env: &cse_core::Envelope) -> cse_core::SealedEnvelope {
+    let sealed = cse_core::SealedEnvelope::from_wrapped(
+        m,
+        env.wrap_alg(),
+        env.matdesc_text(),
+        env.wrapped_key().as_bytes(),
+        env.wrapped_counter().as_bytes(),
+    )
+    .expect("a test envelope");
+    match env.unencrypted_content_length() {
+        Some(len) => sealed.with_unencrypted_content_length(len),
+        None => sealed,
+    }
+}

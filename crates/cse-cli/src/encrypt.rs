@@ -1,7 +1,7 @@
 //! `cse encrypt`: plaintext in, ciphertext and META.json out.
 
 use cse_core::{
-    ContentMaterial, DEFAULT_PREFIX, Envelope, Error, MultipartContext, RsaMasterCipher, Sealer,
+    DEFAULT_PREFIX, Envelope, Error, MultipartContext, RsaMasterCipher, SealedEnvelope,
 };
 
 use crate::cli::EncryptArgs;
@@ -84,16 +84,13 @@ fn seal_single(
     len: Option<u64>,
     output: &mut Output,
 ) -> CliResult<Envelope> {
-    let mut rng = rng();
-    let material = ContentMaterial::generate(&mut rng);
-    let envelope = Envelope::seal(&material, master, &mut rng).ctx("--public-key")?;
-    let (envelope, mut sealer) = match len {
-        Some(len) => (
-            envelope.with_unencrypted_content_length(len),
-            Sealer::with_len(&material, len),
-        ),
-        None => (envelope, Sealer::new(&material)),
+    let sealed = SealedEnvelope::seal(master, &mut rng()).ctx("--public-key")?;
+    let sealed = match len {
+        Some(len) => sealed.with_unencrypted_content_length(len),
+        None => sealed,
     };
+    let mut sealer = sealed.sealer();
+    let envelope = sealed.envelope().clone();
     let what = format!("--in {}", input.describe());
     let bar = progress(len);
     let mut io = IoBuf::new();
@@ -123,10 +120,8 @@ fn seal_parts(
     len: u64,
     output: &mut Output,
 ) -> CliResult<Envelope> {
-    let mut rng = rng();
-    let material = ContentMaterial::generate(&mut rng);
-    let envelope = Envelope::seal(&material, master, &mut rng).ctx("--public-key")?;
-    let upload = MultipartContext::new(material, envelope, part_size, len)
+    let sealed = SealedEnvelope::seal(master, &mut rng()).ctx("--public-key")?;
+    let upload = MultipartContext::new(sealed, part_size, len)
         .ctx(format!("--part-size {part_size} for {len} bytes"))?;
     let what = format!("--in {}", input.describe());
     let bar = progress(Some(len));

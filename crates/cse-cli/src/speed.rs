@@ -102,8 +102,6 @@ fn measure(args: &SpeedArgs) -> CliResult<Vec<Figure>> {
     });
 
     // All cores: each thread seals its own part of one multipart upload, as an uploader would.
-    let env = Envelope::from_wrapped(cse_core::WRAP_ALG_KMS, "", b"-", b"-")
-        .map_err(|e| CliError::failed(format!("speed: {e}")))?;
     let part = len as u64;
     let mut bufs = vec![vec![0u8; len]; threads];
     let parts_per_round = threads as u64;
@@ -111,8 +109,15 @@ fn measure(args: &SpeedArgs) -> CliResult<Vec<Figure>> {
     let mut rounds = 0u64;
     while start.elapsed() < time {
         // A fresh material per round: one material backs one multipart context.
-        let up = MultipartContext::new(material(), env.clone(), part, part * parts_per_round)
-            .map_err(|e| CliError::failed(format!("speed: {e}")))?;
+        let up = cse_core::SealedEnvelope::from_wrapped(
+            material(),
+            cse_core::WRAP_ALG_KMS,
+            "",
+            b"-",
+            b"-",
+        )
+        .and_then(|sealed| MultipartContext::new(sealed, part, part * parts_per_round))
+        .map_err(|e| CliError::failed(format!("speed: {e}")))?;
         std::thread::scope(|s| {
             for (part, b) in (1u32..).zip(bufs.iter_mut()) {
                 let up = &up;

@@ -18,20 +18,20 @@
 //! # Drive loop: sealing an object
 //! ```
 //! # let pem = include_str!("../tests/data/test-rsa2048.pem");
-//! use cse_core::{ContentMaterial, Envelope, RsaMasterCipher, Sealer, DEFAULT_PREFIX};
+//! use cse_core::{RsaMasterCipher, SealedEnvelope, DEFAULT_PREFIX};
 //! let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
 //! let master = RsaMasterCipher::from_pem(pem)?;
 //!
 //! let plaintext = b"hello, object storage";
-//! let material = ContentMaterial::generate(&mut rng);
-//! let envelope = Envelope::seal(&material, &master, &mut rng)?
+//! // A fresh content key and counter block, and the envelope that wraps them, as one value.
+//! let sealed = SealedEnvelope::seal(&master, &mut rng)?
 //!     .with_unencrypted_content_length(plaintext.len() as u64);
-//! envelope.encode_headers(DEFAULT_PREFIX, |name, value| {
+//! sealed.envelope().encode_headers(DEFAULT_PREFIX, |name, value| {
 //!     // request.header(name, value)
 //! #   let _ = (name, value);
 //! })?;
 //!
-//! let mut sealer = Sealer::with_len(&material, plaintext.len() as u64);
+//! let mut sealer = sealed.sealer(); // exactly the declared 21 bytes
 //! let mut body = [0u8; 21];
 //! for (input, output) in plaintext.chunks(8).zip(body.chunks_mut(8)) {
 //!     sealer.update(input, output)?; // send `output`
@@ -91,9 +91,8 @@
 //! # let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
 //! # let master = RsaMasterCipher::from_pem(pem)?;
 //! let data = [7u8; 40];
-//! let material = ContentMaterial::generate(&mut rng);
-//! let envelope = Envelope::seal(&material, &master, &mut rng)?;
-//! let upload = MultipartContext::new(material, envelope, 16, data.len() as u64)?;
+//! let sealed = SealedEnvelope::seal(&master, &mut rng)?;
+//! let upload = MultipartContext::new(sealed, 16, data.len() as u64)?;
 //! // InitiateMultipartUpload and every UploadPart carry upload.envelope()'s headers.
 //! for part in [3, 1, 2] {
 //!     let mut sealer = upload.part_sealer(part)?;
@@ -108,7 +107,8 @@
 //! ```
 //!
 //! # A master key that needs IO (KMS)
-//! [`Envelope::from_wrapped`] takes values wrapped elsewhere; [`Envelope::wrapped_key`] and
+//! [`SealedEnvelope::from_wrapped`] pairs a material with the values wrapped elsewhere from it;
+//! [`Envelope::wrapped_key`] and
 //! [`Envelope::wrapped_counter`] hand them out to unwrap elsewhere, and
 //! [`ContentMaterial::from_unwrapped`] takes the result back. No IO enters the engine.
 //!
@@ -135,6 +135,7 @@ mod master;
 mod meta;
 mod multipart;
 mod range;
+mod sealed;
 mod stream;
 
 #[cfg(feature = "alloc")]
@@ -170,6 +171,7 @@ pub use multipart::{
 pub use range::{BodyPlan, ByteRange, ContentRange, RangePlan, RangeResponse, plan_range};
 #[cfg(feature = "rsa")]
 pub use rsa::{MIN_RSA_BITS, RsaMasterCipher};
+pub use sealed::SealedEnvelope;
 pub use stream::{BodyTransform, ContentMd5Check, Opener, PlainWindow, Sealer};
 
 /// Re-exported so callers name the same `CryptoRng` the engine takes.

@@ -25,6 +25,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use crate::envelope::{Envelope, MultipartSizes};
 use crate::error::{Error, Result, StreamError};
 use crate::key::{BLOCK_LEN, ContentMaterial};
+use crate::sealed::SealedEnvelope;
 use crate::stream::Sealer;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
@@ -119,15 +120,38 @@ impl core::fmt::Debug for MultipartContext {
 }
 
 impl MultipartContext {
-    /// A context for uploading `data_size` plaintext bytes in parts of `part_size`, with the
-    /// `material` that `envelope` wraps. Use a fresh material per upload.
+    /// A context for uploading `data_size` plaintext bytes in parts of `part_size`, under a
+    /// new object's material and envelope ([`SealedEnvelope::seal`]); the envelope gains the
+    /// `part-size` and `data-size` headers.
     ///
     /// # Errors
     /// [`Error::InvalidPartSize`] unless `part_size` is a positive multiple of 16;
     /// [`Error::InvalidDataSize`] unless `data_size` is positive and needs at most 10 000 parts;
-    /// [`Error::InvalidValue`] when `envelope` declares an `unencrypted-content-length` other
+    /// [`Error::InvalidValue`] when the envelope declares an `unencrypted-content-length` other
     /// than `data_size`.
-    pub fn new(
+    pub fn new(sealed: SealedEnvelope, part_size: u64, data_size: u64) -> Result<Self> {
+        let (material, envelope) = sealed.into_parts();
+        Self::with(material, envelope, part_size, data_size)
+    }
+
+    /// The context of an upload that already exists (a resumed one), from its envelope, which
+    /// carries the part and data sizes, and the material unwrapped from that same envelope
+    /// ([`Keyring::open`](crate::Keyring::open), or a key service's answer).
+    ///
+    /// # Errors
+    /// [`Error::MissingHeader`] for an envelope without `part-size` or `data-size`; as
+    /// [`new`](Self::new) otherwise.
+    pub fn open(envelope: Envelope, material: ContentMaterial) -> Result<Self> {
+        let sizes = envelope
+            .multipart()
+            .ok_or(Error::MissingHeader(crate::Field::PartSize))?;
+        let data_size = sizes
+            .data_size
+            .ok_or(Error::MissingHeader(crate::Field::DataSize))?;
+        Self::with(material, envelope, sizes.part_size, data_size)
+    }
+
+    fn with(
         material: ContentMaterial,
         envelope: Envelope,
         part_size: u64,

@@ -559,19 +559,19 @@ fn multipart_refuses_keystream_reuse() {
     let env = Envelope::seal(&m, &master, &mut rng).unwrap();
     for bad in [0, 15, 17, 100] {
         assert_eq!(
-            MultipartContext::new(copy(&m), env.clone(), bad, 1000).unwrap_err(),
+            MultipartContext::new(sealed(copy(&m), &env.clone()), bad, 1000).unwrap_err(),
             Error::InvalidPartSize
         );
     }
     assert_eq!(
-        MultipartContext::new(copy(&m), env.clone(), 16, 0).unwrap_err(),
+        MultipartContext::new(sealed(copy(&m), &env.clone()), 16, 0).unwrap_err(),
         Error::InvalidDataSize
     );
     assert_eq!(
-        MultipartContext::new(copy(&m), env.clone(), 16, 16 * 10_000 + 1).unwrap_err(),
+        MultipartContext::new(sealed(copy(&m), &env.clone()), 16, 16 * 10_000 + 1).unwrap_err(),
         Error::InvalidDataSize
     );
-    assert!(MultipartContext::new(copy(&m), env.clone(), 16, 16 * 10_000).is_ok());
+    assert!(MultipartContext::new(sealed(copy(&m), &env.clone()), 16, 16 * 10_000).is_ok());
 
     // The same size rules, checked before any material exists.
     assert_eq!(MultipartContext::part_count_for(32, 80), Ok(3));
@@ -587,7 +587,7 @@ fn multipart_refuses_keystream_reuse() {
         MultipartContext::part_count_for(16, 16 * 10_000 + 1),
         Err(Error::InvalidDataSize)
     );
-    let up = MultipartContext::new(m, env, 32, 80).unwrap();
+    let up = MultipartContext::new(sealed(m, &env), 32, 80).unwrap();
     assert_eq!(up.part_count(), 3);
     assert_eq!(
         up.part_sealer(0).unwrap_err(),
@@ -644,7 +644,7 @@ fn a_list_parts_answer_decodes_as_the_headers_it_stands_for() {
     let master = RsaMasterCipher::from_pem(include_str!("data/test-rsa2048.pem")).unwrap();
     let m = ContentMaterial::generate(&mut rng);
     let env = Envelope::seal(&m, &master, &mut rng).unwrap();
-    let ctx = MultipartContext::new(m, env, 1 << 20, 3 << 20).unwrap();
+    let ctx = MultipartContext::new(sealed(m, &env), 1 << 20, 3 << 20).unwrap();
     let mut headers: Vec<(String, String)> = Vec::new();
     ctx.envelope()
         .encode_headers(DEFAULT_PREFIX, |n, v| {

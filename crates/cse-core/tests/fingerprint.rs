@@ -23,7 +23,7 @@ const DATA: u64 = 2 * PART + 1000;
 fn context() -> MultipartContext {
     let material = common::material(&[7; 32], &[9; 16]);
     let envelope = Envelope::from_wrapped("test", "", b"k", b"s").unwrap();
-    MultipartContext::new(material, envelope, PART, DATA).unwrap()
+    MultipartContext::new(common::sealed(material, &envelope), PART, DATA).unwrap()
 }
 
 fn plaintext(part: u32, len: u64) -> Vec<u8> {

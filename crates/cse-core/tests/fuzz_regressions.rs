@@ -1,10 +1,9 @@
 //! Inputs found by the fuzz targets in `fuzz/` that once failed, kept as plain tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use cse_core::StreamError;
 use cse_core::{
-    ByteRange, ContentKey, ContentMaterial, ContentRange, CounterBlock, Envelope, MultipartContext,
-    RangeResponse, WRAP_ALG_RSA, plan_range,
+    ByteRange, ContentKey, ContentMaterial, ContentRange, CounterBlock, MultipartContext,
+    RangeResponse, SealedEnvelope, StreamError, WRAP_ALG_RSA, plan_range,
 };
 
 fn material() -> ContentMaterial {
@@ -18,10 +17,10 @@ fn material() -> ContentMaterial {
 /// overflowed) instead of the documented `PartLength`.
 #[test]
 fn too_long_part_near_2_pow_64_is_part_length() {
-    let envelope = Envelope::from_wrapped(WRAP_ALG_RSA, "", b"k", b"s").unwrap();
+    let sealed = SealedEnvelope::from_wrapped(material(), WRAP_ALG_RSA, "", b"k", b"s").unwrap();
     let part_size = u64::MAX - 255; // 2^64 - 256, a multiple of 16
     let data_size = u64::MAX - 204;
-    let upload = MultipartContext::new(material(), envelope, part_size, data_size).unwrap();
+    let upload = MultipartContext::new(sealed, part_size, data_size).unwrap();
     assert_eq!(upload.part_len(2), Ok(51));
     let want = StreamError::PartLength {
         part: 2,

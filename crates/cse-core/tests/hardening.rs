@@ -92,7 +92,8 @@ fn data_size_must_agree_with_unencrypted_content_length() {
     // And the write side never produces the pair.
     let (m, env) = sealed_envelope();
     assert_eq!(
-        MultipartContext::new(m, env.with_unencrypted_content_length(99), 16, 100).unwrap_err(),
+        MultipartContext::new(sealed(m, &env.with_unencrypted_content_length(99)), 16, 100)
+            .unwrap_err(),
         Error::InvalidValue {
             field: Field::DataSize,
             problem: ValueProblem::DataSizeDisagrees,
@@ -385,11 +386,11 @@ fn stored_length_is_checked_against_the_declared_length() {
 #[test]
 fn listed_difference_names_the_field_that_differs() {
     let (m, env) = sealed_envelope();
-    let upload = MultipartContext::new(m, env, 32, 100).unwrap();
+    let upload = MultipartContext::new(sealed(m, &env), 32, 100).unwrap();
     let mine = upload.envelope().clone();
     assert_eq!(mine.listed_difference(&mine), None);
     let (m2, other) = sealed_envelope();
-    let theirs = MultipartContext::new(m2, other, 32, 100).unwrap();
+    let theirs = MultipartContext::new(sealed(m2, &other), 32, 100).unwrap();
     assert_eq!(mine.listed_difference(theirs.envelope()), Some(Field::Key));
     let decode_with = |suffix: &str, value: &str| {
         let mut h = headers_of(&mine);
@@ -423,7 +424,7 @@ fn listed_difference_names_the_field_that_differs() {
 fn a_part_is_sealed_again_only_from_the_same_plaintext() {
     let (m, env) = sealed_envelope();
     let data = (0..100u8).collect::<Vec<_>>();
-    let upload = MultipartContext::new(m, env, 32, 100).unwrap();
+    let upload = MultipartContext::new(sealed(m, &env), 32, 100).unwrap();
 
     // First seal of part 2, recording the digest of what would be sent.
     let mut first = data[32..64].to_vec();

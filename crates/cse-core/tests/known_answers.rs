@@ -320,7 +320,8 @@ fn python_sdk_v2_objects_decrypt_whole_and_ranged() {
             assert_eq!(sizes.part_size, v["part_size"].as_u64().unwrap());
             assert_eq!(sizes.data_size, Some(len));
             let upload =
-                MultipartContext::new(copy(&m), env.clone(), sizes.part_size, len).unwrap();
+                MultipartContext::new(sealed(copy(&m), &env.clone()), sizes.part_size, len)
+                    .unwrap();
             let mut ours = vec![0u8; ct.len()];
             for part in v["upload_order"].as_array().unwrap() {
                 let part = part.as_u64().unwrap() as u32;

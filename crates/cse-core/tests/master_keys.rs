@@ -214,7 +214,7 @@ fn parts_sealed_on_several_threads_equal_the_single_stream() {
     let m = ContentMaterial::generate(&mut rng);
     let env = Envelope::seal(&m, &rsa_key(), &mut rng).unwrap();
     let data: Vec<u8> = (0..100_000u32).map(|i| (i * 13 % 256) as u8).collect();
-    let up = MultipartContext::new(copy(&m), env, 4096, data.len() as u64).unwrap();
+    let up = MultipartContext::new(sealed(copy(&m), &env), 4096, data.len() as u64).unwrap();
     let mut out = vec![0u8; data.len()];
     std::thread::scope(|s| {
         let up = &up;

@@ -138,7 +138,7 @@ proptest! {
         let plain: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
         let single = seal_all(&m, &plain);
         let env = Envelope::from_wrapped(WRAP_ALG_KMS, "", b"k", b"s").unwrap();
-        let up = MultipartContext::new(copy(&m), env, part_size, len as u64).unwrap();
+        let up = MultipartContext::new(sealed(copy(&m), &env), part_size, len as u64).unwrap();
         let mut order: Vec<u32> = (1..=up.part_count()).collect();
         // Fisher-Yates with a splitmix64 stream: any permutation is reachable.
         let mut s = order_seed;
@@ -178,7 +178,7 @@ proptest! {
         let env = match multipart {
             Some((blocks, data)) if data.div_ceil(blocks * 16) <= u64::from(MAX_PARTS) => {
                 let m = ContentMaterial::new(ContentKey::from_bytes([0; 32]), CounterBlock::from_u128(0));
-                match MultipartContext::new(m, env.clone(), blocks * 16, data) {
+                match MultipartContext::new(sealed(m, &env.clone()), blocks * 16, data) {
                     Ok(upload) => upload.envelope().clone(),
                     // Two lengths that disagree are never written (and never read).
                     Err(e) => {

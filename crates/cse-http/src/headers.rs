@@ -1,6 +1,6 @@
 //! The envelope to and from a [`HeaderMap`], and the PutObject header rewrite.
 
-use cse_core::{DecodeOptions, Envelope, is_envelope_header};
+use cse_core::{DecodeOptions, Envelope, SealedEnvelope, is_envelope_header};
 use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -70,7 +70,8 @@ pub fn decode_envelope(
 }
 
 /// Turns a plain PutObject request's headers into the encrypted request's, and returns the
-/// completed envelope (seal the body for [`Envelope::unencrypted_content_length`] bytes).
+/// completed sealed envelope: seal the body with its [`SealedEnvelope::sealer`], which then
+/// enforces the Content-Length.
 ///
 /// By the format's write rules (spec §8): the caller's Content-MD5 describes the plaintext, which
 /// OSS never receives, so it moves into the envelope's `unencrypted-content-md5` and leaves the
@@ -84,6 +85,14 @@ pub fn decode_envelope(
 /// [`Error::LengthMismatch`] when the envelope already declares another length; and the errors
 /// of [`encode_envelope`].
 pub fn prepare_put_headers(
+    headers: &mut HeaderMap,
+    sealed: SealedEnvelope,
+    prefix: &str,
+) -> Result<SealedEnvelope> {
+    sealed.map_envelope(|envelope| complete_put_envelope(headers, envelope, prefix))
+}
+
+fn complete_put_envelope(
     headers: &mut HeaderMap,
     envelope: Envelope,
     prefix: &str,

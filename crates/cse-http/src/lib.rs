@@ -28,8 +28,7 @@
 //! # let pem = include_str!("../tests/data/test-rsa2048.pem");
 //! # type BoxError = Box<dyn std::error::Error + Send + Sync>;
 //! use bytes::Bytes;
-//! use cse_core::{ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Keyring};
-//! use cse_core::{RsaMasterCipher, Sealer};
+//! use cse_core::{DEFAULT_PREFIX, DecodeOptions, Keyring, RsaMasterCipher, SealedEnvelope};
 //! use cse_http::CipherBody;
 //! use http::{HeaderMap, Response, header};
 //! use http_body_util::{BodyExt, Full};
@@ -41,13 +40,11 @@
 //! let plaintext = Bytes::from_static(b"hello, object storage");
 //! let mut put = HeaderMap::new();
 //! put.insert(header::CONTENT_LENGTH, plaintext.len().into());
-//! let material = ContentMaterial::generate(&mut rng);
-//! let envelope = Envelope::seal(&material, &master, &mut rng)?;
-//! let envelope = cse_http::prepare_put_headers(&mut put, envelope, DEFAULT_PREFIX)?;
-//! assert_eq!(envelope.unencrypted_content_length(), Some(21));
-//! // ... and the body is sealed as the HTTP client polls it.
-//! let sealer = Sealer::with_len(&material, plaintext.len() as u64);
-//! let body = CipherBody::seal(Full::new(plaintext), sealer);
+//! let sealed = SealedEnvelope::seal(&master, &mut rng)?;
+//! let sealed = cse_http::prepare_put_headers(&mut put, sealed, DEFAULT_PREFIX)?;
+//! assert_eq!(sealed.envelope().unencrypted_content_length(), Some(21));
+//! // ... and the body is sealed as the HTTP client polls it, to exactly that length.
+//! let body = CipherBody::seal(Full::new(plaintext), sealed.sealer());
 //! let stored = body.collect().await?.to_bytes(); // send `put` and `body`
 //!
 //! // GetObject with a range: send the block-aligned range instead of the caller's.

@@ -286,7 +286,8 @@ fn a_short_sealed_upload_errors() {
 fn multipart_parts_seal_like_one_stream() {
     let material = material();
     let plaintext = pattern(40);
-    let upload = MultipartContext::new(common::material(), envelope(None), 16, 40).unwrap();
+    let upload =
+        MultipartContext::new(common::sealed(common::material(), &envelope(None)), 16, 40).unwrap();
     let mut object = vec![Vec::new(); 3];
     for part in [2u32, 3, 1] {
         let start = (part as usize - 1) * 16;
@@ -300,7 +301,7 @@ fn multipart_parts_seal_like_one_stream() {
     }
     assert_eq!(object.concat(), seal_all(&material, &plaintext));
 
-    let upload = MultipartContext::new(material, envelope(None), 16, 40).unwrap();
+    let upload = MultipartContext::new(common::sealed(material, &envelope(None)), 16, 40).unwrap();
     let sealed = drive(CipherBody::part(
         ScriptBody::chunks([Bytes::from_static(b"short")]),
         upload.part_sealer(1).unwrap(),

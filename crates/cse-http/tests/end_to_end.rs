@@ -16,9 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use common::{pattern, seal_all};
-use cse_core::{
-    ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Keyring, RsaMasterCipher, Sealer,
-};
+use cse_core::{DEFAULT_PREFIX, DecodeOptions, Keyring, RsaMasterCipher, SealedEnvelope};
 use cse_http::{CipherBody, Error};
 use http::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -236,7 +234,6 @@ async fn put_then_get_whole_and_ranged() {
     let plaintext = Bytes::from(pattern(OBJECT_LEN));
 
     // PUT: the plain request's headers, made encrypted, and a streaming sealed body.
-    let material = ContentMaterial::generate(&mut rng);
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_LENGTH, HeaderValue::from(OBJECT_LEN));
     let content_md5 = {
@@ -246,12 +243,10 @@ async fn put_then_get_whole_and_ranged() {
     };
     headers.insert("content-md5", HeaderValue::from_str(&content_md5).unwrap());
     headers.insert("x-oss-meta-owner", HeaderValue::from_static("alice"));
-    let envelope = Envelope::seal(&material, &master, &mut rng).unwrap();
-    let envelope = cse_http::prepare_put_headers(&mut headers, envelope, DEFAULT_PREFIX).unwrap();
-    let body = CipherBody::seal(
-        streaming_body(plaintext.clone()),
-        Sealer::with_len(&material, OBJECT_LEN as u64),
-    );
+    let sealed = SealedEnvelope::seal(&master, &mut rng).unwrap();
+    let sealed = cse_http::prepare_put_headers(&mut headers, sealed, DEFAULT_PREFIX).unwrap();
+    // The sealer takes its length from the envelope, which took it from Content-Length.
+    let body = CipherBody::seal(streaming_body(plaintext.clone()), sealed.sealer());
     let mut request = Request::put("/obj").body(body).unwrap();
     *request.headers_mut() = headers;
     let response = send(addr, request).await;
@@ -262,7 +257,7 @@ async fn put_then_get_whole_and_ranged() {
         let store = store.lock().unwrap();
         let (received, object) = &store["/obj"];
         assert_eq!(object.len(), OBJECT_LEN);
-        assert!(object[..] == seal_all(&material, &plaintext)[..]);
+        assert!(object[..] == seal_all(sealed.material(), &plaintext)[..]);
         assert_eq!(received[CONTENT_LENGTH], OBJECT_LEN.to_string().as_str());
         assert!(!received.contains_key("content-md5"));
         assert_eq!(
@@ -275,7 +270,7 @@ async fn put_then_get_whole_and_ranged() {
         );
         assert_eq!(received["x-oss-meta-owner"], "alice");
     }
-    assert_eq!(envelope.declared_len(), Some(OBJECT_LEN as u64));
+    assert_eq!(sealed.envelope().declared_len(), Some(OBJECT_LEN as u64));
 
     let keyring = Keyring::new(Box::new(master));
 

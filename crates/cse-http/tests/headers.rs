@@ -15,12 +15,17 @@ const MD5_BYTES: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 1
 /// A bad PutObject case: request headers, the envelope, and the error it must give.
 type PutCase = (
     &'static [(&'static str, &'static str)],
-    Envelope,
+    cse_core::SealedEnvelope,
     fn(&Error) -> bool,
 );
 
 fn kms_envelope() -> Envelope {
     Envelope::from_wrapped(WRAP_ALG_KMS, "", b"wrapped-key", b"wrapped-counter").unwrap()
+}
+
+/// The same envelope, paired with a (test) material, as PutObject takes it.
+fn kms_sealed() -> cse_core::SealedEnvelope {
+    common::sealed(common::material(), &kms_envelope())
 }
 
 fn map(pairs: &[(&str, &str)]) -> HeaderMap {
@@ -255,9 +260,12 @@ fn put_headers_move_content_md5_and_keep_content_length() {
         ("content-md5", MD5_0_TO_15),
         ("content-type", "application/octet-stream"),
     ]);
-    let envelope = prepare_put_headers(&mut headers, kms_envelope(), DEFAULT_PREFIX).unwrap();
-    assert_eq!(envelope.unencrypted_content_length(), Some(1234));
-    assert_eq!(envelope.unencrypted_content_md5(), Some(&MD5_BYTES));
+    let envelope = prepare_put_headers(&mut headers, kms_sealed(), DEFAULT_PREFIX).unwrap();
+    assert_eq!(envelope.envelope().unencrypted_content_length(), Some(1234));
+    assert_eq!(
+        envelope.envelope().unencrypted_content_md5(),
+        Some(&MD5_BYTES)
+    );
     assert!(!headers.contains_key("content-md5"));
     assert_eq!(headers[CONTENT_LENGTH], "1234");
     assert_eq!(headers[CONTENT_TYPE], "application/octet-stream");
@@ -279,40 +287,40 @@ fn put_headers_move_content_md5_and_keep_content_length() {
 #[test]
 fn put_headers_without_md5_or_length() {
     let mut headers = HeaderMap::new();
-    let envelope = prepare_put_headers(&mut headers, kms_envelope(), DEFAULT_PREFIX).unwrap();
-    assert_eq!(envelope.unencrypted_content_length(), None);
-    assert_eq!(envelope.unencrypted_content_md5(), None);
+    let envelope = prepare_put_headers(&mut headers, kms_sealed(), DEFAULT_PREFIX).unwrap();
+    assert_eq!(envelope.envelope().unencrypted_content_length(), None);
+    assert_eq!(envelope.envelope().unencrypted_content_md5(), None);
     assert_eq!(headers.len(), 4);
 }
 
 #[test]
 fn put_headers_refuse_bad_input_and_leave_headers_unchanged() {
     let cases: [PutCase; 6] = [
-        (&[("content-md5", "not base64!")], kms_envelope(), |e| {
+        (&[("content-md5", "not base64!")], kms_sealed(), |e| {
             matches!(e, Error::InvalidContentMd5)
         }),
         (
             // Valid base64 of 15 bytes, not an MD5 digest.
             &[("content-md5", "AAECAwQFBgcICQoLDA0O")],
-            kms_envelope(),
+            kms_sealed(),
             |e| matches!(e, Error::InvalidContentMd5),
         ),
-        (&[("content-length", "+5")], kms_envelope(), |e| {
+        (&[("content-length", "+5")], kms_sealed(), |e| {
             matches!(e, Error::InvalidContentLength)
         }),
         (
             &[("content-length", "18446744073709551616")],
-            kms_envelope(),
+            kms_sealed(),
             |e| matches!(e, Error::InvalidContentLength),
         ),
         (
             &[("content-length", "5"), ("content-length", "5")],
-            kms_envelope(),
+            kms_sealed(),
             |e| matches!(e, Error::RepeatedHeader { name } if name == CONTENT_LENGTH),
         ),
         (
             &[("content-length", "5")],
-            kms_envelope().with_unencrypted_content_length(6),
+            kms_sealed().with_unencrypted_content_length(6),
             |e| {
                 matches!(
                     e,

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use cse_core::{
     ByteRange, ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Field, Keyring,
-    MasterCipher, MissingEnvelope, MultipartContext, PartDigest, RangePlan, RangeResponse, Sealer,
-    plan_range,
+    MasterCipher, MissingEnvelope, MultipartContext, PartDigest, RangePlan, RangeResponse,
+    SealedEnvelope, plan_range,
 };
 use cse_http::{CipherBody, OpenBody};
 use http::{HeaderMap, Method};
@@ -472,12 +472,13 @@ impl EncryptionClient {
         &self.client
     }
 
-    async fn seal_envelope(&self, material: &ContentMaterial) -> Result<Envelope> {
+    /// A new object's material and envelope, from a fresh key and counter block.
+    async fn seal_envelope(&self) -> Result<SealedEnvelope> {
         match self.master.as_ref() {
             Master::Local { sealing, .. } => {
-                Ok(Envelope::seal(material, sealing.as_ref(), &mut rng())?)
+                Ok(SealedEnvelope::seal(sealing.as_ref(), &mut rng())?)
             }
-            Master::Kms(kms) => kms.seal(material).await,
+            Master::Kms(kms) => kms.seal(ContentMaterial::generate(&mut rng())).await,
         }
     }
 
@@ -510,13 +511,12 @@ impl EncryptionClient {
         let mut headers = headers_from(&request.headers)?;
         let len = request.body.len() as u64;
         set_header(&mut headers, "content-length", &len.to_string())?;
-        let material = ContentMaterial::generate(&mut rng());
-        let envelope = self.seal_envelope(&material).await?;
-        cse_http::prepare_put_headers(&mut headers, envelope, DEFAULT_PREFIX)?;
+        let sealed = self.seal_envelope().await?;
+        let sealed = cse_http::prepare_put_headers(&mut headers, sealed, DEFAULT_PREFIX)?;
         // reqwest sets Content-Length from the body; a second one would be refused.
         headers.remove("content-length");
         let mut body = BytesMut::from(request.body.as_ref());
-        let mut sealer = Sealer::with_len(&material, len);
+        let mut sealer = sealed.sealer();
         sealer.update_in_place(&mut body)?;
         sealer.finish()?;
         let body = body.freeze();
@@ -558,15 +558,14 @@ impl EncryptionClient {
             .client
             .send_with(&req, || async {
                 // A fresh key per attempt: a retry never seals other bytes under used keystream.
-                let material = ContentMaterial::generate(&mut rng());
-                let envelope = self.seal_envelope(&material).await?;
+                let sealed = self.seal_envelope().await?;
                 let mut headers = base.clone();
-                cse_http::prepare_put_headers(&mut headers, envelope, DEFAULT_PREFIX)?;
+                let sealed = cse_http::prepare_put_headers(&mut headers, sealed, DEFAULT_PREFIX)?;
                 if let Ok(mut crc) = sent_crc.lock() {
                     *crc = None;
                 }
-                let sealer = Sealer::with_len(&material, len);
-                let body = FileBody::whole(path, len, sealer, Arc::clone(&sent_crc)).await?;
+                let body =
+                    FileBody::whole(path, len, sealed.sealer(), Arc::clone(&sent_crc)).await?;
                 Ok((Some(headers), reqwest::Body::wrap(body)))
             })
             .await?;
@@ -816,11 +815,9 @@ impl EncryptionClient {
         check_key(&request.key)?;
         MultipartContext::part_count_for(request.part_size, request.data_size)?;
         let mut headers = headers_from(&request.headers)?;
-        let material = ContentMaterial::generate(&mut rng());
-        let envelope = self.seal_envelope(&material).await?;
-        let check = checkpoint.map(|_| crate::checkpoint::key_check(&material));
-        let context =
-            MultipartContext::new(material, envelope, request.part_size, request.data_size)?;
+        let sealed = self.seal_envelope().await?;
+        let check = checkpoint.map(|_| crate::checkpoint::key_check(sealed.material()));
+        let context = MultipartContext::new(sealed, request.part_size, request.data_size)?;
         envelope_headers(context.envelope(), &mut headers)?;
         let checkpoint = match checkpoint {
             Some((path, source)) => Some(Arc::new(UploadCheckpoint::create(
@@ -1400,8 +1397,11 @@ impl EncryptionClient {
         if crate::checkpoint::key_check(&material) != state.key_check {
             return Err(Error::Core(cse_core::Error::Unwrap));
         }
-        let context =
-            MultipartContext::new(material, state.envelope.clone(), part_size, data_size)?;
+        let context = MultipartContext::open(state.envelope.clone(), material)?;
+        debug_assert_eq!(
+            (context.part_size(), context.data_size()),
+            (part_size, data_size)
+        );
         for (n, record) in &state.parts {
             if context.part_len(*n).ok() != Some(record.size) {
                 return Err(Error::Checkpoint {

@@ -20,7 +20,7 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use cse_core::{ContentMaterial, Envelope, WRAP_ALG_KMS};
+use cse_core::{ContentMaterial, Envelope, SealedEnvelope, WRAP_ALG_KMS};
 use hmac::{Hmac, KeyInit, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
@@ -222,11 +222,12 @@ impl KmsMasterKey {
             .map_err(|_| "Decrypt answered a Plaintext that is not base64".to_owned()))
     }
 
-    /// Wraps `material` into a new envelope.
-    pub(crate) async fn seal(&self, material: &ContentMaterial) -> Result<Envelope> {
+    /// Wraps `material` into a new object's envelope.
+    pub(crate) async fn seal(&self, material: ContentMaterial) -> Result<SealedEnvelope> {
         let key = self.encrypt(material.key().as_bytes()).await?;
         let counter = self.encrypt(material.counter().as_bytes()).await?;
-        Ok(Envelope::from_wrapped(
+        Ok(SealedEnvelope::from_wrapped(
+            material,
             WRAP_ALG_KMS,
             &self.matdesc,
             &key,

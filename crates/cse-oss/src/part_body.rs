@@ -456,7 +456,7 @@ mod tests {
     use http_body_util::BodyExt as _;
 
     use super::*;
-    use cse_core::{ContentKey, ContentMaterial, CounterBlock, Envelope};
+    use cse_core::{ContentKey, ContentMaterial, CounterBlock, SealedEnvelope};
 
     const PART: u64 = 3 * PIECE_LEN as u64;
 
@@ -465,8 +465,8 @@ mod tests {
             ContentKey::from_bytes([1; 32]),
             CounterBlock::from_bytes([2; 16]),
         );
-        let envelope = Envelope::from_wrapped("test", "", b"k", b"s").unwrap();
-        Arc::new(MultipartContext::new(material, envelope, PART, 2 * PART).unwrap())
+        let sealed = SealedEnvelope::from_wrapped(material, "test", "", b"k", b"s").unwrap();
+        Arc::new(MultipartContext::new(sealed, PART, 2 * PART).unwrap())
     }
 
     /// What a plain part sealer makes of part 2 of `data` (a second context, the same key).

@@ -2,7 +2,10 @@
 //! (a crash mid-write) opens to a prefix of what was recorded, never to more.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use cse_core::{ContentKey, ContentMaterial, CounterBlock, Envelope, MultipartContext, PartDigest};
+use cse_core::{
+    ContentKey, ContentMaterial, CounterBlock, Envelope, MultipartContext, PartDigest,
+    SealedEnvelope,
+};
 use cse_oss::UploadCheckpoint;
 use proptest::prelude::*;
 
@@ -11,8 +14,10 @@ fn envelope() -> Envelope {
         ContentKey::from_bytes([1; 32]),
         CounterBlock::from_bytes([2; 16]),
     );
-    let wrapped = Envelope::from_wrapped(cse_core::WRAP_ALG_RSA, "", b"key", b"start").unwrap();
-    MultipartContext::new(material, wrapped, 32, 100)
+    let sealed =
+        SealedEnvelope::from_wrapped(material, cse_core::WRAP_ALG_RSA, "", b"key", b"start")
+            .unwrap();
+    MultipartContext::new(sealed, 32, 100)
         .unwrap()
         .envelope()
         .clone()

@@ -158,3 +158,19 @@ pub fn rfc_slice(range: ByteRange, len: usize) -> Option<std::ops::Range<usize>>
     };
     (n > 0 && a < n).then(|| a as usize..b as usize + 1)
 }
+
+/// `m` paired with an envelope the test made for it (the wrapped values are the test's own).
+pub fn sealed(m: ContentMaterial, env: &cse_core::Envelope) -> cse_core::SealedEnvelope {
+    let sealed = cse_core::SealedEnvelope::from_wrapped(
+        m,
+        env.wrap_alg(),
+        env.matdesc_text(),
+        env.wrapped_key().as_bytes(),
+        env.wrapped_counter().as_bytes(),
+    )
+    .unwrap();
+    match env.unencrypted_content_length() {
+        Some(len) => sealed.with_unencrypted_content_length(len),
+        None => sealed,
+    }
+}

@@ -221,3 +221,19 @@ where
     }
     panic!("the body never ended");
 }
+
+/// `m` paired with an envelope the test made for it (the wrapped values are the test's own).
+pub fn sealed(m: ContentMaterial, env: &Envelope) -> cse_core::SealedEnvelope {
+    let sealed = cse_core::SealedEnvelope::from_wrapped(
+        m,
+        env.wrap_alg(),
+        env.matdesc_text(),
+        env.wrapped_key().as_bytes(),
+        env.wrapped_counter().as_bytes(),
+    )
+    .unwrap();
+    match env.unencrypted_content_length() {
+        Some(len) => sealed.with_unencrypted_content_length(len),
+        None => sealed,
+    }
+}
