@@ -722,7 +722,8 @@ async fn service_error(operation: &'static str, resp: reqwest::Response) -> Erro
             text = String::from_utf8_lossy(&raw).into_owned();
         }
     }
-    let code = xml::text(&text, "Code").unwrap_or_else(|| {
+    let fields = xml::error_fields(&text);
+    let code = fields.code.unwrap_or_else(|| {
         match status {
             404 => "NoSuchKey",
             403 => "AccessDenied",
@@ -736,9 +737,10 @@ async fn service_error(operation: &'static str, resp: reqwest::Response) -> Erro
         error: ServiceError {
             status,
             code,
-            message: xml::text(&text, "Message").unwrap_or_default(),
-            request_id: xml::text(&text, "RequestId").unwrap_or_else(|| request_id(&headers)),
-            ec: xml::text(&text, "EC")
+            message: fields.message.unwrap_or_default(),
+            request_id: fields.request_id.unwrap_or_else(|| request_id(&headers)),
+            ec: fields
+                .ec
                 .or_else(|| header_str(&headers, "x-oss-ec").map(str::to_owned)),
         },
     }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use cse_core::{
-    ByteRange, ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Field, Keyring,
-    MasterCipher, MissingEnvelope, MultipartContext, PartDigest, RangePlan, RangeResponse,
-    SealedEnvelope, plan_range,
+    ByteRange, ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Keyring, MasterCipher,
+    MissingEnvelope, MultipartContext, PartDigest, RangePlan, RangeResponse, SealedEnvelope,
+    plan_range,
 };
 use cse_http::{CipherBody, OpenBody};
 use http::{HeaderMap, Method};
@@ -868,14 +868,7 @@ impl EncryptionClient {
                 source: Box::new(e),
             }))
         })?;
-        let upload_id = xml::text(&text, "UploadId")
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| {
-                forget(uncertain(Error::UnexpectedResponse {
-                    operation: "InitiateMultipartUpload",
-                    problem: "the answer has no UploadId".to_owned(),
-                }))
-            })?;
+        let upload_id = xml::initiate_upload_id(&text).map_err(|e| forget(uncertain(e)))?;
         if let Some(checkpoint) = &checkpoint
             && let Err(e) = checkpoint.record_initiated(&upload_id)
         {
@@ -1129,15 +1122,7 @@ impl EncryptionClient {
                 problem: "list each uploaded part exactly once".to_owned(),
             });
         }
-        let mut body = String::from("<CompleteMultipartUpload>");
-        for p in &sorted {
-            body.push_str(&format!(
-                "<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>",
-                p.part_number,
-                xml::escape(&p.etag)
-            ));
-        }
-        body.push_str("</CompleteMultipartUpload>");
+        let body = xml::complete_body(&sorted)?;
         let mut req = OssRequest::new(
             "CompleteMultipartUpload",
             Method::POST,
@@ -1167,7 +1152,7 @@ impl EncryptionClient {
             let _ = checkpoint.remove();
         }
         Ok(PutObjectOutput {
-            etag: out.etag.or_else(|| xml::text(&text, "ETag")),
+            etag: out.etag.or_else(|| xml::complete_etag(&text)),
             ..out
         })
     }
@@ -1245,7 +1230,9 @@ impl EncryptionClient {
     ///
     /// # Errors
     /// [`Error::Service`] (`NoSuchUpload`), [`Error::Transport`]; [`Error::Core`] for damaged
-    /// `ClientEncryption*` fields.
+    /// `ClientEncryption*` fields; [`Error::UnexpectedResponse`] for an answer that is not a
+    /// well-formed `ListPartsResult` (a `Part` without a numeric `PartNumber` or `Size` or
+    /// without an `ETag`, an element given twice, ...).
     pub async fn list_parts(
         &self,
         bucket: &str,
@@ -1264,41 +1251,18 @@ impl EncryptionClient {
             operation: "ListParts",
             source: Box::new(e),
         })?;
-        let mut parts = Vec::new();
-        for p in xml::elements(&text, "Part") {
-            let number = xml::text(p, "PartNumber").and_then(|n| n.trim().parse().ok());
-            let size = xml::text(p, "Size").and_then(|n| n.trim().parse().ok());
-            let (Some(part_number), Some(size)) = (number, size) else {
-                return Err(Error::UnexpectedResponse {
-                    operation: "ListParts",
-                    problem: "a Part lacks a numeric PartNumber or Size".to_owned(),
-                });
-            };
-            parts.push(PartSummary {
-                part_number,
-                etag: xml::text(p, "ETag").unwrap_or_default(),
-                size,
-                crc64: xml::text(p, "HashCrc64ecma").and_then(|v| v.trim().parse().ok()),
-            });
-        }
+        let page = xml::list_parts(&text)?;
         // The ClientEncryption* fields are the envelope headers by another name; decoding them as
         // headers keeps every format rule in the engine.
-        let elements: Vec<(&str, String)> = Field::LIST_PARTS
-            .iter()
-            .filter_map(|field| {
-                let tag = field.list_parts_element()?;
-                xml::text(&text, tag).map(|v| (tag, v))
-            })
-            .collect();
         let envelope = cse_core::decode_list_parts_envelope(
-            elements.iter().map(|(tag, v)| (*tag, v.as_str())),
+            page.envelope_elements
+                .iter()
+                .map(|(tag, v)| (*tag, v.as_str())),
         )?;
         Ok(ListPartsOutput {
-            parts,
-            is_truncated: xml::text(&text, "IsTruncated").is_some_and(|v| v.trim() == "true"),
-            next_part_number_marker: xml::text(&text, "NextPartNumberMarker")
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0),
+            parts: page.parts,
+            is_truncated: page.is_truncated,
+            next_part_number_marker: page.next_part_number_marker,
             envelope,
             request_id: rid,
         })

@@ -1,45 +1,24 @@
-//! UTC calendar formatting without a time-zone database (KMS's RPC timestamps are UTC).
+//! UTC timestamps for Alibaba Cloud's RPC APIs (KMS), formatted by jiff.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-/// (year, month, day, hour, minute, second) of `t` in UTC; times before 1970 read as 1970.
-fn utc_parts(t: SystemTime) -> (i64, u32, u32, u32, u32, u32) {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    // Howard Hinnant's days-to-civil: exact for the proleptic Gregorian calendar.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let small = |v: u64| u32::try_from(v).unwrap_or(0);
-    (
-        year,
-        u32::try_from(month).unwrap_or(1),
-        u32::try_from(day).unwrap_or(1),
-        small(rem / 3600),
-        small(rem % 3600 / 60),
-        small(rem % 60),
-    )
-}
+use jiff::Timestamp;
 
-/// `YYYY-MM-DDTHH:MM:SSZ`, as Alibaba Cloud RPC APIs (KMS) take timestamps.
+/// `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds, the fraction dropped), as Alibaba Cloud RPC APIs
+/// (KMS) take timestamps. A time outside jiff's range (which ends on 9999-12-30T22:00:00Z, and
+/// starts as far before year 1) reads as the nearest end of it.
 pub(crate) fn iso8601(t: SystemTime) -> String {
-    let (y, mo, d, h, mi, s) = utc_parts(t);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    let ts = Timestamp::try_from(t).unwrap_or(if t < SystemTime::UNIX_EPOCH {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    });
+    format!("{ts:.0}")
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
 
@@ -52,5 +31,29 @@ mod tests {
         // 2000-03-01T00:00:00Z.
         let t = UNIX_EPOCH + Duration::from_secs(951_868_800);
         assert_eq!(iso8601(t), "2000-03-01T00:00:00Z");
+        // 2038-01-19T03:14:08Z, one second past i32 seconds.
+        let t = UNIX_EPOCH + Duration::from_secs(2_147_483_648);
+        assert_eq!(iso8601(t), "2038-01-19T03:14:08Z");
+    }
+
+    #[test]
+    fn fractions_are_dropped_not_rounded() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_709_210_096_999);
+        assert_eq!(iso8601(t), "2024-02-29T12:34:56Z");
+    }
+
+    #[test]
+    fn times_out_of_range_clamp() {
+        // Before 1970 is a real date, not 1970.
+        let t = UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(iso8601(t), "1969-12-31T23:59:59Z");
+        // Past jiff's range (where the platform's SystemTime reaches so far) reads as its ends.
+        if let Some(t) = UNIX_EPOCH.checked_add(Duration::from_secs(300_000_000_000)) {
+            assert_eq!(iso8601(t), "9999-12-30T22:00:00Z");
+        }
+        if let Some(t) = UNIX_EPOCH.checked_sub(Duration::from_secs(400_000_000_000)) {
+            assert_eq!(iso8601(t), format!("{:.0}", Timestamp::MIN));
+            assert!(iso8601(t).starts_with("-009999-01-0"), "{}", iso8601(t));
+        }
     }
 }
