@@ -81,6 +81,9 @@ Outputs are never replaced unless --force is given; a device, FIFO or
     propagate_version = true
 )]
 pub struct Cli {
+    /// No progress bar (one is shown on a terminal for long transfers); errors still print.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,

@@ -736,11 +736,20 @@ fn parse_umask(status: &str) -> Option<u32> {
         .and_then(|value| u32::from_str_radix(value.trim(), 8).ok())
 }
 
+/// Set by `-q`: no progress bar anywhere.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns every later progress bar off (`-q`).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A progress bar on stderr for a stream of `len` bytes: hidden unless stderr is a terminal and
-/// the stream is large.
+/// the stream is large, and always with `-q`.
 pub fn progress(len: Option<u64>) -> ProgressBar {
+    let quiet = QUIET.load(std::sync::atomic::Ordering::Relaxed);
     match len {
-        Some(len) if len >= PROGRESS_MIN_LEN && io::stderr().is_terminal() => {
+        Some(len) if !quiet && len >= PROGRESS_MIN_LEN && io::stderr().is_terminal() => {
             let style = ProgressStyle::with_template(
                 "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
             )
