@@ -394,7 +394,8 @@ one PutObject, above that as a multipart upload of 8 MiB parts (larger when
 10000 parts would not hold the file), J in flight. With --part-size N (a
 positive multiple of 16, at least 100 KiB as OSS requires) the parts are N
 bytes; a file no larger than N goes as one PutObject. Standard input (--in -)
-is read into memory and sent with one PutObject. A failed or interrupted (Ctrl-C, SIGTERM) multipart
+is streamed as one PutObject: of exactly --size N bytes when given (declared
+in the envelope), otherwise chunked, up to the 5 GiB one PutObject carries. A failed or interrupted (Ctrl-C, SIGTERM) multipart
 upload is aborted after its parts in flight finish, unless --checkpoint FILE
 is given: then the upload is kept and FILE records it (the envelope, which
 holds no secret, and each part's ciphertext digest and ETag), and running the
@@ -431,6 +432,10 @@ pub struct PutArgs {
     /// The plaintext; `-` reads standard input (not with --part-size).
     #[arg(long = "in", value_name = "FILE")]
     pub input: PathBuf,
+    /// With --in -: the exact length of standard input (like 8MiB), declared in the envelope;
+    /// more or fewer bytes fail the upload.
+    #[arg(long, value_name = "N", value_parser = parse_size)]
+    pub size: Option<u64>,
     /// Upload in parts of N bytes (a positive multiple of 16), in parallel: a number of bytes,
     /// or with a suffix KiB, MiB or GiB (8MiB).
     #[arg(long, value_name = "N", value_parser = parse_size)]

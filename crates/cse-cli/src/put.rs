@@ -1,13 +1,13 @@
 //! `cse put`: encrypt a file here and upload it, with one PutObject or a parallel multipart
 //! upload (`cse_oss::EncryptionClient::upload_file`), resumable with `--checkpoint`.
 
-use std::io::Read as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::available_parallelism;
 
 use cse_core::MultipartContext;
 use cse_oss::{
-    CancelToken, EncryptionClient, ProgressHook, PutObjectOutput, PutObjectRequest,
-    UploadCheckpoint, UploadOptions,
+    CancelToken, EncryptionClient, ProgressHook, PutObjectOutput, UploadCheckpoint, UploadOptions,
 };
 
 use crate::cli::PutArgs;
@@ -16,6 +16,23 @@ use crate::files::{Input, is_stdio, progress};
 use crate::interrupt;
 use crate::object::{load_key, parse_matdesc};
 use crate::{oss, stdout};
+
+/// A reader that counts what it gives out: what `cse put` reports for standard input.
+struct Counting<R>(R, Arc<AtomicU64>);
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Counting<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.0).poll_read(cx, buf);
+        let n = buf.filled().len() - before;
+        self.1.fetch_add(n as u64, Ordering::Relaxed);
+        polled
+    }
+}
 
 /// Files larger than this go up as a multipart upload when no --part-size is given.
 pub const AUTO_MULTIPART_ABOVE: u64 = 64 << 20;
@@ -62,7 +79,12 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
     if let Some(text) = &args.matdesc {
         master = master.with_matdesc(&parse_matdesc(text)?);
     }
-    let mut input = Input::open(&args.input, "--in")?;
+    let input = Input::open(&args.input, "--in")?;
+    if args.size.is_some() && !is_stdio(&args.input) {
+        return Err(CliError::usage(
+            "--size is for standard input (--in -); a file's size is read from the file",
+        ));
+    }
     let file_len = input.len().filter(|_| !is_stdio(&args.input));
     let multipart = match args.part_size {
         // A large file goes up in parts without being asked: one PutObject of gigabytes is
@@ -104,19 +126,14 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
             stdout::write_line(summary(&url, len, "one PutObject", &out))?;
             return Ok(());
         }
-        let mut body = Vec::with_capacity(
-            input
-                .len()
-                .and_then(|n| usize::try_from(n).ok())
-                .unwrap_or_default(),
-        );
-        input
-            .read_to_end(&mut body)
-            .map_err(|e| CliError::io(format!("reading --in {}", input.describe()), &e))?;
-        let len = body.len() as u64;
+        // Standard input streams as one PutObject, sealed as it is read.
+        drop(input);
+        let read = Arc::new(AtomicU64::new(0));
+        let stdin = Counting(tokio::io::stdin(), Arc::clone(&read));
         let out = oss::runtime(1)?
-            .block_on(client.put_object(PutObjectRequest::new(bucket, key, body)))
+            .block_on(client.put_object_reader(bucket, key, stdin, args.size, &[]))
             .map_err(|e| oss::error(&url, e))?;
+        let len = read.load(Ordering::Relaxed);
         stdout::write_line(summary(&url, len, "one PutObject", &out))?;
         return Ok(());
     };
@@ -133,7 +150,7 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
         concurrency: jobs,
         checkpoint: args.checkpoint.clone(),
         cancel: Some(cancel.clone()),
-        on_progress: Some(ProgressHook(std::sync::Arc::new(move |n| ticks.inc(n)))),
+        on_progress: Some(ProgressHook(Arc::new(move |n| ticks.inc(n)))),
         ..UploadOptions::default()
     };
     let client = EncryptionClient::new(plain, Box::new(master));

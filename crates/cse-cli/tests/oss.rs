@@ -889,3 +889,51 @@ fn help_has_examples_and_the_exit_codes() {
         }
     }
 }
+
+/// `cse put --in -` streams standard input: chunked without --size, declared with it, and a
+/// --size that the input does not match fails with nothing stored.
+#[test]
+fn standard_input_streams_with_or_without_a_declared_size() {
+    let oss = Oss::start();
+    let (_, public) = test_keys();
+    let endpoint = oss.endpoint();
+    let creds = [("OSS_ACCESS_KEY_ID", AK), ("OSS_ACCESS_KEY_SECRET", SK)];
+    let data = plaintext(300_000);
+    let put = |key: &str, extra: &[&str], stdin: &[u8]| {
+        let mut args = vec![
+            "put",
+            "--endpoint",
+            &endpoint,
+            "--bucket",
+            BUCKET,
+            "--object",
+            key,
+            "--public-key",
+            s(&public),
+            "--in",
+            "-",
+        ];
+        args.extend_from_slice(extra);
+        run(&args, &creds, stdin)
+    };
+    let said = put("chunked.bin", &[], &data).ok().stdout_text();
+    assert!(said.contains("300000 bytes"), "{said}");
+    assert!(oss.decrypt_offline("chunked.bin", &["--strict"]) == data);
+
+    put("sized.bin", &["--size", "300000"], &data).ok();
+    assert!(oss.decrypt_offline("sized.bin", &["--strict"]) == data);
+    let report = oss.head("sized.bin", &[]).ok().stdout_text();
+    assert!(
+        report.contains("plaintext length: 300000 bytes"),
+        "{report}"
+    );
+
+    put("short.bin", &["--size", "300001"], &data).fails(1, &["ended after 300000"]);
+    put("long.bin", &["--size", "299999"], &data).fails(1, &["longer than the 299999"]);
+    assert!(oss.server.object(BUCKET, "short.bin").is_none());
+    assert!(oss.server.object(BUCKET, "long.bin").is_none());
+
+    // --size describes standard input only.
+    oss.put("file.bin", &data, &["--size", "300000"])
+        .fails(2, &["--size is for standard input"]);
+}

@@ -21,7 +21,9 @@ use crate::client::{
 use crate::crc64::CrcChecked;
 use crate::error::{Error, Result, io_error};
 use crate::kms::KmsMasterKey;
-use crate::part_body::{FileBody, PartUpload, fingerprint_file};
+use crate::part_body::{
+    Counted, FileBody, MAX_PUT_OBJECT_LEN, PartUpload, ReaderBody, Tally, fingerprint_file,
+};
 use crate::xml;
 
 fn rng() -> impl cse_core::rand_core::CryptoRng {
@@ -388,6 +390,22 @@ pub struct ListPartsOutput {
     pub request_id: String,
 }
 
+/// The engine's error that ended a streamed request body, found under the transport error it
+/// became (a body that was longer or shorter than declared, say).
+fn engine_cause(e: &Error) -> Option<cse_core::Error> {
+    let Error::Transport { source, .. } = e else {
+        return None;
+    };
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(source);
+    while let Some(err) = next {
+        if let Some(cse_http::Error::Core(core)) = err.downcast_ref::<cse_http::Error>() {
+            return Some(*core);
+        }
+        next = err.source();
+    }
+    None
+}
+
 /// Checks the CRC-64 OSS reports for an upload against the one computed while the body was
 /// streamed; `None` when the body never reached its end, which a success answer cannot follow.
 fn check_sent_crc(operation: &'static str, headers: &HeaderMap, sent: Option<u64>) -> Result<()> {
@@ -572,6 +590,109 @@ impl EncryptionClient {
         let sent = sent_crc.lock().ok().and_then(|crc| *crc);
         check_sent_crc("PutObject", resp.headers(), sent)?;
         Ok(PutObjectOutput::from_headers(resp.headers()))
+    }
+
+    /// PutObject of a plaintext `body` streamed as it is sealed and sent, in constant memory:
+    /// `len` is its length when known (sent as Content-Length and declared in the envelope, so
+    /// a body of any other length fails); without it the request is chunked and may carry up to
+    /// the 5 GiB one PutObject takes.
+    ///
+    /// A body is read once, so the request is not retried; for a file, which can be read again,
+    /// use [`put_object_from_file`](Self::put_object_from_file).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a `len` or a body past 5 GiB; [`Error::Core`] with
+    /// [`cse_core::Error::Truncated`] or [`cse_core::Error::Extended`] when the body is shorter
+    /// or longer than `len`; as [`put_object`](Self::put_object) otherwise.
+    pub async fn put_object_stream<B>(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: B,
+        len: Option<u64>,
+        headers: &[(String, String)],
+    ) -> Result<PutObjectOutput>
+    where
+        B: http_body::Body + Send + Sync + Unpin + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        check_bucket(bucket)?;
+        check_key(key)?;
+        let too_long = || Error::InvalidArgument {
+            name: "body",
+            problem: format!(
+                "is longer than {MAX_PUT_OBJECT_LEN} bytes (5 GiB), the most one PutObject \
+                 carries: upload it in parts (a multipart upload)"
+            ),
+        };
+        if len.is_some_and(|len| len > MAX_PUT_OBJECT_LEN) {
+            return Err(too_long());
+        }
+        let mut headers = headers_from(headers)?;
+        if let Some(len) = len {
+            set_header(&mut headers, "content-length", &len.to_string())?;
+        }
+        let sealed = self.seal_envelope().await?;
+        let sealed = cse_http::prepare_put_headers(&mut headers, sealed, DEFAULT_PREFIX)?;
+        let tally = Arc::new(std::sync::Mutex::new(Tally::default()));
+        let body = Counted::new(
+            CipherBody::seal(body, sealed.sealer()),
+            len.unwrap_or(MAX_PUT_OBJECT_LEN),
+            Arc::clone(&tally),
+        );
+        let mut req = OssRequest::new("PutObject", Method::PUT, bucket, key);
+        req.headers = headers;
+        // The body can be read once: one attempt.
+        req.idempotent = false;
+        let once = std::sync::Mutex::new(Some(reqwest::Body::wrap(body)));
+        let sent = self
+            .client
+            .send_with(&req, || {
+                let body = once.lock().ok().and_then(|mut b| b.take());
+                async move {
+                    body.map(|b| (None, b)).ok_or(Error::UnexpectedResponse {
+                        operation: "PutObject",
+                        problem: "a streamed body cannot be sent twice".to_owned(),
+                    })
+                }
+            })
+            .await;
+        let (over, crc) = tally
+            .lock()
+            .map(|t| {
+                // A CRC only of a whole body: all of a declared length.
+                let whole = len.is_none_or(|len| t.len == len);
+                (t.over_limit, t.crc.filter(|_| whole))
+            })
+            .unwrap_or((false, None));
+        let resp = match sent {
+            Ok(resp) => resp,
+            Err(_) if over => return Err(too_long()),
+            Err(e) => return Err(engine_cause(&e).map_or(e, Error::Core)),
+        };
+        check_sent_crc("PutObject", resp.headers(), crc)?;
+        Ok(PutObjectOutput::from_headers(resp.headers()))
+    }
+
+    /// As [`put_object_stream`](Self::put_object_stream), reading the plaintext from `reader`
+    /// (a pipe, a socket, standard input) 256 KiB at a time.
+    ///
+    /// # Errors
+    /// As [`put_object_stream`](Self::put_object_stream).
+    pub async fn put_object_reader<R>(
+        &self,
+        bucket: &str,
+        key: &str,
+        reader: R,
+        len: Option<u64>,
+        headers: &[(String, String)],
+    ) -> Result<PutObjectOutput>
+    where
+        R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    {
+        self.put_object_stream(bucket, key, ReaderBody::new(reader), len, headers)
+            .await
     }
 
     /// HeadObject, with the envelope decoded.

@@ -31,6 +31,7 @@ use crate::error::{Error, Result, io_error};
 pub(crate) const PIECE_LEN: usize = 4 * FINGERPRINT_CHUNK_LEN;
 
 type Piece = Option<std::result::Result<Bytes, Error>>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type PieceFuture = Pin<Box<dyn Future<Output = (Piece, Source)> + Send>>;
 
 /// What the next piece is read from, moved in and out of each read's future.
@@ -443,6 +444,164 @@ pub(crate) async fn fingerprint_file(
         left -= buf.len() as u64;
     }
     Ok(fingerprinter.finish()?)
+}
+
+/// The most one PutObject may carry: OSS's 5 GB (GiB) limit.
+pub(crate) const MAX_PUT_OBJECT_LEN: u64 = 5 << 30;
+
+/// What a [`Counted`] body saw, for the caller once the request is over.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    /// Bytes that passed.
+    pub(crate) len: u64,
+    /// Their CRC-64 (the caller compares `len` with what it expected).
+    pub(crate) crc: Option<u64>,
+    /// The body was cut off at the limit.
+    pub(crate) over_limit: bool,
+}
+
+/// A body that counts and CRCs what passes, and ends with an error past `limit` bytes.
+pub(crate) struct Counted<B> {
+    inner: B,
+    crc: Crc64,
+    limit: u64,
+    tally: Arc<SyncMutex<Tally>>,
+}
+
+impl<B> Counted<B> {
+    pub(crate) fn new(inner: B, limit: u64, tally: Arc<SyncMutex<Tally>>) -> Self {
+        let crc = Crc64::new();
+        // An empty body may never be polled at all.
+        if let Ok(mut t) = tally.lock() {
+            t.crc = Some(crc.value());
+        }
+        Self {
+            inner,
+            crc,
+            limit,
+            tally,
+        }
+    }
+}
+
+/// The error a [`Counted`] body ends with past its limit (the caller reports it properly).
+#[derive(Debug)]
+struct OverLimit(u64);
+
+impl fmt::Display for OverLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the body passed {} bytes", self.0)
+    }
+}
+
+impl std::error::Error for OverLimit {}
+
+impl<B> http_body::Body for Counted<B>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(None) => {
+                if let Ok(mut tally) = this.tally.lock() {
+                    tally.crc = Some(this.crc.value());
+                }
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    let Ok(mut tally) = this.tally.lock() else {
+                        return Poll::Ready(Some(Err(Box::new(OverLimit(this.limit)))));
+                    };
+                    tally.len = tally.len.saturating_add(data.len() as u64);
+                    if tally.len > this.limit {
+                        tally.over_limit = true;
+                        return Poll::Ready(Some(Err(Box::new(OverLimit(this.limit)))));
+                    }
+                    this.crc.update(data);
+                    // hyper stops polling once a declared length is reached, so the end may
+                    // never be polled: the CRC so far is kept after every frame.
+                    tally.crc = Some(this.crc.value());
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A body read from an [`AsyncRead`](tokio::io::AsyncRead) a piece at a time.
+pub(crate) struct ReaderBody<R> {
+    /// In a mutex only to be `Sync`, as reqwest wants; reached through `&mut` without locking.
+    reader: SyncMutex<R>,
+    done: bool,
+}
+
+impl<R> ReaderBody<R> {
+    pub(crate) const fn new(reader: R) -> Self {
+        Self {
+            reader: SyncMutex::new(reader),
+            done: false,
+        }
+    }
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> http_body::Body for ReaderBody<R> {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<Frame<Bytes>, std::io::Error>>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let reader = this
+            .reader
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut buf = BytesMut::zeroed(PIECE_LEN);
+        let mut read = tokio::io::ReadBuf::new(&mut buf);
+        match Pin::new(reader).poll_read(cx, &mut read) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => {
+                this.done = true;
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Ready(Ok(())) => {
+                let n = read.filled().len();
+                if n == 0 {
+                    this.done = true;
+                    return Poll::Ready(None);
+                }
+                buf.truncate(n);
+                Poll::Ready(Some(Ok(Frame::data(buf.freeze()))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
 }
 
 #[cfg(test)]
