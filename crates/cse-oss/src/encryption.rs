@@ -133,15 +133,13 @@ pub struct GetObjectOutput {
 enum BodyInner {
     Plain(CrcChecked<reqwest::Body>),
     /// An unencrypted object read over a widened range: the engine's window says what to keep.
-    Trimmed {
-        body: reqwest::Body,
-        window: cse_core::PlainWindow,
-    },
+    Trimmed(Box<CipherBody<reqwest::Body, cse_core::PlainWindow>>),
     Opened(Box<OpenBody<CrcChecked<reqwest::Body>>>),
 }
 
-/// A streaming plaintext body. It ends with an error, never quietly, when the ciphertext is cut
-/// short or runs long.
+/// A streaming plaintext body: an [`http_body::Body`] (hand it to any HTTP server or body
+/// utility), or read it with [`chunk`](Self::chunk). It ends with an error, never quietly, when
+/// the ciphertext is cut short or runs long.
 pub struct ObjectBody {
     inner: BodyInner,
 }
@@ -149,9 +147,54 @@ pub struct ObjectBody {
 impl fmt::Debug for ObjectBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self.inner {
-            BodyInner::Plain(_) | BodyInner::Trimmed { .. } => "ObjectBody(plain)",
+            BodyInner::Plain(_) | BodyInner::Trimmed(_) => "ObjectBody(plain)",
             BodyInner::Opened(_) => "ObjectBody(decrypting)",
         })
+    }
+}
+
+/// The body's error: the inner body's (a connection or CRC failure) or the engine's.
+fn cipher_body_error(e: cse_http::Error) -> Error {
+    match e {
+        cse_http::Error::Body(source) => body_error(source),
+        other => Error::from(other),
+    }
+}
+
+impl http_body::Body for ObjectBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>>>> {
+        use std::pin::Pin;
+        match &mut self.inner {
+            BodyInner::Plain(b) => Pin::new(b).poll_frame(cx).map_err(body_error),
+            BodyInner::Trimmed(b) => Pin::new(b.as_mut())
+                .poll_frame(cx)
+                .map_err(cipher_body_error),
+            BodyInner::Opened(b) => Pin::new(b.as_mut())
+                .poll_frame(cx)
+                .map_err(cipher_body_error),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.inner {
+            BodyInner::Plain(b) => b.is_end_stream(),
+            BodyInner::Trimmed(b) => b.is_end_stream(),
+            BodyInner::Opened(b) => b.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match &self.inner {
+            BodyInner::Plain(b) => b.size_hint(),
+            BodyInner::Trimmed(b) => b.size_hint(),
+            BodyInner::Opened(b) => b.size_hint(),
+        }
     }
 }
 
@@ -159,50 +202,18 @@ impl ObjectBody {
     /// The next piece of plaintext, `None` at the end.
     ///
     /// # Errors
-    /// [`Error::Body`] when the connection fails mid-body; [`Error::Core`] with
-    /// [`cse_core::Error::Truncated`] or [`cse_core::Error::Extended`] when the body is shorter or
-    /// longer than declared.
+    /// [`Error::Body`] when the connection fails mid-body; [`Error::CrcMismatch`] when a whole
+    /// body's CRC-64 differs from OSS's; [`Error::Core`] with [`cse_core::Error::Truncated`] or
+    /// [`cse_core::Error::Extended`] when the body is shorter or longer than declared.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
-        loop {
-            let frame = match &mut self.inner {
-                BodyInner::Trimmed { body, window } => {
-                    let data = match body.frame().await {
-                        // The window checks the body's length: Truncated if it ended early.
-                        None => return window.finish().map(|_| None).map_err(Error::from),
-                        Some(Err(e)) => {
-                            return Err(Error::Body {
-                                operation: "GetObject",
-                                source: Box::new(e),
-                            });
-                        }
-                        Some(Ok(f)) => f.into_data().unwrap_or_default(),
-                    };
-                    let keep = window.update(data.len())?;
-                    if keep.is_empty() {
-                        continue;
-                    }
-                    return Ok(Some(data.slice(keep)));
-                }
-                BodyInner::Plain(b) => b.frame().await.map(|f| f.map_err(body_error)),
-                BodyInner::Opened(b) => b.frame().await.map(|f| {
-                    f.map_err(|e| match e {
-                        cse_http::Error::Body(source) => body_error(source),
-                        other => Error::from(other),
-                    })
-                }),
-            };
-            match frame {
-                None => return Ok(None),
-                Some(Err(e)) => return Err(e),
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data()
-                        && !data.is_empty()
-                    {
-                        return Ok(Some(data));
-                    }
-                }
+        while let Some(frame) = self.frame().await {
+            if let Ok(data) = frame?.into_data()
+                && !data.is_empty()
+            {
+                return Ok(Some(data));
             }
         }
+        Ok(None)
     }
 
     /// The whole plaintext in memory.
@@ -830,10 +841,10 @@ impl EncryptionClient {
                     request_id: request_id(&response_headers),
                     headers: response_headers,
                     body: ObjectBody {
-                        inner: BodyInner::Trimmed {
-                            body: body.into_inner(),
-                            window: body_plan.passthrough(),
-                        },
+                        inner: BodyInner::Trimmed(Box::new(CipherBody::passthrough(
+                            body.into_inner(),
+                            &body_plan,
+                        ))),
                     },
                 });
             }

@@ -195,3 +195,29 @@ async fn a_body_that_fails_mid_way_stores_nothing() {
     let ok = frames(b"abc").collect().await.unwrap().to_bytes();
     assert_eq!(&ok[..], b"abc");
 }
+
+/// The plaintext body is an `http_body::Body`: it collects, and a range's size hint is exact.
+#[tokio::test]
+async fn a_get_body_is_an_http_body_with_an_exact_size_hint() {
+    use http_body::Body as _;
+    let server = server().await;
+    let data = data(PART + 99);
+    client(&server)
+        .put_object(cse_oss::PutObjectRequest::new(BUCKET, "body", data.clone()))
+        .await
+        .unwrap();
+    let whole = client(&server)
+        .get_object(BUCKET, "body", None)
+        .await
+        .unwrap();
+    assert_eq!(whole.body.size_hint().exact(), Some(data.len() as u64));
+    let collected = whole.body.collect().await.unwrap().to_bytes();
+    assert!(collected[..] == data[..]);
+    let ranged = client(&server)
+        .get_object(BUCKET, "body", Some("bytes=-100"))
+        .await
+        .unwrap();
+    assert_eq!(ranged.body.size_hint().exact(), Some(100));
+    let tail = ranged.body.collect().await.unwrap().to_bytes();
+    assert!(tail[..] == data[data.len() - 100..]);
+}
