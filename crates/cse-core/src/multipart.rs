@@ -74,6 +74,7 @@ impl PartDigest {
     }
 
     /// The digest of a part from its chunk digests, in order.
+    #[cfg(feature = "alloc")]
     pub(crate) fn of_chunks(chunks: &[[u8; PART_DIGEST_LEN]]) -> Self {
         let mut outer = Sha256::new();
         for chunk in chunks {

@@ -27,6 +27,31 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Streaming, in constant memory
+//! Every body streams: uploads are sealed as they are sent and downloads opened as they arrive,
+//! a few hundred KiB at a time, whatever the object's size.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use tokio::io::AsyncWriteExt as _;
+//! # async fn example(client: cse_oss::EncryptionClient) -> Result<(), Box<dyn std::error::Error>> {
+//! // A file: read again (under a fresh key) if the PutObject is retried.
+//! client.put_object_from_file("my-bucket", "backup.tar", Path::new("backup.tar"), &[]).await?;
+//! // Any AsyncRead (or any http_body::Body with put_object_stream): of unknown length here.
+//! let log = tokio::fs::File::open("app.log").await?;
+//! client.put_object_reader("my-bucket", "app.log", log, None, &[]).await?;
+//! // A large file in parts, 4 at a time, each streamed from the file.
+//! let options = cse_oss::UploadOptions { concurrency: 4, ..Default::default() };
+//! client.upload_file("my-bucket", "disk.img", "disk.img", &options).await?;
+//! // A download is a stream too (an http_body::Body), here the last MiB.
+//! let mut tail = client.get_object("my-bucket", "disk.img", Some("bytes=-1048576")).await?;
+//! let mut out = tokio::fs::File::create("tail.bin").await?;
+//! while let Some(chunk) = tail.body.chunk().await? {
+//!     out.write_all(&chunk).await?;
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! # Hazmat
 //! The format is unauthenticated AES-CTR: a modified ciphertext decrypts to modified plaintext
 //! without any error. What is checked: lengths (a whole read against the declared length, a

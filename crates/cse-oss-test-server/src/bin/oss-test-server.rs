@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! oss-test-server --listen 127.0.0.1:PORT --access-key-id AK --access-key-secret SK \
-//!     [--region REGION]
+//!     [--region REGION] [--no-md5]
 //! ```
 //!
 //! Prints `listening on http://ADDR` once bound (PORT may be 0 for a free port), then serves
@@ -14,18 +14,25 @@ use std::process::ExitCode;
 
 use cse_oss_test_server::{TestServer, TestServerConfig};
 
-const USAGE: &str = "usage: oss-test-server --listen 127.0.0.1:PORT --access-key-id AK --access-key-secret SK [--region REGION]
+const USAGE: &str = "usage: oss-test-server --listen 127.0.0.1:PORT --access-key-id AK --access-key-secret SK [--region REGION] [--no-md5]
 
   --listen 127.0.0.1:PORT   loopback address to bind (PORT 0: a free port, printed once bound)
   --access-key-id AK        the AccessKeyId requests must be signed with
   --access-key-secret SK    the AccessKeySecret requests must be signed with
-  --region REGION           the region V4 signatures must be scoped to (default cn-hangzhou)";
+  --region REGION           the region V4 signatures must be scoped to (default cn-hangzhou)
+  --no-md5                  ETags from the CRC-64, not the MD5, for benchmarks (MD5 would
+                            make the server the slowest part of a loopback measurement)";
 
 fn parse() -> Result<(SocketAddr, TestServerConfig), String> {
     let (mut listen, mut ak, mut sk, mut region) = (None, None, None, None);
+    let mut md5 = true;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let slot = match flag.as_str() {
+            "--no-md5" => {
+                md5 = false;
+                continue;
+            }
             "--listen" => &mut listen,
             "--access-key-id" => &mut ak,
             "--access-key-secret" => &mut sk,
@@ -57,6 +64,9 @@ fn parse() -> Result<(SocketAddr, TestServerConfig), String> {
             ));
         }
         config = config.region(region);
+    }
+    if !md5 {
+        config = config.without_md5_etags();
     }
     Ok((addr, config))
 }
