@@ -22,7 +22,8 @@ use crate::crc64::CrcChecked;
 use crate::error::{Error, Result, io_error};
 use crate::kms::KmsMasterKey;
 use crate::part_body::{
-    Counted, FileBody, MAX_PUT_OBJECT_LEN, PartUpload, ReaderBody, Tally, fingerprint_file,
+    Counted, FileBody, MAX_PUT_OBJECT_LEN, PartUpload, ReaderBody, StreamedPart, StreamedParts,
+    Tally, fingerprint_file,
 };
 use crate::xml;
 
@@ -280,6 +281,8 @@ pub struct EncryptionMultipartContext {
     pub upload_id: String,
     context: Arc<MultipartContext>,
     checkpoint: Option<Arc<UploadCheckpoint>>,
+    /// The parts sent from callers' bodies, with what each attempt released.
+    streamed: StreamedParts,
 }
 
 impl EncryptionMultipartContext {
@@ -1018,6 +1021,7 @@ impl EncryptionClient {
             upload_id,
             context: Arc::new(context),
             checkpoint,
+            streamed: StreamedParts::default(),
         })
     }
 
@@ -1228,6 +1232,98 @@ impl EncryptionClient {
         if let Some(checkpoint) = &context.checkpoint {
             checkpoint.record_uploaded(part_number, &etag)?;
         }
+        Ok(UploadedPart { part_number, etag })
+    }
+
+    /// UploadPart of part `part_number` from a plaintext `body` of exactly the part's length
+    /// ([`MultipartContext::part_len`]), sealed as it is sent, in a few hundred KiB.
+    ///
+    /// A body is read once, so this call does not retry. To resend the part after a failure,
+    /// call again with the same plaintext: each 64 KiB chunk of ciphertext the first call
+    /// released is released again only if it is the same bytes
+    /// ([`cse_core::TrackedPartSealer`]), so a source that changed fails with
+    /// [`cse_core::Error::PartChanged`] instead of exposing two plaintexts under one keystream.
+    /// A checkpointed upload records each part's digest before the part leaves, which a body
+    /// read once cannot give: use [`upload_part_from_file`](Self::upload_part_from_file) or
+    /// [`upload_part`](Self::upload_part) there.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a checkpointed upload; [`Error::Core`] with
+    /// [`cse_core::Error::PartChanged`], [`cse_core::Error::PartAlreadySealed`] (a part sealed
+    /// another way), [`cse_core::Error::PartLength`] or [`cse_core::Error::PartNumberOutOfRange`];
+    /// [`Error::Service`], [`Error::Transport`], [`Error::CrcMismatch`].
+    pub async fn upload_part_stream<B>(
+        &self,
+        context: &EncryptionMultipartContext,
+        part_number: u32,
+        body: B,
+    ) -> Result<UploadedPart>
+    where
+        B: http_body::Body + Send + Sync + Unpin + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        if context.checkpoint.is_some() {
+            return Err(Error::InvalidArgument {
+                name: "body",
+                problem: "a checkpointed upload records each part's digest before the part is \
+                          sent, which a body read once cannot give: upload the part with \
+                          upload_part_from_file or upload_part"
+                    .to_owned(),
+            });
+        }
+        let len = context.context.part_len(part_number)?;
+        let part = {
+            let mut parts = context
+                .streamed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(parts.entry(part_number).or_default())
+        };
+        let tally = Arc::new(std::sync::Mutex::new(Tally::default()));
+        let body = StreamedPart::attempt(
+            &part,
+            &context.context,
+            part_number,
+            len,
+            body,
+            Arc::clone(&tally),
+        )?;
+        let mut req = OssRequest::new("UploadPart", Method::PUT, &context.bucket, &context.key)
+            .query("partNumber", part_number.to_string())
+            .query("uploadId", context.upload_id.clone());
+        envelope_headers(context.context.envelope(), &mut req.headers)?;
+        set_header(&mut req.headers, "content-length", &len.to_string())?;
+        // The body can be read once: one attempt; the caller resends by calling again.
+        req.idempotent = false;
+        let once = std::sync::Mutex::new(Some(reqwest::Body::wrap(body)));
+        let sent = self
+            .client
+            .send_with(&req, || {
+                let body = once.lock().ok().and_then(|mut b| b.take());
+                async move {
+                    body.map(|b| (None, b)).ok_or(Error::UnexpectedResponse {
+                        operation: "UploadPart",
+                        problem: "a streamed body cannot be sent twice".to_owned(),
+                    })
+                }
+            })
+            .await;
+        let resp = match sent {
+            Ok(resp) => resp,
+            Err(e) => return Err(engine_cause(&e).map_or(e, Error::Core)),
+        };
+        let crc = tally
+            .lock()
+            .ok()
+            .and_then(|t| t.crc.filter(|_| t.len == len));
+        check_sent_crc("UploadPart", resp.headers(), crc)?;
+        let etag = header_str(resp.headers(), "etag")
+            .ok_or_else(|| Error::UnexpectedResponse {
+                operation: "UploadPart",
+                problem: "the answer has no ETag".to_owned(),
+            })?
+            .to_owned();
         Ok(UploadedPart { part_number, etag })
     }
 
@@ -1516,6 +1612,7 @@ impl EncryptionClient {
             upload_id,
             context: Arc::new(context),
             checkpoint: Some(Arc::new(checkpoint)),
+            streamed: StreamedParts::default(),
         })
     }
 

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf as _, Bytes, BytesMut};
 use cse_core::{
     FINGERPRINT_CHUNK_LEN, MultipartContext, PartFingerprint, Sealer, TrackedPartSealer,
 };
@@ -601,6 +601,202 @@ impl<R: tokio::io::AsyncRead + Unpin> http_body::Body for ReaderBody<R> {
 
     fn is_end_stream(&self) -> bool {
         self.done
+    }
+}
+
+/// The attempts of one part streamed from a caller's body, shared through the upload's context:
+/// each call of `upload_part_stream` for the part is an attempt, and a new one supersedes the
+/// old (whose body can then release nothing more) and checks what it releases against
+/// everything the old ones released.
+#[derive(Debug, Default)]
+pub(crate) struct StreamedPart {
+    attempt: u64,
+    sealer: Option<TrackedPartSealer>,
+    /// Every chunk released by a finished attempt (all of the part).
+    fingerprint: Option<PartFingerprint>,
+}
+
+/// The parts of one upload streamed from callers' bodies.
+pub(crate) type StreamedParts =
+    Arc<SyncMutex<std::collections::HashMap<u32, Arc<SyncMutex<StreamedPart>>>>>;
+
+/// A body that seals a caller's plaintext body as one part, gathering it into pieces that end on
+/// fingerprint chunk boundaries. Made by [`StreamedPart::attempt`].
+pub(crate) struct TrackedBody<B> {
+    inner: B,
+    part: Arc<SyncMutex<StreamedPart>>,
+    attempt: u64,
+    gathered: BytesMut,
+    /// The part number and length.
+    number: u32,
+    len: u64,
+    /// The part's length still to come from `inner`.
+    left: u64,
+    ended: bool,
+    crc: Crc64,
+    tally: Arc<SyncMutex<Tally>>,
+}
+
+impl StreamedPart {
+    /// Starts an attempt of part `number` (of `len` bytes) with `inner` as its plaintext.
+    ///
+    /// # Errors
+    /// [`cse_core::Error::PartAlreadySealed`] for a part number sealed another way.
+    pub(crate) fn attempt<B>(
+        part: &Arc<SyncMutex<Self>>,
+        context: &MultipartContext,
+        number: u32,
+        len: u64,
+        inner: B,
+        tally: Arc<SyncMutex<Tally>>,
+    ) -> Result<TrackedBody<B>> {
+        let mut st = part
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fingerprint = match st.sealer.take() {
+            Some(previous) => Some(previous.fingerprint()),
+            None => st.fingerprint.take(),
+        };
+        let sealer = match context.tracked_part_sealer(number, fingerprint.clone()) {
+            Ok(sealer) => sealer,
+            Err(e) => {
+                st.fingerprint = fingerprint;
+                return Err(e.into());
+            }
+        };
+        st.attempt += 1;
+        st.sealer = Some(sealer);
+        Ok(TrackedBody {
+            inner,
+            part: Arc::clone(part),
+            attempt: st.attempt,
+            gathered: BytesMut::new(),
+            number,
+            len,
+            left: len,
+            ended: false,
+            crc: Crc64::new(),
+            tally,
+        })
+    }
+}
+
+impl<B> TrackedBody<B> {
+    /// Seals and releases `piece`, under the part's lock, if this attempt still holds it.
+    fn release(&mut self, mut piece: BytesMut, last: bool) -> std::result::Result<Bytes, BoxError> {
+        let mut st = self
+            .part
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if st.attempt != self.attempt {
+            return Err("this send of the part was superseded by another".into());
+        }
+        let Some(sealer) = st.sealer.as_mut() else {
+            return Err("the part's sealer is gone".into());
+        };
+        sealer
+            .update_in_place(&mut piece)
+            .map_err(|e| Box::new(cse_http::Error::Core(e.into())) as BoxError)?;
+        if last {
+            let finished = st.sealer.take().map(TrackedPartSealer::finish);
+            match finished {
+                Some(Ok(fingerprint)) => st.fingerprint = Some(fingerprint),
+                Some(Err(e)) => return Err(Box::new(cse_http::Error::Core(e.into()))),
+                None => {}
+            }
+        }
+        self.crc.update(&piece);
+        if let Ok(mut tally) = self.tally.lock() {
+            tally.len = tally.len.saturating_add(piece.len() as u64);
+            tally.crc = Some(self.crc.value());
+        }
+        Ok(piece.freeze())
+    }
+}
+
+impl<B> http_body::Body for TrackedBody<B>
+where
+    B: http_body::Body + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        loop {
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            let full = this.gathered.len() >= PIECE_LEN;
+            if full {
+                let piece = this.gathered.split_to(PIECE_LEN);
+                let last = this.left == 0 && this.gathered.is_empty();
+                this.ended = last;
+                return Poll::Ready(Some(this.release(piece, last).map(Frame::data)));
+            }
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Err(e))) => {
+                    this.ended = true;
+                    return Poll::Ready(Some(Err(e.into())));
+                }
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Ok(mut data) = frame.into_data() {
+                        let n = data.remaining() as u64;
+                        if n > this.left {
+                            this.ended = true;
+                            let long = cse_core::Error::PartLength {
+                                part: this.number,
+                                expected: this.len,
+                                actual: (this.len - this.left).saturating_add(n),
+                            };
+                            return Poll::Ready(Some(Err(Box::new(cse_http::Error::Core(long)))));
+                        }
+                        this.left -= n;
+                        while data.has_remaining() {
+                            let chunk = data.chunk();
+                            let len = chunk.len();
+                            this.gathered.extend_from_slice(chunk);
+                            data.advance(len);
+                        }
+                    }
+                }
+                Poll::Ready(None) => {
+                    this.ended = true;
+                    if this.left > 0 {
+                        // Short: refused before the rest is sealed (it may not end on a chunk
+                        // boundary, and is not the part anyway).
+                        let short = cse_core::Error::PartLength {
+                            part: this.number,
+                            expected: this.len,
+                            actual: this.len - this.left,
+                        };
+                        return Poll::Ready(Some(Err(Box::new(cse_http::Error::Core(short)))));
+                    }
+                    let piece = this.gathered.split();
+                    return Poll::Ready(Some(this.release(piece, true).map(Frame::data)));
+                }
+            }
+            if this.left == 0 && this.gathered.len() < PIECE_LEN && !this.gathered.is_empty() {
+                // Everything arrived: release the rest now, as hyper may not poll again once
+                // Content-Length is reached.
+                this.ended = true;
+                let piece = this.gathered.split();
+                return Poll::Ready(Some(this.release(piece, true).map(Frame::data)));
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.left + self.gathered.len() as u64)
     }
 }
 

@@ -1,6 +1,11 @@
 //! Streamed uploads against the test server: a body of known or unknown length, a reader, a
 //! file (with retries), each sealed as it is sent and read back whole.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)]
 
 mod common;
 
@@ -220,4 +225,136 @@ async fn a_get_body_is_an_http_body_with_an_exact_size_hint() {
     assert_eq!(ranged.body.size_hint().exact(), Some(100));
     let tail = ranged.body.collect().await.unwrap().to_bytes();
     assert!(tail[..] == data[data.len() - 100..]);
+}
+
+async fn upload(
+    server: &cse_oss_test_server::TestServer,
+    key: &str,
+    len: usize,
+) -> cse_oss::EncryptionMultipartContext {
+    client(server)
+        .initiate_multipart_upload(cse_oss::InitiateMultipartUploadRequest::new(
+            BUCKET,
+            key,
+            2 * PART as u64,
+            len as u64,
+        ))
+        .await
+        .unwrap()
+}
+
+/// Parts streamed from bodies, in any order, make the object.
+#[tokio::test]
+async fn parts_stream_from_bodies_in_any_order() {
+    let server = server().await;
+    let data = data(5 * PART + 7);
+    let ctx = upload(&server, "parts", data.len()).await;
+    let c = client(&server);
+    let mut done = Vec::new();
+    for n in [3u32, 1, 2] {
+        let (offset, len) = ctx.context().part_range(n).unwrap();
+        let (offset, len) = (offset as usize, len as usize);
+        done.push(
+            c.upload_part_stream(&ctx, n, frames(&data[offset..offset + len]))
+                .await
+                .unwrap(),
+        );
+    }
+    c.complete_multipart_upload(&ctx, &done).await.unwrap();
+    assert_eq!(read_back(&server, "parts").await, data);
+}
+
+/// A send whose answer was lost, resent: the same plaintext goes through; a changed one is
+/// refused before any of its changed chunk leaves, and the part can still be sent as it was.
+#[tokio::test]
+async fn a_streamed_part_is_resent_only_from_the_same_plaintext() {
+    let server = server().await;
+    let data = data(2 * PART + 10);
+    let ctx = upload(&server, "resend", data.len()).await;
+    let c = client(&server);
+    let first = &data[..2 * PART];
+    server.faults().lose_next_reply();
+    let lost = c.upload_part_stream(&ctx, 1, frames(first)).await;
+    assert!(lost.is_err(), "the reply was lost: {lost:?}");
+    let mut changed = first.to_vec();
+    changed[70_000] ^= 1;
+    let refused = c
+        .upload_part_stream(&ctx, 1, frames(&changed))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            Error::Core(cse_core::Error::PartChanged { part: 1 })
+        ),
+        "{refused:?}"
+    );
+    let one = c.upload_part_stream(&ctx, 1, frames(first)).await.unwrap();
+    let two = c
+        .upload_part_stream(&ctx, 2, frames(&data[2 * PART..]))
+        .await
+        .unwrap();
+    c.complete_multipart_upload(&ctx, &[one, two])
+        .await
+        .unwrap();
+    assert_eq!(read_back(&server, "resend").await, data);
+}
+
+#[tokio::test]
+async fn a_streamed_part_of_the_wrong_length_is_refused() {
+    let server = server().await;
+    let data = data(2 * PART + 10);
+    let ctx = upload(&server, "wrong", data.len()).await;
+    let c = client(&server);
+    let short = c
+        .upload_part_stream(&ctx, 1, frames(&data[..2 * PART - 1]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            short,
+            Error::Core(cse_core::Error::PartLength { part: 1, .. })
+        ),
+        "{short:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_streamed_part_longer_than_its_length_is_refused() {
+    let server = server().await;
+    let data = data(2 * PART + 10);
+    let ctx = upload(&server, "long", data.len()).await;
+    let long = client(&server)
+        .upload_part_stream(&ctx, 1, frames(&data[..2 * PART + 1]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            long,
+            Error::Core(cse_core::Error::PartLength { part: 1, .. })
+        ),
+        "{long:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_checkpointed_upload_takes_no_streamed_part() {
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = client(&server)
+        .initiate_checkpointed_upload(
+            cse_oss::InitiateMultipartUploadRequest::new(BUCKET, "cp", 2 * PART as u64, 100),
+            &dir.path().join("cp.json"),
+            "src",
+        )
+        .await
+        .unwrap();
+    let err = client(&server)
+        .upload_part_stream(&ctx, 1, frames(&[0; 100]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidArgument { name: "body", .. }),
+        "{err:?}"
+    );
 }
