@@ -404,6 +404,16 @@ pub struct ListPartsOutput {
     pub request_id: String,
 }
 
+/// An UploadPart answer's ETag.
+fn part_etag(headers: &HeaderMap) -> Result<String> {
+    header_str(headers, "etag")
+        .map(str::to_owned)
+        .ok_or_else(|| Error::UnexpectedResponse {
+            operation: "UploadPart",
+            problem: "the answer has no ETag".to_owned(),
+        })
+}
+
 /// The engine's error that ended a streamed request body, found under the transport error it
 /// became (a body that was longer or shorter than declared, say).
 fn engine_cause(e: &Error) -> Option<cse_core::Error> {
@@ -502,6 +512,28 @@ impl EncryptionClient {
     #[must_use]
     pub const fn unencrypted(&self) -> &OssClient {
         &self.client
+    }
+
+    /// Sends `req` with a body that can be read once: one attempt, whatever the retry policy.
+    async fn send_once(&self, req: &OssRequest, body: reqwest::Body) -> Result<reqwest::Response> {
+        // Marked by the caller, so the retry loop never asks for a second body.
+        debug_assert!(
+            !req.idempotent,
+            "{} sent once must not be idempotent",
+            req.operation
+        );
+        let once = std::sync::Mutex::new(Some(body));
+        self.client
+            .send_with(req, || {
+                let body = once.lock().ok().and_then(|mut b| b.take());
+                async move {
+                    body.map(|b| (None, b)).ok_or(Error::UnexpectedResponse {
+                        operation: req.operation,
+                        problem: "a streamed body cannot be sent twice".to_owned(),
+                    })
+                }
+            })
+            .await
     }
 
     /// A new object's material and envelope, from a fresh key and counter block.
@@ -659,19 +691,7 @@ impl EncryptionClient {
         req.headers = headers;
         // The body can be read once: one attempt.
         req.idempotent = false;
-        let once = std::sync::Mutex::new(Some(reqwest::Body::wrap(body)));
-        let sent = self
-            .client
-            .send_with(&req, || {
-                let body = once.lock().ok().and_then(|mut b| b.take());
-                async move {
-                    body.map(|b| (None, b)).ok_or(Error::UnexpectedResponse {
-                        operation: "PutObject",
-                        problem: "a streamed body cannot be sent twice".to_owned(),
-                    })
-                }
-            })
-            .await;
+        let sent = self.send_once(&req, reqwest::Body::wrap(body)).await;
         let (over, crc) = tally
             .lock()
             .map(|t| {
@@ -1111,12 +1131,7 @@ impl EncryptionClient {
         req.body = part.ciphertext.clone();
         let resp = self.client.send(&req).await?;
         check_crc("UploadPart", resp.headers(), &req.body)?;
-        let etag = header_str(resp.headers(), "etag")
-            .ok_or_else(|| Error::UnexpectedResponse {
-                operation: "UploadPart",
-                problem: "the answer has no ETag".to_owned(),
-            })?
-            .to_owned();
+        let etag = part_etag(resp.headers())?;
         if let Some(checkpoint) = &context.checkpoint {
             checkpoint.record_uploaded(part_number, &etag)?;
         }
@@ -1223,12 +1238,7 @@ impl EncryptionClient {
         };
         let crc = upload.sent().await.map(|(crc, _)| crc);
         check_sent_crc("UploadPart", resp.headers(), crc)?;
-        let etag = header_str(resp.headers(), "etag")
-            .ok_or_else(|| Error::UnexpectedResponse {
-                operation: "UploadPart",
-                problem: "the answer has no ETag".to_owned(),
-            })?
-            .to_owned();
+        let etag = part_etag(resp.headers())?;
         if let Some(checkpoint) = &context.checkpoint {
             checkpoint.record_uploaded(part_number, &etag)?;
         }
@@ -1296,19 +1306,7 @@ impl EncryptionClient {
         set_header(&mut req.headers, "content-length", &len.to_string())?;
         // The body can be read once: one attempt; the caller resends by calling again.
         req.idempotent = false;
-        let once = std::sync::Mutex::new(Some(reqwest::Body::wrap(body)));
-        let sent = self
-            .client
-            .send_with(&req, || {
-                let body = once.lock().ok().and_then(|mut b| b.take());
-                async move {
-                    body.map(|b| (None, b)).ok_or(Error::UnexpectedResponse {
-                        operation: "UploadPart",
-                        problem: "a streamed body cannot be sent twice".to_owned(),
-                    })
-                }
-            })
-            .await;
+        let sent = self.send_once(&req, reqwest::Body::wrap(body)).await;
         let resp = match sent {
             Ok(resp) => resp,
             Err(e) => return Err(engine_cause(&e).map_or(e, Error::Core)),
@@ -1318,12 +1316,7 @@ impl EncryptionClient {
             .ok()
             .and_then(|t| t.crc.filter(|_| t.len == len));
         check_sent_crc("UploadPart", resp.headers(), crc)?;
-        let etag = header_str(resp.headers(), "etag")
-            .ok_or_else(|| Error::UnexpectedResponse {
-                operation: "UploadPart",
-                problem: "the answer has no ETag".to_owned(),
-            })?
-            .to_owned();
+        let etag = part_etag(resp.headers())?;
         Ok(UploadedPart { part_number, etag })
     }
 
