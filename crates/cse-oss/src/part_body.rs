@@ -79,6 +79,7 @@ impl FileBody {
                 path: path.to_owned(),
                 file,
                 sealer: Some(sealer),
+                len,
                 left: len,
                 crc: Crc64::new(),
                 done: crc,
@@ -179,6 +180,7 @@ struct WholeState {
     path: PathBuf,
     file: tokio::fs::File,
     sealer: Option<Sealer>,
+    len: u64,
     left: u64,
     crc: Crc64,
     done: Arc<SyncMutex<Option<u64>>>,
@@ -204,10 +206,23 @@ impl WholeState {
         }
         self.left = self.left.saturating_sub(buf.len() as u64);
         self.crc.update(&buf);
-        if self.left == 0
-            && let Err(e) = self.finish()
-        {
-            return Some(Err(e));
+        if self.left == 0 {
+            // A file that grew while it was read is not the file that was measured: refused
+            // before its last piece goes, as one that shrank is.
+            let mut probe = [0u8; 1];
+            match self.file.read(&mut probe).await {
+                Ok(0) => {}
+                Ok(_) => {
+                    self.sealer = None;
+                    return Some(Err(Error::Core(cse_core::Error::Extended {
+                        expected: self.len,
+                    })));
+                }
+                Err(e) => return Some(Err(io_error(&self.path)(e))),
+            }
+            if let Err(e) = self.finish() {
+                return Some(Err(e));
+            }
         }
         Some(Ok(buf.freeze()))
     }
@@ -927,6 +942,25 @@ mod tests {
         Sealer::new(&material).update_in_place(&mut want).unwrap();
         assert_eq!(&sent[..], &want[..]);
         assert_eq!(*crc.lock().unwrap(), Some(crate::crc64::crc64(&want)));
+    }
+
+    #[tokio::test]
+    async fn a_file_that_grew_ends_the_body_with_the_length_error() {
+        let data = data();
+        let f = file(&data);
+        let material = ContentMaterial::new(
+            ContentKey::from_bytes([3; 32]),
+            CounterBlock::from_bytes([4; 16]),
+        );
+        let len = data.len() as u64 - 1;
+        let crc = Arc::new(SyncMutex::new(None));
+        let body = FileBody::whole(f.path(), len, Sealer::with_len(&material, len), crc)
+            .await
+            .unwrap();
+        match body.collect().await {
+            Err(Error::Core(cse_core::Error::Extended { expected })) => assert_eq!(expected, len),
+            other => panic!("expected Extended, got {other:?}"),
+        }
     }
 
     #[tokio::test]
