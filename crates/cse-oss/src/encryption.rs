@@ -1320,6 +1320,25 @@ impl EncryptionClient {
         Ok(UploadedPart { part_number, etag })
     }
 
+    /// As [`upload_part_stream`](Self::upload_part_stream), reading the part's plaintext from
+    /// `reader`, which must hold exactly the part's bytes (`tokio::io::AsyncReadExt::take` cuts
+    /// a longer source to size).
+    ///
+    /// # Errors
+    /// As [`upload_part_stream`](Self::upload_part_stream).
+    pub async fn upload_part_reader<R>(
+        &self,
+        context: &EncryptionMultipartContext,
+        part_number: u32,
+        reader: R,
+    ) -> Result<UploadedPart>
+    where
+        R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    {
+        self.upload_part_stream(context, part_number, ReaderBody::new(reader))
+            .await
+    }
+
     /// CompleteMultipartUpload with `parts` (any order; sent sorted). No envelope headers are
     /// sent: the object keeps the Initiate metadata.
     ///
