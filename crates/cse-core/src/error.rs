@@ -322,6 +322,11 @@ pub enum Error {
         /// The part number.
         part: u32,
     },
+    /// A part was marked uploaded that this multipart context never sealed.
+    PartNotSealed {
+        /// The part number.
+        part: u32,
+    },
 }
 
 impl fmt::Display for Error {
@@ -482,6 +487,11 @@ impl fmt::Display for Error {
                 "a resend of part {part} must be fed in whole chunks of {} bytes from the \
                  part's start (or up to its end), but a piece ends at offset {end}",
                 crate::FINGERPRINT_CHUNK_LEN
+            ),
+            Self::PartNotSealed { part } => write!(
+                f,
+                "part {part} was never sealed by this upload, so what was uploaded for it is not \
+                 this upload's ciphertext; seal it with the upload's context"
             ),
             Self::WrongFingerprint { part } => write!(
                 f,

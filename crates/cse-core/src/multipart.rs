@@ -108,6 +108,7 @@ pub struct MultipartContext {
     data_size: u64,
     parts: u32,
     sealed: [AtomicU32; WORDS],
+    uploaded: [AtomicU32; WORDS],
 }
 
 impl core::fmt::Debug for MultipartContext {
@@ -180,6 +181,7 @@ impl MultipartContext {
             data_size,
             parts,
             sealed: [const { AtomicU32::new(0) }; WORDS],
+            uploaded: [const { AtomicU32::new(0) }; WORDS],
         })
     }
 
@@ -308,6 +310,44 @@ impl MultipartContext {
         }
         let index = (part - 1) as usize;
         self.sealed[index / 32].load(Ordering::Acquire) & (1 << (index % 32)) != 0
+    }
+
+    /// Records that the store accepted part `part` (UploadPart answered with its ETag). Marking
+    /// it again is harmless.
+    ///
+    /// # Errors
+    /// [`Error::PartNumberOutOfRange`]; [`Error::PartNotSealed`] for a part this context never
+    /// sealed nor marked sealed: its bytes did not come from this upload's keystream.
+    pub fn mark_uploaded(&self, part: u32) -> Result<()> {
+        if !self.is_sealed(part) {
+            self.check_number(part)?;
+            return Err(Error::PartNotSealed { part });
+        }
+        let index = (part - 1) as usize;
+        self.uploaded[index / 32].fetch_or(1 << (index % 32), Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Whether part `part` was marked uploaded.
+    #[must_use]
+    pub fn is_uploaded(&self, part: u32) -> bool {
+        if self.check_number(part).is_err() {
+            return false;
+        }
+        let index = (part - 1) as usize;
+        self.uploaded[index / 32].load(Ordering::Acquire) & (1 << (index % 32)) != 0
+    }
+
+    /// The part numbers not marked uploaded yet, in order: what an upload still has to send
+    /// before CompleteMultipartUpload.
+    pub fn pending_parts(&self) -> impl Iterator<Item = u32> + '_ {
+        (1..=self.parts).filter(|&n| !self.is_uploaded(n))
+    }
+
+    /// Whether every part was marked uploaded.
+    #[must_use]
+    pub fn is_complete(&self) -> bool {
+        self.pending_parts().next().is_none()
     }
 
     /// Claims part `part`'s bit; `false` when it was already claimed.

@@ -224,3 +224,26 @@ fn a_short_or_long_part_is_refused() {
         }
     );
 }
+
+#[test]
+fn the_context_tracks_which_parts_were_uploaded() {
+    let ctx = context();
+    assert_eq!(ctx.pending_parts().collect::<Vec<_>>(), [1, 2, 3]);
+    // Bytes this context never sealed cannot be recorded as its part.
+    assert_eq!(ctx.mark_uploaded(2), Err(Error::PartNotSealed { part: 2 }));
+    assert_eq!(
+        ctx.mark_uploaded(4),
+        Err(Error::PartNumberOutOfRange { part: 4, parts: 3 })
+    );
+    let _sealer = ctx.part_sealer(2).unwrap();
+    ctx.mark_uploaded(2).unwrap();
+    ctx.mark_uploaded(2).unwrap(); // again: harmless
+    assert!(ctx.is_uploaded(2) && !ctx.is_uploaded(1));
+    assert_eq!(ctx.pending_parts().collect::<Vec<_>>(), [1, 3]);
+    ctx.mark_sealed(1).unwrap();
+    ctx.mark_sealed(3).unwrap();
+    ctx.mark_uploaded(1).unwrap();
+    assert!(!ctx.is_complete());
+    ctx.mark_uploaded(3).unwrap();
+    assert!(ctx.is_complete());
+}

@@ -313,18 +313,12 @@ impl EncryptionMultipartContext {
         })
     }
 
-    /// The part numbers still to upload: all of them, less those the checkpoint records as
-    /// uploaded.
+    /// The part numbers still to upload, in order: all of them, less those OSS accepted through
+    /// this context or that the checkpoint records as uploaded
+    /// ([`MultipartContext::pending_parts`]).
     #[must_use]
     pub fn pending_parts(&self) -> Vec<u32> {
-        let done: std::collections::BTreeSet<u32> = self
-            .completed_parts()
-            .iter()
-            .map(|p| p.part_number)
-            .collect();
-        (1..=self.context.part_count())
-            .filter(|n| !done.contains(n))
-            .collect()
+        self.context.pending_parts().collect()
     }
 }
 
@@ -1135,6 +1129,7 @@ impl EncryptionClient {
         if let Some(checkpoint) = &context.checkpoint {
             checkpoint.record_uploaded(part_number, &etag)?;
         }
+        context.context.mark_uploaded(part_number)?;
         Ok(UploadedPart { part_number, etag })
     }
 
@@ -1242,6 +1237,7 @@ impl EncryptionClient {
         if let Some(checkpoint) = &context.checkpoint {
             checkpoint.record_uploaded(part_number, &etag)?;
         }
+        context.context.mark_uploaded(part_number)?;
         Ok(UploadedPart { part_number, etag })
     }
 
@@ -1317,6 +1313,7 @@ impl EncryptionClient {
             .and_then(|t| t.crc.filter(|_| t.len == len));
         check_sent_crc("UploadPart", resp.headers(), crc)?;
         let etag = part_etag(resp.headers())?;
+        context.context.mark_uploaded(part_number)?;
         Ok(UploadedPart { part_number, etag })
     }
 
@@ -1617,6 +1614,9 @@ impl EncryptionClient {
                 });
             }
             context.mark_sealed(*n)?;
+            if record.etag.is_some() {
+                context.mark_uploaded(*n)?;
+            }
         }
         Ok(EncryptionMultipartContext {
             bucket: state.bucket,
