@@ -14,6 +14,7 @@
 use alloc::vec::Vec;
 use core::ops::Range;
 
+use subtle::ConstantTimeEq as _;
 use zeroize::Zeroize as _;
 
 use crate::error::{Error, Result, StreamError};
@@ -21,13 +22,27 @@ use crate::multipart::{
     FINGERPRINT_CHUNK_LEN, MultipartContext, PART_DIGEST_LEN, PartDigest, PartSealer,
 };
 
-/// The chunk digests of the ciphertext released so far for one part (all of it, once the part
-/// was streamed to its end). Not secret: digests of ciphertext.
-#[derive(Clone, PartialEq, Eq)]
+/// The chunk digests of one part's ciphertext: what a send released so far (all of it, once
+/// the part was streamed to its end), or what a [`PartFingerprinter`] computed without
+/// releasing anything. Not secret: digests of ciphertext.
+///
+/// Not `Clone`, and a sealer's is taken only by consuming the sealer
+/// ([`TrackedPartSealer::into_fingerprint`], [`TrackedPartSealer::finish`]): a part's sends form
+/// one chain, so no second resend can start from a stale copy and release, unchecked, chunks a
+/// later send released.
+///
+/// ```compile_fail
+/// fn copy(f: &cse_core::PartFingerprint) -> cse_core::PartFingerprint {
+///     f.clone() // a second chain of sends for one part: does not compile
+/// }
+/// ```
+#[derive(PartialEq, Eq)]
 pub struct PartFingerprint {
     part: u32,
     len: u64,
     chunks: Vec<[u8; PART_DIGEST_LEN]>,
+    /// Made by a send (its chunks left the machine), not by a fingerprinter.
+    released: bool,
 }
 
 impl core::fmt::Debug for PartFingerprint {
@@ -36,6 +51,7 @@ impl core::fmt::Debug for PartFingerprint {
             .field("part", &self.part)
             .field("len", &self.len)
             .field("chunks", &self.chunks.len())
+            .field("released", &self.released)
             .finish()
     }
 }
@@ -45,11 +61,12 @@ fn chunk_count(len: u64) -> usize {
 }
 
 impl PartFingerprint {
-    const fn empty(part: u32, len: u64) -> Self {
+    const fn empty(part: u32, len: u64, released: bool) -> Self {
         Self {
             part,
             len,
             chunks: Vec::new(),
+            released,
         }
     }
 
@@ -118,13 +135,21 @@ impl ChunkHasher {
 
 impl MultipartContext {
     /// A sealer for part `part` that checks the chunks `fingerprint` holds and records the
-    /// rest: the first send of a part starts from `None` (the part number is then claimed, as
-    /// [`part_sealer`](Self::part_sealer) claims it), a resend from the fingerprint the previous
-    /// send left ([`TrackedPartSealer::fingerprint`]), or from a [`PartFingerprinter`]'s.
+    /// rest:
+    /// - `None`: the first send; the part number is claimed, as
+    ///   [`part_sealer`](Self::part_sealer) claims it.
+    /// - the fingerprint the previous send left ([`TrackedPartSealer::into_fingerprint`] or
+    ///   [`TrackedPartSealer::finish`]): a resend, checked against everything that send
+    ///   released.
+    /// - a [`PartFingerprinter`]'s, for a part not claimed yet: a first send whose digest was
+    ///   computed (and recorded) before it; for a claimed part use
+    ///   [`tracked_part_resealer`](Self::tracked_part_resealer), which checks the fingerprint
+    ///   against the digest recorded then.
     ///
     /// # Errors
-    /// [`Error::PartNumberOutOfRange`]; [`Error::PartAlreadySealed`] for `None` when the part was
-    /// sealed before; [`Error::InvalidValue`] when `fingerprint` is for another part or length.
+    /// [`Error::PartNumberOutOfRange`]; [`Error::PartAlreadySealed`] when the part was claimed
+    /// and `fingerprint` is `None` or a fingerprinter's; [`Error::WrongFingerprint`] when it is
+    /// for another part or length.
     pub fn tracked_part_sealer(
         &self,
         part: u32,
@@ -132,27 +157,67 @@ impl MultipartContext {
     ) -> Result<TrackedPartSealer> {
         let len = self.part_len(part)?;
         let fingerprint = match fingerprint {
-            None => {
-                if !self.take(part) {
-                    return Err(Error::PartAlreadySealed { part });
-                }
-                PartFingerprint::empty(part, len)
+            Some(f) if f.part != part || f.len != len => {
+                return Err(Error::WrongFingerprint { part });
             }
-            Some(f) if f.part == part && f.len == len => {
-                // A fingerprint made without releasing (a fingerprinter's) does not claim the
-                // number; its first checked send does.
+            // A resend: the chain of one part's sends carries its claim.
+            Some(f) if f.released => {
                 self.take(part);
                 f
             }
-            Some(_) => return Err(Error::WrongFingerprint { part }),
+            // Nothing released yet: the part must not have been sealed another way.
+            f => {
+                if !self.take(part) {
+                    return Err(Error::PartAlreadySealed { part });
+                }
+                f.unwrap_or(PartFingerprint::empty(part, len, true))
+            }
         };
-        Ok(TrackedPartSealer {
+        Ok(self.tracked_from(fingerprint))
+    }
+
+    /// A sealer for part `part` that was sealed before (its number is claimed: a resumed upload
+    /// marks it) and whose ciphertext digest was `recorded` then: `fingerprint`, from a
+    /// [`PartFingerprinter`] over the plaintext now, must have that digest, and every chunk is
+    /// then checked against it. This is the streamed form of
+    /// [`reseal_part`](Self::reseal_part).
+    ///
+    /// # Errors
+    /// [`Error::PartNumberOutOfRange`]; [`Error::WrongFingerprint`]; [`Error::PartChanged`] when
+    /// the fingerprint is incomplete or its digest is not `recorded` (the plaintext changed).
+    pub fn tracked_part_resealer(
+        &self,
+        part: u32,
+        fingerprint: PartFingerprint,
+        recorded: &PartDigest,
+    ) -> Result<TrackedPartSealer> {
+        let len = self.part_len(part)?;
+        if fingerprint.part != part || fingerprint.len != len {
+            return Err(Error::WrongFingerprint { part });
+        }
+        let same = fingerprint
+            .digest()
+            .is_some_and(|d| bool::from(d.as_bytes().ct_eq(recorded.as_bytes())));
+        if !same {
+            return Err(Error::PartChanged { part });
+        }
+        self.take(part);
+        Ok(self.tracked_from(fingerprint))
+    }
+
+    fn tracked_from(&self, fingerprint: PartFingerprint) -> TrackedPartSealer {
+        let len = fingerprint.len;
+        let part = fingerprint.part;
+        TrackedPartSealer {
             checked: fingerprint.chunks.len(),
             changed: false,
             sealer: self.sealer_unclaimed(part, len),
             hasher: ChunkHasher::new(),
-            fingerprint,
-        })
+            fingerprint: PartFingerprint {
+                released: true,
+                ..fingerprint
+            },
+        }
     }
 
     /// A fingerprinter for part `part`: seals its plaintext into a scratch buffer and keeps
@@ -165,7 +230,7 @@ impl MultipartContext {
         Ok(PartFingerprinter {
             sealer: self.sealer_unclaimed(part, len),
             hasher: ChunkHasher::new(),
-            fingerprint: PartFingerprint::empty(part, len),
+            fingerprint: PartFingerprint::empty(part, len, false),
             scratch: [0; SCRATCH_LEN],
         })
     }
@@ -205,12 +270,12 @@ impl TrackedPartSealer {
         self.fingerprint.part
     }
 
-    /// The fingerprint of what was released so far: after a failed send, hand it to the
-    /// resend ([`MultipartContext::tracked_part_sealer`]). Every released byte is in it, since
-    /// pieces end on chunk boundaries.
+    /// Ends this send where it stopped and returns the fingerprint of what it released: after
+    /// a failed send, hand it to the resend ([`MultipartContext::tracked_part_sealer`]). Every
+    /// released byte is in it, since pieces end on chunk boundaries.
     #[must_use]
-    pub fn fingerprint(&self) -> PartFingerprint {
-        self.fingerprint.clone()
+    pub fn into_fingerprint(self) -> PartFingerprint {
+        self.fingerprint
     }
 
     /// The stream offset (in the part) of the next byte.

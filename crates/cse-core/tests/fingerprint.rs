@@ -57,7 +57,7 @@ fn send(
     let mut i = 0;
     while at < plain.len() {
         if stop_after == Some(i) {
-            return Ok((released, sealer.fingerprint()));
+            return Ok((released, sealer.into_fingerprint()));
         }
         let n = (pieces[i % pieces.len()].max(1) * CHUNK).min(plain.len() - at);
         let mut buf = plain[at..at + n].to_vec();
@@ -87,7 +87,7 @@ proptest! {
         for piece in plain.chunks(feed) {
             fp.update(piece).unwrap();
         }
-        prop_assert_eq!(fp.finish().unwrap(), fingerprint);
+        prop_assert_eq!(fp.finish().unwrap().digest(), fingerprint.digest());
     }
 
     /// A send that stopped after some pieces, resent from a changed plaintext: the resend
@@ -117,9 +117,10 @@ fn a_resend_of_the_same_plaintext_is_the_same_ciphertext() {
     let ctx = context();
     let plain = plaintext(2, PART);
     let (first, fingerprint) = send(&ctx, 2, &plain, None, &[2], None).unwrap();
-    let (again, after) = send(&ctx, 2, &plain, Some(fingerprint.clone()), &[1, 3], None).unwrap();
+    let digest = fingerprint.digest();
+    let (again, after) = send(&ctx, 2, &plain, Some(fingerprint), &[1, 3], None).unwrap();
     assert_eq!(first, again);
-    assert_eq!(fingerprint, after);
+    assert_eq!(after.digest(), digest);
 }
 
 #[test]
@@ -246,4 +247,62 @@ fn the_context_tracks_which_parts_were_uploaded() {
     assert!(!ctx.is_complete());
     ctx.mark_uploaded(3).unwrap();
     assert!(ctx.is_complete());
+}
+
+/// A part sealed without tracking (a plain part sealer, or one marked sealed on resume) can be
+/// streamed again only against the digest recorded for it, never from a fingerprinter's
+/// fingerprint alone: that would release a second plaintext unchecked.
+#[test]
+fn a_claimed_part_is_resealed_only_against_its_recorded_digest() {
+    let ctx = context();
+    let plain = plaintext(1, PART);
+    let recorded = PartDigest::of(&reference(1, &plain));
+    let mut first = plain.clone();
+    ctx.part_sealer(1)
+        .unwrap()
+        .update_in_place(&mut first)
+        .unwrap();
+    let fingerprint_of = |p: &[u8]| {
+        let mut fp = ctx.part_fingerprinter(1).unwrap();
+        fp.update(p).unwrap();
+        fp.finish().unwrap()
+    };
+    let mut other = plain.clone();
+    other[5] ^= 1;
+    assert_eq!(
+        ctx.tracked_part_sealer(1, Some(fingerprint_of(&other)))
+            .unwrap_err(),
+        Error::PartAlreadySealed { part: 1 }
+    );
+    assert_eq!(
+        ctx.tracked_part_resealer(1, fingerprint_of(&other), &recorded)
+            .unwrap_err(),
+        Error::PartChanged { part: 1 }
+    );
+    let mut sealer = ctx
+        .tracked_part_resealer(1, fingerprint_of(&plain), &recorded)
+        .unwrap();
+    let mut again = plain.clone();
+    for piece in again.chunks_mut(CHUNK) {
+        sealer.update_in_place(piece).unwrap();
+    }
+    assert_eq!(
+        again, first,
+        "the same ciphertext, the only one that can go"
+    );
+}
+
+/// A fingerprinter's fingerprint starts a first send of an unclaimed part (the checkpoint
+/// records its digest first), and the send then claims the number.
+#[test]
+fn a_precomputed_fingerprint_starts_a_first_send() {
+    let ctx = context();
+    let plain = plaintext(2, PART);
+    let mut fp = ctx.part_fingerprinter(2).unwrap();
+    fp.update(&plain).unwrap();
+    let fingerprint = fp.finish().unwrap();
+    let (sent, done) = send(&ctx, 2, &plain, Some(fingerprint), &[1], None).unwrap();
+    assert_eq!(sent, reference(2, &plain));
+    assert_eq!(done.digest(), Some(PartDigest::of(&sent)));
+    assert!(ctx.is_sealed(2));
 }

@@ -1178,31 +1178,31 @@ impl EncryptionClient {
         path: &std::path::Path,
     ) -> Result<UploadedPart> {
         let (offset, len) = context.context.part_range(part_number)?;
-        let mut known = None;
+        let (mut known, mut recorded) = (None, None);
         if let Some(checkpoint) = &context.checkpoint {
-            let recorded = checkpoint.part(part_number);
-            if recorded.as_ref().is_some_and(|r| r.etag.is_some()) {
+            let record = checkpoint.part(part_number);
+            if record.as_ref().is_some_and(|r| r.etag.is_some()) {
                 return Err(Error::Core(cse_core::Error::PartAlreadySealed {
                     part: part_number,
                 }));
             }
+            // The digest goes into the checkpoint before any byte leaves; a part recorded in an
+            // earlier run is checked against its digest by the engine (tracked_part_resealer).
             let fingerprint =
                 fingerprint_file(&context.context, part_number, path, offset, len).await?;
-            let digest = fingerprint
-                .digest()
-                .ok_or(Error::Core(cse_core::Error::PartLength {
-                    part: part_number,
-                    expected: len,
-                    actual: 0,
-                }))?;
-            match recorded {
-                Some(r) if r.digest != digest => {
-                    return Err(Error::Core(cse_core::Error::PartChanged {
-                        part: part_number,
-                    }));
+            match record {
+                Some(r) => recorded = Some(r.digest),
+                None => {
+                    let digest =
+                        fingerprint
+                            .digest()
+                            .ok_or(Error::Core(cse_core::Error::PartLength {
+                                part: part_number,
+                                expected: len,
+                                actual: 0,
+                            }))?;
+                    checkpoint.record_sealed(part_number, len, &digest)?;
                 }
-                Some(_) => {}
-                None => checkpoint.record_sealed(part_number, len, &digest)?,
             }
             known = Some(fingerprint);
         }
@@ -1210,9 +1210,9 @@ impl EncryptionClient {
             Arc::clone(&context.context),
             part_number,
             path,
-            offset,
-            len,
+            (offset, len),
             known,
+            recorded,
         );
         let mut req = OssRequest::new("UploadPart", Method::PUT, &context.bucket, &context.key)
             .query("partNumber", part_number.to_string())
@@ -1231,7 +1231,7 @@ impl EncryptionClient {
             // it caused, is the cause.
             Err(e) => return Err(upload.take_failure().await.unwrap_or(e)),
         };
-        let crc = upload.sent().await.map(|(crc, _)| crc);
+        let crc = upload.sent().await;
         check_sent_crc("UploadPart", resp.headers(), crc)?;
         let etag = part_etag(resp.headers())?;
         if let Some(checkpoint) = &context.checkpoint {

@@ -262,8 +262,12 @@ struct PartState {
     attempt: u64,
     file: Option<tokio::fs::File>,
     sealer: Option<TrackedPartSealer>,
-    /// The fingerprint of every chunk any attempt released; complete after a whole send.
+    /// The fingerprint of every chunk any attempt released; complete after a whole send. Before
+    /// the first attempt: a fingerprinter's (a checkpoint's digest was computed first).
     fingerprint: Option<PartFingerprint>,
+    /// The digest a checkpoint recorded for the part in an earlier run, which the first
+    /// attempt's fingerprint must have.
+    recorded: Option<cse_core::PartDigest>,
     left: u64,
     crc: Crc64,
     /// The CRC-64 of the last attempt that sent the whole part.
@@ -285,14 +289,15 @@ struct PartUploadShared {
 
 impl PartUpload {
     /// A part of `len` bytes at `offset` in the file at `path`, to be sealed as part `part`.
-    /// `fingerprint` is what an earlier run released of it (a checkpointed resume), if known.
+    /// `fingerprint` is a fingerprinter's over the file now, when a checkpoint needed the digest
+    /// first; `recorded` the digest an earlier run recorded for the part, which it must match.
     pub(crate) fn new(
         context: Arc<MultipartContext>,
         part: u32,
         path: &Path,
-        offset: u64,
-        len: u64,
+        (offset, len): (u64, u64),
         fingerprint: Option<PartFingerprint>,
+        recorded: Option<cse_core::PartDigest>,
     ) -> Self {
         Self {
             state: Arc::new(Mutex::new(PartState {
@@ -300,6 +305,7 @@ impl PartUpload {
                 file: None,
                 sealer: None,
                 fingerprint,
+                recorded,
                 left: 0,
                 crc: Crc64::new(),
                 sent_crc: None,
@@ -325,18 +331,33 @@ impl PartUpload {
         if let Some(e) = st.failure.take() {
             return Err(e);
         }
-        st.attempt += 1;
-        let fingerprint = match st.sealer.take() {
-            Some(previous) => Some(previous.fingerprint()),
-            None => st.fingerprint.take(),
-        };
-        let sealer = self.context.tracked_part_sealer(self.part, fingerprint)?;
+        // The file first: a failure to open it must not cost the fingerprint.
         let mut file = tokio::fs::File::open(&self.path)
             .await
             .map_err(io_error(&self.path))?;
         file.seek(std::io::SeekFrom::Start(self.offset))
             .await
             .map_err(io_error(&self.path))?;
+        st.attempt += 1;
+        // The previous attempt ends here: what it released is the fingerprint to check.
+        let sealer = match (st.sealer.take(), st.fingerprint.take(), st.recorded.take()) {
+            (Some(previous), _, _) => self
+                .context
+                .tracked_part_sealer(self.part, Some(previous.into_fingerprint()))?,
+            (None, Some(fingerprint), Some(recorded)) => {
+                self.context
+                    .tracked_part_resealer(self.part, fingerprint, &recorded)?
+            }
+            (None, fingerprint, None) => {
+                self.context.tracked_part_sealer(self.part, fingerprint)?
+            }
+            (None, None, Some(_)) => {
+                return Err(Error::UnexpectedResponse {
+                    operation: "UploadPart",
+                    problem: "a recorded part needs its fingerprint to be resealed".to_owned(),
+                });
+            }
+        };
         st.file = Some(file);
         st.sealer = Some(sealer);
         st.left = self.len;
@@ -352,17 +373,15 @@ impl PartUpload {
         Ok(FileBody::new(Source::Part(handle), self.len))
     }
 
-    /// After a successful answer: the CRC-64 of the attempt that sent the whole part, and its
-    /// complete fingerprint.
-    pub(crate) async fn sent(&self) -> Option<(u64, PartFingerprint)> {
+    /// After a successful answer: the CRC-64 of the attempt that sent the whole part.
+    pub(crate) async fn sent(&self) -> Option<u64> {
         let mut st = self.state.lock().await;
-        let crc = st.sent_crc?;
-        let fingerprint = st
+        let complete = st
             .fingerprint
-            .clone()
-            .filter(PartFingerprint::is_complete)?;
+            .as_ref()
+            .is_some_and(PartFingerprint::is_complete);
         st.file = None;
-        Some((crc, fingerprint))
+        st.sent_crc.filter(|_| complete)
     }
 
     /// The error that ended the last attempt inside its body, if one did.
@@ -668,17 +687,13 @@ impl StreamedPart {
         let mut st = part
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The previous attempt ends here: what it released is the fingerprint to check. (Should
+        // the engine refuse it, the part cannot be resent: that fails closed.)
         let fingerprint = match st.sealer.take() {
-            Some(previous) => Some(previous.fingerprint()),
+            Some(previous) => Some(previous.into_fingerprint()),
             None => st.fingerprint.take(),
         };
-        let sealer = match context.tracked_part_sealer(number, fingerprint.clone()) {
-            Ok(sealer) => sealer,
-            Err(e) => {
-                st.fingerprint = fingerprint;
-                return Err(e.into());
-            }
-        };
+        let sealer = context.tracked_part_sealer(number, fingerprint)?;
         st.attempt += 1;
         st.sealer = Some(sealer);
         Ok(TrackedBody {
@@ -864,7 +879,7 @@ mod tests {
     async fn a_part_streams_in_pieces_as_the_plain_sealer_seals_it() {
         let data = data();
         let f = file(&data);
-        let upload = PartUpload::new(context(), 2, f.path(), PART, PART, None);
+        let upload = PartUpload::new(context(), 2, f.path(), (PART, PART), None, None);
         let mut body = upload.attempt().await.unwrap();
         let mut sent = Vec::new();
         while let Some(frame) = body.frame().await {
@@ -873,9 +888,8 @@ mod tests {
             sent.extend_from_slice(&bytes);
         }
         assert_eq!(sent, sealed_part2(&data));
-        let (crc, fingerprint) = upload.sent().await.unwrap();
+        let crc = upload.sent().await.unwrap();
         assert_eq!(crc, crate::crc64::crc64(&sent));
-        assert_eq!(fingerprint.digest(), Some(cse_core::PartDigest::of(&sent)));
     }
 
     /// The retry after a send that released one piece: a change inside that piece is refused
@@ -884,7 +898,7 @@ mod tests {
     async fn a_retry_of_a_changed_file_is_refused_and_the_old_body_stops() {
         let mut data = data();
         let f = file(&data);
-        let upload = PartUpload::new(context(), 2, f.path(), PART, PART, None);
+        let upload = PartUpload::new(context(), 2, f.path(), (PART, PART), None, None);
         let mut first = upload.attempt().await.unwrap();
         let released = first.frame().await.unwrap().unwrap().into_data().unwrap();
         assert_eq!(released.len(), PIECE_LEN);
@@ -908,7 +922,7 @@ mod tests {
     async fn a_change_past_what_was_released_goes_through() {
         let mut data = data();
         let f = file(&data);
-        let upload = PartUpload::new(context(), 2, f.path(), PART, PART, None);
+        let upload = PartUpload::new(context(), 2, f.path(), (PART, PART), None, None);
         let mut first = upload.attempt().await.unwrap();
         first.frame().await.unwrap().unwrap();
         drop(first);
