@@ -69,11 +69,19 @@ fn into_bytes_mut<D: Buf>(mut data: D) -> BytesMut {
 
 type Polled = Poll<Option<Result<Frame<Bytes>, Error>>>;
 
-/// The one frame loop both wrappers share.
+/// What a body holds back between polls: the frame that reached the declared length, until the
+/// inner body confirms it ended there, and trailers that came after it.
+#[derive(Debug, Default)]
+struct Held {
+    last: Option<Bytes>,
+    trailers: Option<Frame<Bytes>>,
+}
+
+/// The one frame loop every [`CipherBody`] runs.
 fn poll_transformed<B, T>(
     mut inner: Pin<&mut B>,
     stage: &mut Stage<T>,
-    pending: &mut Option<Error>,
+    held: &mut Held,
     cx: &mut Context<'_>,
 ) -> Polled
 where
@@ -81,18 +89,23 @@ where
     B::Error: Into<BoxError>,
     T: BodyTransform,
 {
-    if let Some(e) = pending.take() {
-        *stage = Stage::Done;
-        return Poll::Ready(Some(Err(e)));
+    if let Some(trailers) = held.trailers.take() {
+        return Poll::Ready(Some(Ok(trailers)));
     }
     loop {
         if matches!(stage, Stage::Done) {
-            return Poll::Ready(None);
+            return Poll::Ready(held.last.take().map(|b| Ok(Frame::data(b))));
         }
         let frame = match ready!(inner.as_mut().poll_frame(cx)) {
-            None => return Poll::Ready(stage.finish(Stage::Done).err().map(Err)),
+            None => {
+                return Poll::Ready(match stage.finish(Stage::Done) {
+                    Ok(()) => held.last.take().map(|b| Ok(Frame::data(b))),
+                    Err(e) => Some(Err(e)),
+                });
+            }
             Some(Err(e)) => {
                 *stage = Stage::Done;
+                held.last = None;
                 return Poll::Ready(Some(Err(Error::Body(e.into()))));
             }
             Some(Ok(frame)) => frame.map_data(into_bytes_mut),
@@ -100,11 +113,18 @@ where
         let mut buf = match frame.into_data() {
             Ok(buf) => buf,
             Err(trailers) => {
-                return Poll::Ready(Some(
-                    stage
-                        .finish(Stage::Trailing)
-                        .map(|()| trailers.map_data(BytesMut::freeze)),
-                ));
+                if let Err(e) = stage.finish(Stage::Trailing) {
+                    held.last = None;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                let trailers = trailers.map_data(BytesMut::freeze);
+                return Poll::Ready(Some(Ok(match held.last.take() {
+                    Some(last) => {
+                        held.trailers = Some(trailers);
+                        Frame::data(last)
+                    }
+                    None => trailers,
+                })));
             }
         };
         let Stage::Streaming(transform) = stage else {
@@ -117,31 +137,59 @@ where
                 buf.advance(kept.start);
             }
             Err(e) => {
+                // A frame past the declared length fails the body, the held one with it.
                 *stage = Stage::Done;
+                held.last = None;
                 return Poll::Ready(Some(Err(Error::Core(e.into()))));
             }
         }
-        // A consumer such as hyper stops polling once the body says it has ended, so the length
-        // check must run before this frame goes out, not on a poll that may never come.
-        if inner.is_end_stream()
-            && let Err(e) = stage.finish(Stage::Done)
-        {
-            *pending = Some(e);
+        // A consumer such as hyper stops polling once the body says it has ended, or once a
+        // Content-Length is reached: the length check must run before the last frame goes out,
+        // and a failed check replaces that frame, so that a consumer never sees a complete body.
+        if inner.is_end_stream() {
+            if let Err(e) = stage.finish(Stage::Done) {
+                held.last = None;
+                return Poll::Ready(Some(Err(e)));
+            }
+            let last = held.last.take();
+            let out = match (last, buf.is_empty()) {
+                (Some(mut last), false) => {
+                    let mut joined = BytesMut::from(&last[..]);
+                    joined.extend_from_slice(&buf);
+                    last = joined.freeze();
+                    Some(last)
+                }
+                (Some(last), true) => Some(last),
+                (None, false) => Some(buf.freeze()),
+                (None, true) => None,
+            };
+            return Poll::Ready(out.map(|b| Ok(Frame::data(b))));
         }
-        if !buf.is_empty() {
-            return Poll::Ready(Some(Ok(Frame::data(buf.freeze()))));
+        if buf.is_empty() {
+            // Nothing of this frame is delivered (bytes before or after a range): poll on, which
+            // still only reads what the inner body already has or registers the waker.
+            continue;
         }
-        if let Some(e) = pending.take() {
-            *stage = Stage::Done;
-            return Poll::Ready(Some(Err(e)));
+        if let Some(previous) = held.last.take() {
+            // Held back, and more was delivered after it: it was not the last frame after all.
+            held.last = Some(buf.freeze());
+            return Poll::Ready(Some(Ok(Frame::data(previous))));
         }
-        // Nothing of this frame is delivered (bytes before or after a range): poll on, which
-        // still only reads what the inner body already has or registers the waker.
+        let reached_end = matches!(stage, Stage::Streaming(t) if t.remaining() == Some(0));
+        if reached_end {
+            // The declared length is reached but the inner body has not said it ended: hold the
+            // frame until it does (a further byte fails it), which is the next poll for any body
+            // that knows its length.
+            held.last = Some(buf.freeze());
+            continue;
+        }
+        return Poll::Ready(Some(Ok(Frame::data(buf.freeze()))));
     }
 }
 
-fn is_end_stream<B: Body, T>(inner: &B, stage: &Stage<T>, pending: &Option<Error>) -> bool {
-    pending.is_none()
+fn is_end_stream<B: Body, T>(inner: &B, stage: &Stage<T>, held: &Held) -> bool {
+    held.last.is_none()
+        && held.trailers.is_none()
         && match stage {
             Stage::Streaming(_) => false,
             Stage::Trailing => inner.is_end_stream(),
@@ -149,18 +197,16 @@ fn is_end_stream<B: Body, T>(inner: &B, stage: &Stage<T>, pending: &Option<Error
         }
 }
 
-fn size_hint<B: Body, T: BodyTransform>(
-    inner: &B,
-    stage: &Stage<T>,
-    pending: &Option<Error>,
-) -> SizeHint {
-    match (stage, pending) {
+fn size_hint<B: Body, T: BodyTransform>(inner: &B, stage: &Stage<T>, held: &Held) -> SizeHint {
+    let held_len = held.last.as_ref().map_or(0, |b| b.len() as u64);
+    match stage {
         // AES-CTR ciphertext is exactly as long as its plaintext: without a known remainder,
         // the inner body's hint holds.
-        (Stage::Streaming(t), None) => t
-            .remaining()
-            .map_or_else(|| inner.size_hint(), SizeHint::with_exact),
-        _ => SizeHint::with_exact(0),
+        Stage::Streaming(t) => t.remaining().map_or_else(
+            || inner.size_hint(),
+            |n| SizeHint::with_exact(n.saturating_add(held_len)),
+        ),
+        _ => SizeHint::with_exact(held_len),
     }
 }
 
@@ -184,7 +230,7 @@ pin_project! {
         #[pin]
         inner: B,
         stage: Stage<T>,
-        pending: Option<Error>,
+        held: Held,
     }
 }
 
@@ -201,7 +247,10 @@ impl<B, T: BodyTransform> CipherBody<B, T> {
         Self {
             inner,
             stage: Stage::Streaming(transform),
-            pending: None,
+            held: Held {
+                last: None,
+                trailers: None,
+            },
         }
     }
 }
@@ -272,14 +321,14 @@ where
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Polled {
         let this = self.project();
-        poll_transformed(this.inner, this.stage, this.pending, cx)
+        poll_transformed(this.inner, this.stage, this.held, cx)
     }
 
     fn is_end_stream(&self) -> bool {
-        is_end_stream(&self.inner, &self.stage, &self.pending)
+        is_end_stream(&self.inner, &self.stage, &self.held)
     }
 
     fn size_hint(&self) -> SizeHint {
-        size_hint(&self.inner, &self.stage, &self.pending)
+        size_hint(&self.inner, &self.stage, &self.held)
     }
 }

@@ -75,6 +75,19 @@ impl<B> CrcChecked<B> {
     }
 }
 
+impl<B> CrcChecked<B> {
+    /// The end-of-body check: the CRC of what passed against OSS's, when there is one.
+    fn check(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        match self.expected {
+            Some(server) if server != self.crc.value() => Err(Box::new(Mismatch {
+                client: self.crc.value(),
+                server,
+            })),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl<B> http_body::Body for CrcChecked<B>
 where
     B: http_body::Body<Data = bytes::Bytes> + Unpin,
@@ -98,22 +111,26 @@ where
                 if let Some(data) = frame.data_ref() {
                     this.crc.update(data);
                 }
+                // The inner body may say it ended with this frame, and a consumer then stops
+                // polling: the check runs now, and a mismatch replaces the frame.
+                if this.inner.is_end_stream() {
+                    this.ended = true;
+                    if let Err(e) = this.check() {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
             Poll::Ready(None) => {
                 this.ended = true;
-                match this.expected {
-                    Some(server) if server != this.crc.value() => {
-                        Poll::Ready(Some(Err(Box::new(Mismatch {
-                            client: this.crc.value(),
-                            server,
-                        }))))
-                    }
-                    _ => Poll::Ready(None),
-                }
+                Poll::Ready(this.check().err().map(Err))
             }
         }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended || self.inner.is_end_stream() && self.expected.is_none()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
@@ -144,6 +161,25 @@ mod tests {
             }
         }
         crc ^ u64::MAX
+    }
+
+    /// A body that announces its end with its last frame (hyper's, with a Content-Length): a
+    /// wrong CRC replaces that frame, since a consumer stops polling at the announced end.
+    #[tokio::test]
+    async fn a_mismatch_replaces_the_last_frame() {
+        use http_body::Body as _;
+        use http_body_util::BodyExt as _;
+        let data = bytes::Bytes::from_static(b"stored bytes");
+        let good = super::crc64(&data);
+        let mut ok = super::CrcChecked::new(http_body_util::Full::new(data.clone()), Some(good));
+        let frame = ok.frame().await.unwrap().unwrap();
+        assert_eq!(frame.into_data().unwrap(), data);
+        assert!(ok.is_end_stream());
+        let mut bad = super::CrcChecked::new(http_body_util::Full::new(data), Some(good ^ 1));
+        assert!(!bad.is_end_stream(), "the check has not run yet");
+        let err = bad.frame().await.unwrap().unwrap_err();
+        assert!(err.downcast_ref::<super::Mismatch>().is_some(), "{err}");
+        assert!(bad.is_end_stream());
     }
 
     #[test]

@@ -74,6 +74,12 @@ impl FileBody {
         crc: Arc<SyncMutex<Option<u64>>>,
     ) -> Result<Self> {
         let file = tokio::fs::File::open(path).await.map_err(io_error(path))?;
+        if len == 0 {
+            // hyper sends an empty body without polling it: its CRC is known now.
+            if let Ok(mut done) = crc.lock() {
+                *done = Some(Crc64::new().value());
+            }
+        }
         Ok(Self::new(
             Source::Whole(Box::new(WholeState {
                 path: path.to_owned(),
@@ -761,12 +767,19 @@ where
             if this.ended {
                 return Poll::Ready(None);
             }
-            let full = this.gathered.len() >= PIECE_LEN;
-            if full {
+            // A whole piece goes at once, unless it is the part's last: that one waits until the
+            // inner body confirms it ended there, since hyper stops polling this body at the
+            // Content-Length and a longer source must fail, not be cut to size.
+            let complete = this.left == 0;
+            let last = complete && this.gathered.len() <= PIECE_LEN;
+            if this.gathered.len() >= PIECE_LEN && !last {
                 let piece = this.gathered.split_to(PIECE_LEN);
-                let last = this.left == 0 && this.gathered.is_empty();
-                this.ended = last;
-                return Poll::Ready(Some(this.release(piece, last).map(Frame::data)));
+                return Poll::Ready(Some(this.release(piece, false).map(Frame::data)));
+            }
+            if last && this.inner.is_end_stream() {
+                this.ended = true;
+                let piece = this.gathered.split();
+                return Poll::Ready(Some(this.release(piece, true).map(Frame::data)));
             }
             match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -810,13 +823,6 @@ where
                     let piece = this.gathered.split();
                     return Poll::Ready(Some(this.release(piece, true).map(Frame::data)));
                 }
-            }
-            if this.left == 0 && this.gathered.len() < PIECE_LEN && !this.gathered.is_empty() {
-                // Everything arrived: release the rest now, as hyper may not poll again once
-                // Content-Length is reached.
-                this.ended = true;
-                let piece = this.gathered.split();
-                return Poll::Ready(Some(this.release(piece, true).map(Frame::data)));
             }
         }
     }

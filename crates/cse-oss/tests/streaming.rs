@@ -362,3 +362,65 @@ async fn a_checkpointed_upload_takes_no_streamed_part() {
         "{err:?}"
     );
 }
+
+/// A body of exactly `parts` frames, as given.
+fn exact_frames(
+    parts: &[&[u8]],
+) -> impl http_body::Body<Data = Bytes, Error = std::io::Error> + Unpin + use<> {
+    let chunks: Vec<Result<http_body::Frame<Bytes>, std::io::Error>> = parts
+        .iter()
+        .map(|c| Ok(http_body::Frame::data(Bytes::copy_from_slice(c))))
+        .collect();
+    StreamBody::new(futures_stream(chunks))
+}
+
+/// Extra bytes in a frame of their own, after exactly the declared length: hyper stops polling
+/// at the Content-Length, so the last frame is held until the body's end is seen, and the extra
+/// frame fails the upload instead of being cut off.
+#[tokio::test]
+async fn extra_bytes_in_their_own_frame_fail_the_upload() {
+    let server = server().await;
+    let data = data(PART);
+    let whole = client(&server)
+        .put_object_stream(
+            BUCKET,
+            "extra",
+            exact_frames(&[&data, b"more"]),
+            Some(PART as u64),
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(whole, Error::Core(cse_core::Error::Extended { .. })),
+        "{whole:?}"
+    );
+    assert!(server.object(BUCKET, "extra").is_none());
+
+    let part_data = self::data(2 * PART + 10);
+    let ctx = upload(&server, "extra-part", part_data.len()).await;
+    let part = client(&server)
+        .upload_part_stream(&ctx, 1, exact_frames(&[&part_data[..2 * PART], b"more"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            part,
+            Error::Core(cse_core::Error::PartLength { part: 1, .. })
+        ),
+        "{part:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_file_uploads() {
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty");
+    std::fs::write(&path, b"").unwrap();
+    client(&server)
+        .put_object_from_file(BUCKET, "empty-file", &path, &[])
+        .await
+        .unwrap();
+    assert!(read_back(&server, "empty-file").await.is_empty());
+}
