@@ -59,7 +59,7 @@ pub fn test_key() -> &'static RsaMasterCipher {
     static KEY: OnceLock<RsaMasterCipher> = OnceLock::new();
     KEY.get_or_init(|| {
         RsaMasterCipher::from_pem(include_str!(
-            "../../crates/cse-core/tests/data/test-rsa2048.pem"
+            "../../crates/cse-testkit/keys/test-rsa2048.pem"
         ))
         .expect("the checked-in test key loads")
     })

@@ -15,7 +15,7 @@ const AK: &str = "cli-test-ak";
 const SK: &str = "cli-test-sk/secret+=";
 const BUCKET: &str = "cli-bucket";
 /// A private key other than the test key: opens nothing `cse put` wrote with the test key.
-const OTHER_KEY: &str = "../cse-oss/tests/data/test-rsa2048.pem";
+const OTHER_KEY: &str = cse_testkit::keys::RSA2048_PEM_PATH;
 
 /// A test server on its own runtime, and a scratch directory.
 struct Oss {
@@ -482,9 +482,9 @@ fn head_reports_the_length_and_envelope_with_and_without_the_key() {
         "{report}"
     );
 
-    let other = Path::new(env!("CARGO_MANIFEST_DIR")).join(OTHER_KEY);
+    let other = Path::new(OTHER_KEY);
     let run = oss
-        .head("h.bin", &["--private-key", s(&other)])
+        .head("h.bin", &["--private-key", s(other)])
         .fails(1, &["could not be unwrapped"]);
     assert!(
         run.stdout_text().contains("does NOT open the envelope"),
@@ -562,16 +562,16 @@ fn get_replaces_a_file_only_with_force_and_creates_the_plaintext_private() {
 fn wrong_private_key_on_get_fails_and_leaves_no_file() {
     let oss = Oss::start();
     oss.put("k.bin", &plaintext(3000), &[]).ok();
-    let other = Path::new(env!("CARGO_MANIFEST_DIR")).join(OTHER_KEY);
+    let other = Path::new(OTHER_KEY);
     let out = oss.path("k.out");
-    oss.get_with(&other, "k.bin", &out, &[])
+    oss.get_with(other, "k.bin", &out, &[])
         .fails(1, &["--private-key", "could not be unwrapped"]);
-    oss.get_with(&other, "k.bin", &out, &["--range", "bytes=10-20"])
+    oss.get_with(other, "k.bin", &out, &["--range", "bytes=10-20"])
         .fails(1, &["could not be unwrapped"]);
     assert!(!out.exists());
     // An existing file is left as it was, even with --force.
     std::fs::write(&out, b"keep me").unwrap();
-    oss.get_with(&other, "k.bin", &out, &["--force"])
+    oss.get_with(other, "k.bin", &out, &["--force"])
         .fails(1, &["could not be unwrapped"]);
     assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
     assert_no_partial_files(oss.dir.path());

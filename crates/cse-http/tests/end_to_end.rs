@@ -28,7 +28,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 
-const PEM: &str = include_str!("data/test-rsa2048.pem");
+const PEM: &str = cse_testkit::keys::RSA2048_PEM;
 const OBJECT_LEN: usize = 1024 * 1024 + 37;
 
 /// What the server keeps per path: the request headers as received, and the body bytes.

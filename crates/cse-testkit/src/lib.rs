@@ -1,0 +1,9 @@
+//! The test kit of the oss-cse workspace: what its integration tests, proptests and fuzz targets
+//! share, kept once instead of copied into each of them.
+//!
+//! - [`keys`]: the committed RSA test keys.
+//!
+//! Test code: it panics on purpose (a failed check is a panic), and it is never published.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod keys;
