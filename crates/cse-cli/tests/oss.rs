@@ -8,8 +8,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{Run, assert_no_partial_files, expected_range, kat, plaintext, s, test_keys};
+use common::{Run, assert_no_partial_files, kat, plaintext, s, test_keys};
 use cse_oss_test_server::{StoredObject, TestServer, TestServerConfig};
+use cse_testkit::range::selected;
 
 const AK: &str = "cli-test-ak";
 const SK: &str = "cli-test-sk/secret+=";
@@ -239,7 +240,7 @@ fn single_put_then_whole_and_ranged_gets() {
             .ok();
         assert_eq!(
             std::fs::read(&out).unwrap(),
-            expected_range(&plain, range).unwrap(),
+            selected(&plain, range).unwrap(),
             "{range}"
         );
     }
@@ -341,7 +342,7 @@ fn multipart_put_in_parallel_reads_back_whole_and_across_parts() {
             .ok();
         assert_eq!(
             std::fs::read(&out).unwrap(),
-            expected_range(&plain, range).unwrap(),
+            selected(&plain, range).unwrap(),
             "{range}"
         );
     }

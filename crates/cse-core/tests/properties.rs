@@ -10,6 +10,7 @@ mod common;
 
 use common::*;
 use cse_core::*;
+use cse_testkit::range::Spec;
 use proptest::prelude::*;
 
 fn any_material() -> impl Strategy<Value = ContentMaterial> {
@@ -84,7 +85,7 @@ proptest! {
     ) {
         let plain: Vec<u8> = (0..len).map(|i| (i * 31 % 256) as u8).collect();
         let ct = seal_all(&m, &plain);
-        let want = rfc_slice(range, len);
+        let want = Spec::from(range).slice(len);
         let result = plan_range(range, known.then_some(len as u64)).and_then(|plan| {
             let (resp, body) = serve(plan.wire_range(), &ct);
             let bp = plan.on_response(resp)?;
@@ -114,7 +115,7 @@ proptest! {
         let plain: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
         let ct = seal_all(&m, &plain);
         let plan = plan_range(range, None).unwrap();
-        match (rfc_slice(range, len), plan.on_response(RangeResponse::Whole { len: len as u64 })) {
+        match (Spec::from(range).slice(len), plan.on_response(RangeResponse::Whole { len: len as u64 })) {
             (Some(r), Ok(bp)) => {
                 let mut out = vec![0u8; len];
                 let mut opener = bp.opener(&m);

@@ -2,8 +2,10 @@
 //! share, kept once instead of copied into each of them.
 //!
 //! - [`keys`]: the committed RSA test keys.
+//! - [`range`]: an RFC 9110 byte-range resolver written independently of the engine.
 //!
 //! Test code: it panics on purpose (a failed check is a panic), and it is never published.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod keys;
+pub mod range;

@@ -241,29 +241,3 @@ pub fn assert_no_partial_files(dir: &Path) {
         );
     }
 }
-
-/// The bytes an RFC 9110 range selects from `plain`, or `None` when it is unsatisfiable.
-pub fn expected_range(plain: &[u8], range: &str) -> Option<Vec<u8>> {
-    let len = plain.len();
-    let spec = range.strip_prefix("bytes=").unwrap();
-    let (a, b) = spec.split_once('-').unwrap();
-    let (first, last) = if a.is_empty() {
-        let n: usize = b.parse().unwrap();
-        if len == 0 {
-            return None;
-        }
-        (len - n.min(len), len - 1)
-    } else {
-        let first: usize = a.parse().unwrap();
-        if first >= len {
-            return None;
-        }
-        let last = if b.is_empty() {
-            len - 1
-        } else {
-            b.parse::<usize>().unwrap().min(len - 1)
-        };
-        (first, last)
-    };
-    Some(plain[first..=last].to_vec())
-}

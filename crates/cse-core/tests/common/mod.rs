@@ -83,11 +83,12 @@ pub fn as_refs(pairs: &[(String, String)]) -> impl Iterator<Item = (&str, &str)>
 }
 
 /// What OSS answers to `wire` with `x-oss-range-behavior: standard`: 206 with the clamped range,
-/// or 416. Returns the response and the body it carries.
+/// or 416, as the test kit's RFC 9110 resolver (not the engine's) reads it. Returns the response
+/// and the body it carries.
 pub fn serve(wire: ByteRange, object: &[u8]) -> (RangeResponse, &[u8]) {
     let len = object.len() as u64;
-    match wire.resolve(len) {
-        Ok((first, last)) => (
+    match cse_testkit::range::Spec::from(wire).resolve(len) {
+        Some((first, last)) => (
             RangeResponse::Partial(cse_core::ContentRange {
                 first,
                 last,
@@ -95,7 +96,7 @@ pub fn serve(wire: ByteRange, object: &[u8]) -> (RangeResponse, &[u8]) {
             }),
             &object[first as usize..=last as usize],
         ),
-        Err(_) => (RangeResponse::NotSatisfiable { len: Some(len) }, &[]),
+        None => (RangeResponse::NotSatisfiable { len: Some(len) }, &[]),
     }
 }
 
@@ -146,17 +147,6 @@ pub fn copy(m: &ContentMaterial) -> ContentMaterial {
         ContentKey::from_bytes(*m.key().as_bytes()),
         CounterBlock::from_bytes(*m.counter().as_bytes()),
     )
-}
-
-/// RFC 9110: the bytes a range selects, or `None` when unsatisfiable.
-pub fn rfc_slice(range: ByteRange, len: usize) -> Option<std::ops::Range<usize>> {
-    let n = len as u64;
-    let (a, b) = match range {
-        ByteRange::Bounded { first, last } => (first, last.min(n.saturating_sub(1))),
-        ByteRange::From { first } => (first, n.saturating_sub(1)),
-        ByteRange::Suffix { len: k } => (n.saturating_sub(k), n.saturating_sub(1)),
-    };
-    (n > 0 && a < n).then(|| a as usize..b as usize + 1)
 }
 
 /// `m` paired with an envelope the test made for it (the wrapped values are the test's own).
