@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -165,43 +164,18 @@ impl Oss {
 
 /// Runs `cse` with exactly the OSS variables given (the others removed), feeding `stdin`.
 fn run(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cse"));
-    command
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut command = common::cse_command().args(args).stdin(stdin);
     for name in [
         "OSS_ACCESS_KEY_ID",
         "OSS_ACCESS_KEY_SECRET",
         "OSS_SESSION_TOKEN",
     ] {
-        command.env_remove(name);
+        command = command.env_remove(name);
     }
     for (name, value) in env {
-        command.env(name, value);
+        command = command.env(name, value);
     }
-    let mut child = command.spawn().unwrap();
-    let mut pipe = child.stdin.take().unwrap();
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        args: args.iter().map(|a| (*a).to_owned()).collect(),
-    };
-    assert!(
-        run.code != 101 && !run.stderr.contains("panicked"),
-        "cse {:?} panicked: {}",
-        run.args,
-        run.stderr
-    );
-    run
+    command.run()
 }
 
 #[test]

@@ -59,15 +59,11 @@ impl Oss {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        let out = self.command(args).output().unwrap();
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            args: args.iter().map(|a| (*a).to_owned()).collect(),
-        };
-        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-        run
+        common::cse_command()
+            .args(args)
+            .env("OSS_ACCESS_KEY_ID", AK)
+            .env("OSS_ACCESS_KEY_SECRET", SK)
+            .run()
     }
 
     fn put_args(&self, key: &str, input: &Path, extra: &[&str]) -> Vec<String> {
