@@ -3,111 +3,25 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod oss_server;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::{Run, assert_no_partial_files, kat, plaintext, s, test_keys};
-use cse_oss_test_server::{StoredObject, TestServer, TestServerConfig};
+use cse_oss_test_server::StoredObject;
 use cse_testkit::range::selected;
+use oss_server::{AK, BUCKET, Oss, SK};
 
-const AK: &str = "cli-test-ak";
-const SK: &str = "cli-test-sk/secret+=";
-const BUCKET: &str = "cli-bucket";
 /// A private key other than the test key: opens nothing `cse put` wrote with the test key.
 const OTHER_KEY: &str = cse_testkit::keys::RSA2048_PEM_PATH;
 
-/// A test server on its own runtime, and a scratch directory.
-struct Oss {
-    // Dropped first: stops the server while its runtime still runs.
-    server: TestServer,
-    _runtime: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
-}
-
 impl Oss {
-    fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let server = runtime
-            .block_on(TestServer::start(
-                "127.0.0.1:0".parse().unwrap(),
-                TestServerConfig::new(AK, SK),
-            ))
-            .unwrap();
-        Self {
-            server,
-            _runtime: runtime,
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn endpoint(&self) -> String {
-        self.server.endpoint()
-    }
-
-    /// Runs `cse` with the server's credentials.
-    fn cse(&self, args: &[&str]) -> Run {
-        run(
-            args,
-            &[("OSS_ACCESS_KEY_ID", AK), ("OSS_ACCESS_KEY_SECRET", SK)],
-            &[],
-        )
-    }
-
     /// `cse put` of `plain` to `key` with the test public key.
     fn put(&self, key: &str, plain: &[u8], extra: &[&str]) -> Run {
         let input = self.path(&format!("{}.plain", key.replace('/', "_")));
         std::fs::write(&input, plain).unwrap();
-        let (_, public) = test_keys();
-        let endpoint = self.endpoint();
-        let mut args = vec![
-            "put",
-            "--endpoint",
-            &endpoint,
-            "--bucket",
-            BUCKET,
-            "--object",
-            key,
-            "--public-key",
-            s(&public),
-            "--in",
-            s(&input),
-        ];
-        args.extend_from_slice(extra);
-        self.cse(&args)
-    }
-
-    /// `cse get` of `key` into `out` with `private_key`.
-    fn get_with(&self, private_key: &Path, key: &str, out: &Path, extra: &[&str]) -> Run {
-        let endpoint = self.endpoint();
-        let mut args = vec![
-            "get",
-            "--endpoint",
-            &endpoint,
-            "--bucket",
-            BUCKET,
-            "--object",
-            key,
-            "--private-key",
-            s(private_key),
-            "--out",
-            s(out),
-        ];
-        args.extend_from_slice(extra);
-        self.cse(&args)
-    }
-
-    /// `cse get` with the test private key.
-    fn get(&self, key: &str, out: &Path, extra: &[&str]) -> Run {
-        self.get_with(&test_keys().0, key, out, extra)
+        self.put_file(key, &input, extra)
     }
 
     /// `cse head` of `key`.
