@@ -18,7 +18,7 @@ use cse_core::{
     BodyPlan, ByteRange, ContentRange, MultipartContext, RangeResponse, Sealer, plan_range,
 };
 use cse_http::{CipherBody, Error, OpenBody, SealBody};
-use cse_testkit::range::Spec;
+use cse_testkit::range::resolve_range;
 use http::{HeaderMap, HeaderValue};
 use http_body::Body;
 use proptest::prelude::*;
@@ -47,7 +47,7 @@ fn core_err<T: std::fmt::Debug>(driven: &Driven<Error>, what: T) -> cse_core::Er
 /// The body a standard server sends for `wire` over `object`: the test kit's RFC 9110
 /// resolution, independent of the engine.
 fn serve(wire: ByteRange, object: &[u8]) -> Option<(u64, u64)> {
-    Spec::from(wire).resolve(object.len() as u64)
+    resolve_range(wire, object.len() as u64)
 }
 
 fn ranged_plan(requested: ByteRange, object: &[u8]) -> Option<(BodyPlan, u64, u64)> {
@@ -121,8 +121,7 @@ proptest! {
         let Some((body_plan, first, last)) = ranged_plan(requested, &object) else {
             return Ok(());
         };
-        let (want_first, want_last) = Spec::from(requested)
-            .resolve(object_len as u64)
+        let (want_first, want_last) = resolve_range(requested, object_len as u64)
             .expect("the planner accepted the answer, so the request is satisfiable");
         let body = &object[first as usize..=last as usize];
         let opened = CipherBody::ranged(

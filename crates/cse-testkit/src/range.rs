@@ -1,9 +1,9 @@
 //! RFC 9110 byte ranges, resolved the way a server that honours them answers: the tests' and
 //! fuzz targets' oracle for the engine's range planner.
 //!
-//! Written from RFC 9110 §14 alone: nothing here calls cse-core's range code (the conversion
-//! from [`cse_core::ByteRange`] only copies its fields), so the engine and this oracle can
-//! disagree, which is the point of checking one against the other.
+//! Written from RFC 9110 §14 alone: nothing here calls cse-core's range code (it only holds
+//! ranges in [`cse_core::ByteRange`], a plain enum), so the engine and this oracle can disagree,
+//! which is the point of checking one against the other.
 //!
 //! ```
 //! use cse_testkit::range::{Answer, resolve};
@@ -17,28 +17,7 @@
 
 use core::ops::Range;
 
-/// One byte-range-spec (RFC 9110 §14.1.2), the kit's own type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub enum Spec {
-    /// `first-last`, both inclusive.
-    Bounded {
-        /// The first-pos.
-        first: u64,
-        /// The last-pos (inclusive); may lie past the end, where it is clamped.
-        last: u64,
-    },
-    /// `first-`: from `first` to the end.
-    From {
-        /// The first-pos.
-        first: u64,
-    },
-    /// `-len`: the last `len` bytes (all of them when the object is shorter).
-    Suffix {
-        /// The suffix-length.
-        len: u64,
-    },
-}
+use cse_core::ByteRange;
 
 /// What a server that honours RFC 9110 answers to a Range header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,51 +39,29 @@ pub enum Answer {
     Ignore,
 }
 
-impl Spec {
-    /// The bytes this spec selects from an object of `len` bytes as `(first, last)` inclusive,
-    /// or `None` when it is unsatisfiable (§14.1.1). A bounded spec whose last-pos precedes its
-    /// first-pos is invalid rather than unsatisfiable; here it is unsatisfiable too (a caller
-    /// parsing header text gets [`Answer::Ignore`] for it from [`resolve`]).
-    #[must_use]
-    pub fn resolve(self, len: u64) -> Option<(u64, u64)> {
-        let end = len.checked_sub(1)?;
-        match self {
-            Self::Bounded { first, last } if first <= last && first <= end => {
-                Some((first, last.min(end)))
-            }
-            Self::From { first } if first <= end => Some((first, end)),
-            Self::Suffix { len: n } if n > 0 => Some((len - n.min(len), end)),
-            _ => None,
+/// The bytes `range` selects from an object of `len` bytes as `(first, last)` inclusive, or
+/// `None` when it is unsatisfiable (§14.1.1: a first-pos at or past the end, a zero
+/// suffix-length, or any range of an empty object). A bounded range whose last-pos precedes its
+/// first-pos is invalid rather than unsatisfiable; here it is unsatisfiable too (a caller
+/// parsing header text gets [`Answer::Ignore`] for it from [`resolve`]).
+#[must_use]
+pub fn resolve_range(range: ByteRange, len: u64) -> Option<(u64, u64)> {
+    let end = len.checked_sub(1)?;
+    match range {
+        ByteRange::Bounded { first, last } if first <= last && first <= end => {
+            Some((first, last.min(end)))
         }
-    }
-
-    /// [`Spec::resolve`] as the index range of the selected bytes in a slice of `len` bytes.
-    #[must_use]
-    pub fn slice(self, len: usize) -> Option<Range<usize>> {
-        let (first, last) = self.resolve(len as u64)?;
-        Some(index(first)..index(last) + 1)
+        ByteRange::From { first } if first <= end => Some((first, end)),
+        ByteRange::Suffix { len: n } if n > 0 => Some((len - n.min(len), end)),
+        _ => None,
     }
 }
 
-impl From<cse_core::ByteRange> for Spec {
-    fn from(range: cse_core::ByteRange) -> Self {
-        match range {
-            cse_core::ByteRange::Bounded { first, last } => Self::Bounded { first, last },
-            cse_core::ByteRange::From { first } => Self::From { first },
-            cse_core::ByteRange::Suffix { len } => Self::Suffix { len },
-        }
-    }
-}
-
-impl core::fmt::Display for Spec {
-    /// The header value: `bytes=first-last`, `bytes=first-` or `bytes=-len`.
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match *self {
-            Self::Bounded { first, last } => write!(f, "bytes={first}-{last}"),
-            Self::From { first } => write!(f, "bytes={first}-"),
-            Self::Suffix { len } => write!(f, "bytes=-{len}"),
-        }
-    }
+/// [`resolve_range`] as the index range of the selected bytes in a slice of `len` bytes.
+#[must_use]
+pub fn slice(range: ByteRange, len: usize) -> Option<Range<usize>> {
+    let (first, last) = resolve_range(range, len as u64)?;
+    Some(index(first)..index(last) + 1)
 }
 
 /// Reads a Range header value holding exactly one byte-range-spec: `bytes=A-B`, `bytes=A-` or
@@ -113,16 +70,16 @@ impl core::fmt::Display for Spec {
 /// object, a last-pos or suffix-length that large covers all of it). `None` for anything else:
 /// another unit, bad syntax, several ranges, or a last-pos before the first-pos.
 #[must_use]
-pub fn parse(value: &str) -> Option<Spec> {
+pub fn parse(value: &str) -> Option<ByteRange> {
     let (unit, set) = value.split_once('=')?;
     if !unit.eq_ignore_ascii_case("bytes") || set.contains(',') {
         return None;
     }
     let (a, b) = set.split_once('-')?;
     match (digits(a), digits(b)) {
-        (Some(first), Some(last)) if first <= last => Some(Spec::Bounded { first, last }),
-        (Some(first), None) if b.is_empty() => Some(Spec::From { first }),
-        (None, Some(len)) if a.is_empty() => Some(Spec::Suffix { len }),
+        (Some(first), Some(last)) if first <= last => Some(ByteRange::Bounded { first, last }),
+        (Some(first), None) if b.is_empty() => Some(ByteRange::From { first }),
+        (None, Some(len)) if a.is_empty() => Some(ByteRange::Suffix { len }),
         _ => None,
     }
 }
@@ -133,7 +90,7 @@ pub fn parse(value: &str) -> Option<Spec> {
 pub fn resolve(value: &str, len: u64) -> Answer {
     match parse(value) {
         None => Answer::Ignore,
-        Some(spec) => match spec.resolve(len) {
+        Some(range) => match resolve_range(range, len) {
             Some((first, last)) => Answer::Partial { first, last },
             None => Answer::Unsatisfiable,
         },
@@ -232,14 +189,21 @@ mod tests {
     }
 
     #[test]
-    fn display_parses_back() {
-        for spec in [
-            Spec::Bounded { first: 3, last: 9 },
-            Spec::From { first: 0 },
-            Spec::Suffix { len: 0 },
-            Spec::Suffix { len: u64::MAX },
+    fn each_form_parses() {
+        for (value, range) in [
+            ("bytes=3-9", ByteRange::Bounded { first: 3, last: 9 }),
+            ("bytes=0-", ByteRange::From { first: 0 }),
+            ("bytes=-0", ByteRange::Suffix { len: 0 }),
+            (
+                "bytes=-18446744073709551615",
+                ByteRange::Suffix { len: u64::MAX },
+            ),
+            (
+                "bytes=-18446744073709551616",
+                ByteRange::Suffix { len: u64::MAX },
+            ),
         ] {
-            assert_eq!(parse(&spec.to_string()), Some(spec));
+            assert_eq!(parse(value), Some(range), "{value}");
         }
     }
 
@@ -249,8 +213,8 @@ mod tests {
         assert_eq!(selected(&object, "bytes=2-4"), Some(&object[2..5]));
         assert_eq!(selected(&object, "bytes=-2"), Some(&object[8..]));
         assert_eq!(selected(&object, "bytes=10-"), None);
-        assert_eq!(Spec::Suffix { len: 4 }.slice(10), Some(6..10));
-        assert_eq!(Spec::From { first: 10 }.slice(10), None);
+        assert_eq!(slice(ByteRange::Suffix { len: 4 }, 10), Some(6..10));
+        assert_eq!(slice(ByteRange::From { first: 10 }, 10), None);
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub fn header_pairs(value: &serde_json::Value) -> Vec<(String, String)> {
 /// and the body it carries.
 pub fn serve(wire: ByteRange, object: &[u8]) -> (RangeResponse, &[u8]) {
     let len = object.len() as u64;
-    match cse_testkit::range::Spec::from(wire).resolve(len) {
+    match cse_testkit::range::resolve_range(wire, len) {
         Some((first, last)) => (
             RangeResponse::Partial(cse_core::ContentRange {
                 first,

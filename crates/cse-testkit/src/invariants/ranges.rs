@@ -5,7 +5,7 @@ use cse_core::{BLOCK_LEN, ByteRange, ContentRange, Error, RangeResponse, plan_ra
 use crate::chunks::Cuts;
 use crate::invariants::stream::open_chunked;
 use crate::keystream::{material, reference_seal};
-use crate::range::{self, Spec};
+use crate::range::{self, resolve_range};
 
 /// How the simulated server answers a ranged GET.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub fn open_range(
     let m = material(key, counter);
     let object = reference_seal(&key, &counter, plain);
     let len = plain.len() as u64;
-    let want = Spec::from(requested).resolve(len);
+    let want = resolve_range(requested, len);
 
     let plan = match plan_range(requested, length_known.then_some(len)) {
         Ok(plan) => plan,
@@ -72,7 +72,7 @@ pub fn open_range(
 
     let (response, body, body_first) = match server {
         Server::Whole => (RangeResponse::Whole { len }, &object[..], 0),
-        Server::Standard => match Spec::from(plan.wire_range()).resolve(len) {
+        Server::Standard => match resolve_range(plan.wire_range(), len) {
             Some((first, last)) => (
                 RangeResponse::Partial(ContentRange {
                     first,
@@ -146,11 +146,11 @@ pub fn plan_any(
     };
     assert_eq!(
         range::parse(range_text),
-        Some(Spec::from(requested)),
+        Some(requested),
         "the engine and RFC 9110 read {range_text:?} differently"
     );
     assert_eq!(ByteRange::parse(&requested.to_string()), Ok(requested));
-    let resolve = |r: ByteRange, len: u64| Spec::from(r).resolve(len);
+    let resolve = resolve_range;
 
     let plan = match plan_range(requested, object_len) {
         Ok(plan) => plan,
