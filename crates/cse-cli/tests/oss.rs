@@ -26,18 +26,7 @@ impl Oss {
 
     /// `cse head` of `key`.
     fn head(&self, key: &str, extra: &[&str]) -> Run {
-        let endpoint = self.endpoint();
-        let mut args = vec![
-            "head",
-            "--endpoint",
-            &endpoint,
-            "--bucket",
-            BUCKET,
-            "--object",
-            key,
-        ];
-        args.extend_from_slice(extra);
-        self.cse(&args)
+        self.cse_on("head", key, extra)
     }
 
     fn stored(&self, key: &str) -> StoredObject {

@@ -75,6 +75,30 @@ impl Oss {
             .unwrap()
     }
 
+    /// `command`'s arguments that name `key` on this server, then `extra`.
+    pub fn object_args(&self, command: &str, key: &str, extra: &[&str]) -> Vec<String> {
+        let endpoint = self.endpoint();
+        [
+            command,
+            "--endpoint",
+            &endpoint,
+            "--bucket",
+            BUCKET,
+            "--object",
+            key,
+        ]
+        .iter()
+        .chain(extra)
+        .map(|a| (*a).to_owned())
+        .collect()
+    }
+
+    /// Runs `cse command` on `key` of this server with `extra` arguments.
+    pub fn cse_on(&self, command: &str, key: &str, extra: &[&str]) -> Run {
+        let args = self.object_args(command, key, extra);
+        self.cse(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
     /// The arguments of `cse put` of `input` to `key`: the test public key, or the private key
     /// for a checkpointed upload (it resumes by unwrapping its envelope), then `extra`.
     pub fn put_args(&self, key: &str, input: &Path, extra: &[&str]) -> Vec<String> {
@@ -84,24 +108,8 @@ impl Oss {
         } else {
             ("--public-key", public)
         };
-        let mut args: Vec<String> = [
-            "put",
-            "--endpoint",
-            &self.endpoint(),
-            "--bucket",
-            BUCKET,
-            "--object",
-            key,
-            flag,
-            s(&master),
-            "--in",
-            s(input),
-        ]
-        .iter()
-        .map(|a| (*a).to_owned())
-        .collect();
-        args.extend(extra.iter().map(|a| (*a).to_owned()));
-        args
+        let head = [flag, s(&master), "--in", s(input)];
+        self.object_args("put", key, &[&head[..], extra].concat())
     }
 
     /// `cse put` of the file `input` to `key`.
@@ -112,22 +120,8 @@ impl Oss {
 
     /// `cse get` of `key` into `out` with `private_key`.
     pub fn get_with(&self, private_key: &Path, key: &str, out: &Path, extra: &[&str]) -> Run {
-        let endpoint = self.endpoint();
-        let mut args = vec![
-            "get",
-            "--endpoint",
-            &endpoint,
-            "--bucket",
-            BUCKET,
-            "--object",
-            key,
-            "--private-key",
-            s(private_key),
-            "--out",
-            s(out),
-        ];
-        args.extend_from_slice(extra);
-        self.cse(&args)
+        let head = ["--private-key", s(private_key), "--out", s(out)];
+        self.cse_on("get", key, &[&head[..], extra].concat())
     }
 
     /// `cse get` with the test private key.
