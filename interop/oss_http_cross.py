@@ -32,7 +32,7 @@ import tempfile
 import alibabacloud_oss_v2 as oss
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PEM = ROOT / "crates" / "cse-oss" / "tests" / "data" / "test-rsa2048.pem"
+PEM = ROOT / "crates" / "cse-testkit" / "keys" / "test-rsa2048.pem"
 AK, SK = "cross-ak", "cross-sk"
 BUCKET = "cross-bucket"
 # The region all three sign for or check: the test server refuses a V4 scope for any other.

@@ -4,7 +4,7 @@
 //! unwrapping. Objects wrapped by either backend open with the other.
 //!
 //! ```
-//! # let pem = include_str!("../../cse-core/tests/data/test-rsa2048.pem");
+//! # let pem = cse_testkit::keys::RSA2048_PEM;
 //! use cse_awslc::AwsLcRsaMasterCipher;
 //! use cse_core::{ContentMaterial, Envelope};
 //! let master = AwsLcRsaMasterCipher::from_pem(pem)?;

@@ -47,7 +47,7 @@ fn sdk_public_pem() -> String {
 
 /// A different RSA-2048 key (PKCS#8 PEM).
 fn other_private_pem() -> String {
-    read("crates/cse-core/tests/data/test-rsa2048.pem")
+    cse_testkit::keys::RSA2048_PEM.to_owned()
 }
 
 fn headers(value: &serde_json::Value) -> Vec<(String, String)> {
@@ -310,9 +310,8 @@ fn bad_key_files_name_the_problem() {
         AwsLcRsaMasterCipher::from_der(b"\x30\x03\x02\x01\x00").unwrap_err(),
         Error::InvalidKey(KeyProblem::Unrecognized)
     );
-    let small = read("crates/cse-core/tests/data/test-rsa768.pem");
     assert_eq!(
-        AwsLcRsaMasterCipher::from_pem(&small).unwrap_err(),
+        AwsLcRsaMasterCipher::from_pem(cse_testkit::keys::RSA768_PEM).unwrap_err(),
         Error::InvalidKey(KeyProblem::TooSmall)
     );
     assert_eq!(MIN_AWSLC_RSA_BITS, 2048);

@@ -3,127 +3,30 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod oss_server;
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{Run, assert_no_partial_files, expected_range, kat, plaintext, s, test_keys};
-use cse_oss_test_server::{StoredObject, TestServer, TestServerConfig};
+use common::{Run, assert_no_partial_files, kat, plaintext, s, test_keys};
+use cse_oss_test_server::StoredObject;
+use cse_testkit::range::selected;
+use oss_server::{AK, BUCKET, Oss, SK};
 
-const AK: &str = "cli-test-ak";
-const SK: &str = "cli-test-sk/secret+=";
-const BUCKET: &str = "cli-bucket";
 /// A private key other than the test key: opens nothing `cse put` wrote with the test key.
-const OTHER_KEY: &str = "../cse-oss/tests/data/test-rsa2048.pem";
-
-/// A test server on its own runtime, and a scratch directory.
-struct Oss {
-    // Dropped first: stops the server while its runtime still runs.
-    server: TestServer,
-    _runtime: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
-}
+const OTHER_KEY: &str = cse_testkit::keys::RSA2048_PEM_PATH;
 
 impl Oss {
-    fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let server = runtime
-            .block_on(TestServer::start(
-                "127.0.0.1:0".parse().unwrap(),
-                TestServerConfig::new(AK, SK),
-            ))
-            .unwrap();
-        Self {
-            server,
-            _runtime: runtime,
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn endpoint(&self) -> String {
-        self.server.endpoint()
-    }
-
-    /// Runs `cse` with the server's credentials.
-    fn cse(&self, args: &[&str]) -> Run {
-        run(
-            args,
-            &[("OSS_ACCESS_KEY_ID", AK), ("OSS_ACCESS_KEY_SECRET", SK)],
-            &[],
-        )
-    }
-
     /// `cse put` of `plain` to `key` with the test public key.
     fn put(&self, key: &str, plain: &[u8], extra: &[&str]) -> Run {
         let input = self.path(&format!("{}.plain", key.replace('/', "_")));
         std::fs::write(&input, plain).unwrap();
-        let (_, public) = test_keys();
-        let endpoint = self.endpoint();
-        let mut args = vec![
-            "put",
-            "--endpoint",
-            &endpoint,
-            "--bucket",
-            BUCKET,
-            "--object",
-            key,
-            "--public-key",
-            s(&public),
-            "--in",
-            s(&input),
-        ];
-        args.extend_from_slice(extra);
-        self.cse(&args)
-    }
-
-    /// `cse get` of `key` into `out` with `private_key`.
-    fn get_with(&self, private_key: &Path, key: &str, out: &Path, extra: &[&str]) -> Run {
-        let endpoint = self.endpoint();
-        let mut args = vec![
-            "get",
-            "--endpoint",
-            &endpoint,
-            "--bucket",
-            BUCKET,
-            "--object",
-            key,
-            "--private-key",
-            s(private_key),
-            "--out",
-            s(out),
-        ];
-        args.extend_from_slice(extra);
-        self.cse(&args)
-    }
-
-    /// `cse get` with the test private key.
-    fn get(&self, key: &str, out: &Path, extra: &[&str]) -> Run {
-        self.get_with(&test_keys().0, key, out, extra)
+        self.put_file(key, &input, extra)
     }
 
     /// `cse head` of `key`.
     fn head(&self, key: &str, extra: &[&str]) -> Run {
-        let endpoint = self.endpoint();
-        let mut args = vec![
-            "head",
-            "--endpoint",
-            &endpoint,
-            "--bucket",
-            BUCKET,
-            "--object",
-            key,
-        ];
-        args.extend_from_slice(extra);
-        self.cse(&args)
+        self.cse_on("head", key, extra)
     }
 
     fn stored(&self, key: &str) -> StoredObject {
@@ -164,43 +67,18 @@ impl Oss {
 
 /// Runs `cse` with exactly the OSS variables given (the others removed), feeding `stdin`.
 fn run(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cse"));
-    command
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut command = common::cse_command().args(args).stdin(stdin);
     for name in [
         "OSS_ACCESS_KEY_ID",
         "OSS_ACCESS_KEY_SECRET",
         "OSS_SESSION_TOKEN",
     ] {
-        command.env_remove(name);
+        command = command.env_remove(name);
     }
     for (name, value) in env {
-        command.env(name, value);
+        command = command.env(name, value);
     }
-    let mut child = command.spawn().unwrap();
-    let mut pipe = child.stdin.take().unwrap();
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        args: args.iter().map(|a| (*a).to_owned()).collect(),
-    };
-    assert!(
-        run.code != 101 && !run.stderr.contains("panicked"),
-        "cse {:?} panicked: {}",
-        run.args,
-        run.stderr
-    );
-    run
+    command.run()
 }
 
 #[test]
@@ -239,7 +117,7 @@ fn single_put_then_whole_and_ranged_gets() {
             .ok();
         assert_eq!(
             std::fs::read(&out).unwrap(),
-            expected_range(&plain, range).unwrap(),
+            selected(&plain, range).unwrap(),
             "{range}"
         );
     }
@@ -341,7 +219,7 @@ fn multipart_put_in_parallel_reads_back_whole_and_across_parts() {
             .ok();
         assert_eq!(
             std::fs::read(&out).unwrap(),
-            expected_range(&plain, range).unwrap(),
+            selected(&plain, range).unwrap(),
             "{range}"
         );
     }
@@ -482,9 +360,9 @@ fn head_reports_the_length_and_envelope_with_and_without_the_key() {
         "{report}"
     );
 
-    let other = Path::new(env!("CARGO_MANIFEST_DIR")).join(OTHER_KEY);
+    let other = Path::new(OTHER_KEY);
     let run = oss
-        .head("h.bin", &["--private-key", s(&other)])
+        .head("h.bin", &["--private-key", s(other)])
         .fails(1, &["could not be unwrapped"]);
     assert!(
         run.stdout_text().contains("does NOT open the envelope"),
@@ -562,16 +440,16 @@ fn get_replaces_a_file_only_with_force_and_creates_the_plaintext_private() {
 fn wrong_private_key_on_get_fails_and_leaves_no_file() {
     let oss = Oss::start();
     oss.put("k.bin", &plaintext(3000), &[]).ok();
-    let other = Path::new(env!("CARGO_MANIFEST_DIR")).join(OTHER_KEY);
+    let other = Path::new(OTHER_KEY);
     let out = oss.path("k.out");
-    oss.get_with(&other, "k.bin", &out, &[])
+    oss.get_with(other, "k.bin", &out, &[])
         .fails(1, &["--private-key", "could not be unwrapped"]);
-    oss.get_with(&other, "k.bin", &out, &["--range", "bytes=10-20"])
+    oss.get_with(other, "k.bin", &out, &["--range", "bytes=10-20"])
         .fails(1, &["could not be unwrapped"]);
     assert!(!out.exists());
     // An existing file is left as it was, even with --force.
     std::fs::write(&out, b"keep me").unwrap();
-    oss.get_with(&other, "k.bin", &out, &["--force"])
+    oss.get_with(other, "k.bin", &out, &["--force"])
         .fails(1, &["could not be unwrapped"]);
     assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
     assert_no_partial_files(oss.dir.path());

@@ -79,43 +79,16 @@ impl Scratch {
 
 /// Runs `cse` in `dir` (so relative paths are relative to it), with an empty stdin.
 fn cse_in(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_cse"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        args: args.iter().map(|a| (*a).to_owned()).collect(),
-    };
-    assert!(
-        run.code != 101 && !run.stderr.contains("panicked"),
-        "cse {:?} panicked: {}",
-        run.args,
-        run.stderr
-    );
-    run
+    cse_command().args(args).current_dir(dir).run()
 }
 
 /// Runs `cse` under `umask` (through sh, which sets it), with an empty stdin.
 fn cse_umask(umask: &str, args: &[&str]) -> Run {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_cse"))
+    cse_testkit::cli::Command::new("sh")
+        .args(["-c", &format!("umask {umask} && exec \"$0\" \"$@\"")])
+        .args([env!("CARGO_BIN_EXE_cse")])
         .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        args: args.iter().map(|a| (*a).to_owned()).collect(),
-    }
+        .run()
 }
 
 fn mode(path: &Path) -> u32 {

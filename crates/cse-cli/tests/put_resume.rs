@@ -3,126 +3,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod oss_server;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::{Run, plaintext, s, test_keys};
-use cse_oss_test_server::{TestServer, TestServerConfig};
+use common::{plaintext, s, test_keys};
+use oss_server::{BUCKET, Oss};
 
-const AK: &str = "put-test-ak";
-const SK: &str = "put-test-sk";
-const BUCKET: &str = "put-bucket";
 const P: &str = "x-oss-meta-client-side-encryption-";
 
-struct Oss {
-    // Dropped first: stops the server while its runtime still runs.
-    server: TestServer,
-    _runtime: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
-}
-
 impl Oss {
-    fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let server = runtime
-            .block_on(TestServer::start(
-                "127.0.0.1:0".parse().unwrap(),
-                TestServerConfig::new(AK, SK),
-            ))
-            .unwrap();
-        Self {
-            server,
-            _runtime: runtime,
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cse"));
-        cmd.args(args)
-            .env("OSS_ACCESS_KEY_ID", AK)
-            .env("OSS_ACCESS_KEY_SECRET", SK)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let out = self.command(args).output().unwrap();
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            args: args.iter().map(|a| (*a).to_owned()).collect(),
-        };
-        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-        run
-    }
-
-    fn put_args(&self, key: &str, input: &Path, extra: &[&str]) -> Vec<String> {
-        let (private, public) = test_keys();
-        // A checkpointed upload resumes by unwrapping its envelope: it needs the private key.
-        let (flag, master) = if extra.contains(&"--checkpoint") {
-            ("--private-key", private)
-        } else {
-            ("--public-key", public)
-        };
-        let mut args: Vec<String> = [
-            "put",
-            "--endpoint",
-            &self.server.endpoint(),
-            "--bucket",
-            BUCKET,
-            "--object",
-            key,
-            flag,
-            s(&master),
-            "--in",
-            s(input),
-        ]
-        .iter()
-        .map(|a| (*a).to_owned())
-        .collect();
-        args.extend(extra.iter().map(|a| (*a).to_owned()));
-        args
-    }
-
-    fn put(&self, key: &str, input: &Path, extra: &[&str]) -> Run {
-        let args = self.put_args(key, input, extra);
-        self.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
-    }
-
-    fn get(&self, key: &str, out: &Path, extra: &[&str]) -> Run {
-        let (private, _) = test_keys();
-        let endpoint = self.server.endpoint();
-        let mut args = vec![
-            "get",
-            "--endpoint",
-            &endpoint,
-            "--bucket",
-            BUCKET,
-            "--object",
-            key,
-            "--private-key",
-            s(&private),
-            "--out",
-            s(out),
-        ];
-        args.extend_from_slice(extra);
-        self.run(&args)
-    }
-
     fn part_uploads(&self) -> usize {
         self.server
             .requests()
@@ -150,7 +42,7 @@ fn file(oss: &Oss, name: &str, len: usize) -> (PathBuf, Vec<u8>) {
 fn interrupted_put(oss: &Oss, key: &str, input: &Path, checkpoint: &Path) -> String {
     let before = oss.server.upload_ids();
     oss.server.faults().refuse_next_put();
-    let run = oss.put(
+    let run = oss.put_file(
         key,
         input,
         &[
@@ -182,7 +74,7 @@ fn an_interrupted_put_resumes_from_its_checkpoint() {
     interrupted_put(&oss, "big.bin", &input, &checkpoint);
     // The same part size, spelled with a unit.
     let run = oss
-        .put(
+        .put_file(
             "big.bin",
             &input,
             &["--part-size", "100KiB", "--checkpoint", s(&checkpoint)],
@@ -206,7 +98,7 @@ fn a_resume_that_disagrees_with_the_checkpoint_uploads_nothing() {
         let mut args = vec!["--part-size", "102400", "--checkpoint", s(checkpoint)];
         args.extend_from_slice(extra);
         let before = oss.part_uploads();
-        let run = oss.put("x.bin", &input, &args);
+        let run = oss.put_file("x.bin", &input, &args);
         assert_eq!(
             oss.part_uploads(),
             before,
@@ -240,7 +132,7 @@ fn a_resume_that_disagrees_with_the_checkpoint_uploads_nothing() {
     let checkpoint = oss.path("d.checkpoint");
     interrupted_put(&oss, "x.bin", &input, &checkpoint);
     let before = oss.part_uploads();
-    oss.put(
+    oss.put_file(
         "x.bin",
         &input,
         &["--part-size", "204800", "--checkpoint", s(&checkpoint)],
@@ -260,10 +152,7 @@ fn put_in_flight(oss: &Oss, key: &str, input: &Path, extra: &[&str]) -> Child {
     let mut all = vec!["--part-size", "102400", "--jobs", "2"];
     all.extend_from_slice(extra);
     let args = oss.put_args(key, input, &all);
-    let child = oss
-        .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
-        .spawn()
-        .unwrap();
+    let child = oss.spawn(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let deadline = Instant::now() + Duration::from_secs(20);
     while oss.part_uploads() == 0 {
         assert!(Instant::now() < deadline, "the upload never started");
@@ -327,7 +216,7 @@ fn sigterm_during_a_checkpointed_put_keeps_it_for_the_next_run() {
     oss.server.faults().delay_requests(Duration::ZERO);
     assert_eq!(oss.server.upload_ids().len(), 1);
     assert!(checkpoint.exists());
-    oss.put(
+    oss.put_file(
         "t.bin",
         &input,
         &["--part-size", "102400", "--checkpoint", s(&checkpoint)],
@@ -346,7 +235,7 @@ fn a_bucket_name_that_is_not_one_sends_nothing_anywhere() {
     let bucket = format!("127.0.0.1:{}#", trap.local_addr().unwrap().port());
     let (_, public) = test_keys();
     let endpoint = format!("http://localhost:{}", oss.server.addr().port());
-    oss.run(&[
+    oss.cse(&[
         "put",
         "--endpoint",
         &endpoint,
@@ -360,7 +249,7 @@ fn a_bucket_name_that_is_not_one_sends_nothing_anywhere() {
         s(&input),
     ])
     .fails(2, &["--bucket", "is not an OSS bucket name"]);
-    oss.run(&[
+    oss.cse(&[
         "head",
         "--endpoint",
         &endpoint,
@@ -378,7 +267,7 @@ fn a_bucket_name_that_is_not_one_sends_nothing_anywhere() {
 fn get_refuses_a_cut_object_and_a_wrong_plaintext_md5() {
     let oss = Oss::start();
     let (input, data) = file(&oss, "m.bin", 50_000);
-    oss.put("m.bin", &input, &[]).ok();
+    oss.put_file("m.bin", &input, &[]).ok();
     let stored = oss.server.object(BUCKET, "m.bin").unwrap();
     let meta: Vec<(String, String)> = stored.meta.clone();
     // Cut short, with the full-length envelope: whole and ranged reads fail, and leave nothing.
@@ -451,7 +340,7 @@ fn a_checkpoint_without_the_private_key_is_refused_before_any_request() {
     let (_, public) = test_keys();
     let checkpoint = oss.path("n.checkpoint");
     let endpoint = oss.server.endpoint();
-    oss.run(&[
+    oss.cse(&[
         "put",
         "--endpoint",
         &endpoint,
@@ -483,7 +372,7 @@ fn abort_gives_up_a_kept_upload_and_its_checkpoint() {
     let checkpoint = oss.path("ab.checkpoint");
     let id = interrupted_put(&oss, "ab.bin", &input, &checkpoint);
     // Another object's name is refused: the checkpoint says which upload it is.
-    oss.put(
+    oss.put_file(
         "other.bin",
         &input,
         &[
@@ -494,9 +383,9 @@ fn abort_gives_up_a_kept_upload_and_its_checkpoint() {
             "--abort",
         ],
     )
-    .fails(2, &["records an upload of oss://put-bucket/ab.bin"]);
+    .fails(2, &["records an upload of oss://cli-bucket/ab.bin"]);
     let run = oss
-        .put(
+        .put_file(
             "ab.bin",
             &input,
             &[

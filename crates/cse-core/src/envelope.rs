@@ -213,7 +213,7 @@ impl Envelope {
     /// outside the engine); the engine cannot check that without the old master key.
     ///
     /// ```
-    /// # let pem = include_str!("../tests/data/test-rsa2048.pem");
+    /// # let pem = cse_testkit::keys::RSA2048_PEM;
     /// use cse_core::{ContentMaterial, Envelope, RsaMasterCipher};
     /// let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
     /// let (old, new) = (RsaMasterCipher::from_pem(pem)?, RsaMasterCipher::from_pem(pem)?);

@@ -17,7 +17,7 @@
 //!
 //! # Drive loop: sealing an object
 //! ```
-//! # let pem = include_str!("../tests/data/test-rsa2048.pem");
+//! # let pem = cse_testkit::keys::RSA2048_PEM;
 //! use cse_core::{RsaMasterCipher, SealedEnvelope, DEFAULT_PREFIX};
 //! let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
 //! let master = RsaMasterCipher::from_pem(pem)?;
@@ -42,7 +42,7 @@
 //!
 //! # Drive loop: opening an object
 //! ```
-//! # let pem = include_str!("../tests/data/test-rsa2048.pem");
+//! # let pem = cse_testkit::keys::RSA2048_PEM;
 //! # use cse_core::*;
 //! # let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
 //! # let master = RsaMasterCipher::from_pem(pem)?;
@@ -86,7 +86,7 @@
 //!
 //! # Drive loop: multipart, parts in any order, on any thread
 //! ```
-//! # let pem = include_str!("../tests/data/test-rsa2048.pem");
+//! # let pem = cse_testkit::keys::RSA2048_PEM;
 //! # use cse_core::*;
 //! # let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
 //! # let master = RsaMasterCipher::from_pem(pem)?;

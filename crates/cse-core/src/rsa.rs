@@ -69,7 +69,7 @@ fn parse_der(der: &[u8]) -> Result<(PublicKey, Option<PrivateKey>)> {
 /// private key to read and write.
 ///
 /// ```
-/// # let pem = include_str!("../tests/data/test-rsa2048.pem");
+/// # let pem = cse_testkit::keys::RSA2048_PEM;
 /// use cse_core::{ContentMaterial, Envelope, RsaMasterCipher};
 /// let master = RsaMasterCipher::from_pem(pem)?;
 /// let mut rng = rand_core::UnwrapErr(getrandom::SysRng);

@@ -18,7 +18,7 @@ use crate::stream::Sealer;
 /// for this material. Not `Clone`: one material backs one object.
 ///
 /// ```
-/// # let pem = include_str!("../tests/data/test-rsa2048.pem");
+/// # let pem = cse_testkit::keys::RSA2048_PEM;
 /// use cse_core::{RsaMasterCipher, SealedEnvelope};
 /// let master = RsaMasterCipher::from_pem(pem)?;
 /// let mut rng = cse_core::rand_core::UnwrapErr(getrandom::SysRng);

@@ -15,7 +15,7 @@ const P: &str = "x-oss-meta-client-side-encryption-";
 
 /// A valid envelope's headers, wrapped with the 2048-bit test key.
 fn valid() -> (Vec<(String, String)>, RsaMasterCipher, ContentMaterial) {
-    let master = RsaMasterCipher::from_pem(include_str!("data/test-rsa2048.pem")).unwrap();
+    let master = RsaMasterCipher::from_pem(cse_testkit::keys::RSA2048_PEM).unwrap();
     let mut rng = rng();
     let m = ContentMaterial::generate(&mut rng);
     let env = Envelope::seal(&m, &master, &mut rng).unwrap();
@@ -360,13 +360,13 @@ fn key_files_are_checked() {
         Error::InvalidKey(KeyProblem::Unrecognized)
     );
     assert_eq!(
-        RsaMasterCipher::from_pem(include_str!("data/test-rsa768.pem")).unwrap_err(),
+        RsaMasterCipher::from_pem(cse_testkit::keys::RSA768_PEM).unwrap_err(),
         Error::InvalidKey(KeyProblem::TooSmall)
     );
     // DER of each structure loads.
     use rsa::pkcs1::EncodeRsaPrivateKey;
     use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
-    let key = rsa::PrivateKey::from_pkcs8_pem(include_str!("data/test-rsa2048.pem")).unwrap();
+    let key = rsa::PrivateKey::from_pkcs8_pem(cse_testkit::keys::RSA2048_PEM).unwrap();
     let pkcs1 = key.to_pkcs1_der().unwrap();
     assert!(
         RsaMasterCipher::from_der(pkcs1.as_bytes())
@@ -554,7 +554,7 @@ fn streams_check_lengths_and_buffers() {
 #[test]
 fn multipart_refuses_keystream_reuse() {
     let mut rng = rng();
-    let master = RsaMasterCipher::from_pem(include_str!("data/test-rsa2048.pem")).unwrap();
+    let master = RsaMasterCipher::from_pem(cse_testkit::keys::RSA2048_PEM).unwrap();
     let m = ContentMaterial::generate(&mut rng);
     let env = Envelope::seal(&m, &master, &mut rng).unwrap();
     for bad in [0, 15, 17, 100] {
@@ -641,7 +641,7 @@ fn multipart_refuses_keystream_reuse() {
 #[test]
 fn a_list_parts_answer_decodes_as_the_headers_it_stands_for() {
     let mut rng = rng();
-    let master = RsaMasterCipher::from_pem(include_str!("data/test-rsa2048.pem")).unwrap();
+    let master = RsaMasterCipher::from_pem(cse_testkit::keys::RSA2048_PEM).unwrap();
     let m = ContentMaterial::generate(&mut rng);
     let env = Envelope::seal(&m, &master, &mut rng).unwrap();
     let ctx = MultipartContext::new(sealed(m, &env), 1 << 20, 3 << 20).unwrap();

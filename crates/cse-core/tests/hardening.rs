@@ -19,7 +19,7 @@ use cse_core::*;
 const P: &str = "x-oss-meta-client-side-encryption-";
 
 fn master() -> RsaMasterCipher {
-    RsaMasterCipher::from_pem(include_str!("data/test-rsa2048.pem")).unwrap()
+    RsaMasterCipher::from_pem(cse_testkit::keys::RSA2048_PEM).unwrap()
 }
 
 fn headers_of(env: &Envelope) -> Vec<(String, String)> {
@@ -196,8 +196,7 @@ mod legacy {
     fn legacy_object(key: &[u8], start: &[u8]) -> LegacyEnvelope {
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::STANDARD;
-        let private =
-            rsa::PrivateKey::from_pkcs8_pem(include_str!("data/test-rsa2048.pem")).unwrap();
+        let private = rsa::PrivateKey::from_pkcs8_pem(cse_testkit::keys::RSA2048_PEM).unwrap();
         let public = rsa::PublicKey::from(&private);
         let wrap = |v: &[u8]| {
             b64.encode(
@@ -512,7 +511,7 @@ fn stored_ranges_and_plain_windows_follow_rfc_9110() {
         }
         for range in ranges {
             let planned = plan_range(range, Some(len)).and_then(|p| p.on_stored(len));
-            let Some(want) = rfc_slice(range, len as usize) else {
+            let Some(want) = cse_testkit::range::slice(range, len as usize) else {
                 assert!(
                     matches!(planned, Err(Error::RangeNotSatisfiable { .. })),
                     "{range} of {len}: {planned:?}"

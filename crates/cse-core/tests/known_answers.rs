@@ -273,7 +273,7 @@ fn python_sdk_v2_objects_decrypt_whole_and_ranged() {
     let described = master
         .clone()
         .with_matdesc(&MatDesc::new().with("a", "b/c").with("k1", "v1"));
-    let other = RsaMasterCipher::from_pem(include_str!("data/test-rsa2048.pem")).unwrap();
+    let other = RsaMasterCipher::from_pem(cse_testkit::keys::RSA2048_PEM).unwrap();
     let keyring = Keyring::new(Box::new(master))
         .with(Box::new(other))
         .with(Box::new(described));

@@ -165,7 +165,7 @@ fn a_network_key_goes_through_the_sans_io_path() {
 }
 
 fn rsa_key() -> RsaMasterCipher {
-    RsaMasterCipher::from_pem(include_str!("data/test-rsa2048.pem")).unwrap()
+    RsaMasterCipher::from_pem(cse_testkit::keys::RSA2048_PEM).unwrap()
 }
 
 #[test]

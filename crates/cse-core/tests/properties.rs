@@ -1,4 +1,5 @@
-//! Property tests for the engine's invariants.
+//! Property tests for the engine's invariants: strategies for the inputs of the test kit's
+//! invariants, which the fuzz targets in `fuzz/` check too.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,18 +11,24 @@ mod common;
 
 use common::*;
 use cse_core::*;
+use cse_testkit::chunks::Cuts;
+use cse_testkit::invariants::headers::{decode_any, round_trip};
+use cse_testkit::invariants::matdesc::parse_any;
+use cse_testkit::invariants::multipart::{Op, Sizes, operations, parts_in_any_order};
+use cse_testkit::invariants::ranges::{Server, open_range, plan_any};
+use cse_testkit::invariants::stream::seal_and_open;
+use cse_testkit::rng::shuffle;
 use proptest::prelude::*;
 
-fn any_material() -> impl Strategy<Value = ContentMaterial> {
-    // Counters near the carry points are the interesting ones; mix them with random ones.
+/// Raw content material: a key, and a counter near the carry points (the interesting ones) or
+/// random.
+fn any_material() -> impl Strategy<Value = ([u8; 32], [u8; 16])> {
     let counter = prop_oneof![
         any::<u128>(),
         (0u128..64).prop_map(|d| u128::MAX - d),
         (0u128..64).prop_map(|d| u128::from(u64::MAX) - d),
     ];
-    (any::<[u8; 32]>(), counter).prop_map(|(k, c)| {
-        ContentMaterial::new(ContentKey::from_bytes(k), CounterBlock::from_u128(c))
-    })
+    (any::<[u8; 32]>(), counter).prop_map(|(k, c)| (k, c.to_be_bytes()))
 }
 
 fn any_range() -> impl Strategy<Value = ByteRange> {
@@ -35,129 +42,134 @@ fn any_range() -> impl Strategy<Value = ByteRange> {
     ]
 }
 
+fn any_sizes() -> impl Strategy<Value = Sizes> {
+    prop_oneof![
+        4 => (any::<u8>(), any::<u16>()).prop_map(|(blocks, data)| Sizes::Small { blocks, data }),
+        1 => (any::<u64>(), any::<u64>())
+            .prop_map(|(part_size, data_size)| Sizes::Raw { part_size, data_size }),
+    ]
+}
+
+fn any_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        any::<u16>().prop_map(Op::Open),
+        (
+            any::<u8>(),
+            any::<u16>(),
+            any::<u8>(),
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(|(sealer, len, seed, in_place, short_output)| Op::Update {
+                sealer,
+                len,
+                seed,
+                in_place,
+                short_output,
+            }),
+        any::<u8>().prop_map(Op::Finish),
+        any::<u8>().prop_map(Op::Drop),
+        (
+            any::<u16>(),
+            proptest::option::of(any::<u16>()),
+            any::<bool>()
+        )
+            .prop_map(|(part, change, short)| Op::Reseal {
+                part,
+                change,
+                short
+            }),
+        Just(Op::Resume),
+        any::<u16>().prop_map(Op::Mark),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn seal_then_open_at_any_chunking(
-        m in any_material(),
+        (key, counter) in any_material(),
         data in proptest::collection::vec(any::<u8>(), 0..2000),
         seal_cuts in proptest::collection::vec(1usize..300, 1..8),
         open_cuts in proptest::collection::vec(1usize..300, 1..8),
-        in_place in any::<bool>(),
     ) {
-        let reference = seal_all(&m, &data);
-        let mut sealer = Sealer::with_len(&m, data.len() as u64);
-        let mut ct = Vec::new();
-        for chunk in chunks(&data, &seal_cuts) {
-            let mut out = vec![0u8; chunk.len()];
-            if in_place {
-                out.copy_from_slice(chunk);
-                sealer.update_in_place(&mut out).unwrap();
-            } else {
-                sealer.update(chunk, &mut out).unwrap();
-            }
-            ct.extend_from_slice(&out);
-        }
-        prop_assert_eq!(sealer.finish().unwrap(), data.len() as u64);
-        prop_assert_eq!(&ct, &reference);
-        prop_assert!(data.len() < 32 || ct != data, "ciphertext differs from plaintext");
-
-        let mut opener = Opener::with_len(&m, ct.len() as u64);
-        let mut pt = Vec::new();
-        for chunk in chunks(&ct, &open_cuts) {
-            let mut out = vec![0u8; chunk.len()];
-            let n = opener.update(chunk, &mut out).unwrap();
-            pt.extend_from_slice(&out[..n]);
-        }
-        prop_assert_eq!(opener.finish().unwrap(), data.len() as u64);
-        prop_assert_eq!(pt, data);
+        seal_and_open(key, counter, &data, Cuts::Cycle(&seal_cuts), Cuts::Cycle(&open_cuts));
     }
 
     #[test]
     fn any_range_is_the_matching_slice(
-        m in any_material(),
+        (key, counter) in any_material(),
         len in 0usize..600,
         range in any_range(),
         known in any::<bool>(),
         cuts in proptest::collection::vec(1usize..100, 1..5),
     ) {
         let plain: Vec<u8> = (0..len).map(|i| (i * 31 % 256) as u8).collect();
-        let ct = seal_all(&m, &plain);
-        let want = rfc_slice(range, len);
-        let result = plan_range(range, known.then_some(len as u64)).and_then(|plan| {
-            let (resp, body) = serve(plan.wire_range(), &ct);
-            let bp = plan.on_response(resp)?;
-            let mut opener = bp.opener(&m);
-            let mut got = Vec::new();
-            for chunk in chunks(body, &cuts) {
-                let mut c = chunk.to_vec();
-                let kept = opener.update_in_place(&mut c)?;
-                got.extend_from_slice(&c[kept]);
-            }
-            assert_eq!(opener.finish()?, got.len() as u64);
-            assert_eq!(bp.content_length(), got.len() as u64);
-            Ok(got)
-        });
-        match want {
-            Some(r) => prop_assert_eq!(result.unwrap(), &plain[r]),
-            None => prop_assert_eq!(result, Err(Error::RangeNotSatisfiable { object_len: Some(len as u64) })),
-        }
+        open_range(key, counter, &plain, range, known, Server::Standard, Cuts::Cycle(&cuts));
     }
 
     #[test]
     fn a_whole_object_answer_serves_any_satisfiable_range(
-        m in any_material(),
+        (key, counter) in any_material(),
         len in 1usize..400,
         range in any_range(),
     ) {
         let plain: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
-        let ct = seal_all(&m, &plain);
-        let plan = plan_range(range, None).unwrap();
-        match (rfc_slice(range, len), plan.on_response(RangeResponse::Whole { len: len as u64 })) {
-            (Some(r), Ok(bp)) => {
-                let mut out = vec![0u8; len];
-                let mut opener = bp.opener(&m);
-                let n = opener.update(&ct, &mut out).unwrap();
-                opener.finish().unwrap();
-                prop_assert_eq!(&out[..n], &plain[r]);
-            }
-            (None, Err(e)) => prop_assert_eq!(e, Error::RangeNotSatisfiable { object_len: Some(len as u64) }),
-            (want, got) => prop_assert!(false, "{want:?} vs {got:?}"),
-        }
+        open_range(key, counter, &plain, range, false, Server::Whole, Cuts::Cycle(&[len]));
+    }
+
+    #[test]
+    fn any_range_header_plans_consistently(
+        range in prop_oneof![
+            "bytes=[0-9]{0,4}-[0-9]{0,4}",
+            "(?i:bytes)=[0-9]{1,21}-",
+            "[a-z]{0,6}=[0-9,-]{0,8}",
+        ],
+        object_len in proptest::option::of(prop_oneof![0u64..5000, any::<u64>()]),
+        status in prop_oneof![Just(200u16), Just(206), Just(416), any::<u16>()],
+        content_range in proptest::option::of(prop_oneof![
+            "bytes [0-9]{1,4}-[0-9]{1,4}/[0-9]{1,4}",
+            "bytes \\*/[0-9]{1,4}",
+            "[ -~]{0,20}",
+        ]),
+        content_length in proptest::option::of(0u64..5000),
+    ) {
+        plan_any(&range, object_len, status, content_range.as_deref(), content_length);
     }
 
     #[test]
     fn multipart_parts_in_any_order_equal_the_single_stream(
-        m in any_material(),
+        (key, counter) in any_material(),
         len in 1usize..700,
         blocks_per_part in 1u64..9,
         order_seed in any::<u64>(),
     ) {
         let part_size = 16 * blocks_per_part;
         let plain: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
-        let single = seal_all(&m, &plain);
-        let env = Envelope::from_wrapped(WRAP_ALG_KMS, "", b"k", b"s").unwrap();
-        let up = MultipartContext::new(sealed(copy(&m), &env), part_size, len as u64).unwrap();
-        let mut order: Vec<u32> = (1..=up.part_count()).collect();
-        // Fisher-Yates with a splitmix64 stream: any permutation is reachable.
-        let mut s = order_seed;
-        for i in (1..order.len()).rev() {
-            s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            order.swap(i, (z % (i as u64 + 1)) as usize);
-        }
-        let mut assembled = vec![0u8; len];
-        for part in order {
-            let mut sealer = up.part_sealer(part).unwrap();
-            let start = (u64::from(part - 1) * part_size) as usize;
-            let end = start + sealer.len() as usize;
-            sealer.update(&plain[start..end], &mut assembled[start..end]).unwrap();
-            sealer.finish().unwrap();
-        }
-        prop_assert_eq!(assembled, single);
+        let parts = (len as u64).div_ceil(part_size) as u32;
+        let mut order: Vec<u32> = (1..=parts).collect();
+        shuffle(&mut order, order_seed);
+        parts_in_any_order(key, counter, &plain, part_size, &order);
+    }
+
+    #[test]
+    fn any_multipart_operations_match_the_model(
+        (key, counter) in any_material(),
+        sizes in any_sizes(),
+        ops in proptest::collection::vec(any_op(), 0..40),
+    ) {
+        operations(key, counter, sizes, &ops);
+    }
+
+    #[test]
+    fn any_matdesc_bytes_canonicalise(
+        data in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..64),
+            "\\{(\"[a-z\\\\\"]{0,4}\": ?\"[ -~]{0,4}\",? ?){0,4}\\}".prop_map(String::into_bytes),
+        ],
+    ) {
+        parse_any(&data);
     }
 
     #[test]
@@ -193,14 +205,8 @@ proptest! {
             }
             _ => env,
         };
-        let mut headers = env.to_headers(DEFAULT_PREFIX).unwrap();
-        if shout {
-            headers.iter_mut().for_each(|(k, _)| *k = k.to_uppercase());
-        }
-        headers.reverse();
-        let back = decode_envelope(as_refs(&headers), &DecodeOptions::strict()).unwrap().unwrap();
-        prop_assert_eq!(back.matdesc().unwrap(), matdesc);
-        prop_assert_eq!(back, env);
+        prop_assert_eq!(env.matdesc().unwrap(), matdesc);
+        round_trip(&env, DEFAULT_PREFIX, shout);
     }
 
     #[test]
@@ -220,14 +226,9 @@ proptest! {
             ),
             0..12,
         ),
-        strict in any::<bool>(),
+        shout in any::<bool>(),
     ) {
-        let opts = if strict { DecodeOptions::strict() } else { DecodeOptions::default() };
         let pairs: Vec<(&[u8], &[u8])> = headers.iter().map(|(k, v)| (k.as_bytes(), v.as_slice())).collect();
-        if let Ok(Some(env)) = decode_envelope(pairs.iter().map(|(k, v)| (*k, *v)), &opts) {
-            // Whatever decodes, re-encodes to something that decodes to the same envelope.
-            let again = env.to_headers(DEFAULT_PREFIX).unwrap();
-            prop_assert_eq!(decode_envelope(as_refs(&again), &opts).unwrap().unwrap(), env);
-        }
+        decode_any(&pairs, DEFAULT_PREFIX, shout);
     }
 }

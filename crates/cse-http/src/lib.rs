@@ -25,7 +25,7 @@
 //!
 //! # Drive loop: a PutObject, then a ranged GetObject
 //! ```
-//! # let pem = include_str!("../tests/data/test-rsa2048.pem");
+//! # let pem = cse_testkit::keys::RSA2048_PEM;
 //! # type BoxError = Box<dyn std::error::Error + Send + Sync>;
 //! use bytes::Bytes;
 //! use cse_core::{DEFAULT_PREFIX, DecodeOptions, Keyring, RsaMasterCipher, SealedEnvelope};

@@ -18,6 +18,7 @@ use cse_core::{
     BodyPlan, ByteRange, ContentRange, MultipartContext, RangeResponse, Sealer, plan_range,
 };
 use cse_http::{CipherBody, Error, OpenBody, SealBody};
+use cse_testkit::range::resolve_range;
 use http::{HeaderMap, HeaderValue};
 use http_body::Body;
 use proptest::prelude::*;
@@ -43,16 +44,10 @@ fn core_err<T: std::fmt::Debug>(driven: &Driven<Error>, what: T) -> cse_core::Er
     }
 }
 
-/// The body a standard server sends for `wire` over an object of `len` bytes: RFC 9110 range
-/// resolution written out here, independently of the engine.
+/// The body a standard server sends for `wire` over `object`: the test kit's RFC 9110
+/// resolution, independent of the engine.
 fn serve(wire: ByteRange, object: &[u8]) -> Option<(u64, u64)> {
-    let len = object.len() as u64;
-    let (first, last) = match wire {
-        ByteRange::Bounded { first, last } => (first, last.min(len.checked_sub(1)?)),
-        ByteRange::From { first } => (first, len.checked_sub(1)?),
-        ByteRange::Suffix { len: n } => (len.saturating_sub(n), len.checked_sub(1)?),
-    };
-    (first < len && first <= last).then_some((first, last))
+    resolve_range(wire, object.len() as u64)
 }
 
 fn ranged_plan(requested: ByteRange, object: &[u8]) -> Option<(BodyPlan, u64, u64)> {
@@ -126,14 +121,8 @@ proptest! {
         let Some((body_plan, first, last)) = ranged_plan(requested, &object) else {
             return Ok(());
         };
-        let (want_first, want_last) = {
-            let n = object_len as u64;
-            match requested {
-                ByteRange::Bounded { first, last } => (first, last.min(n - 1)),
-                ByteRange::From { first } => (first, n - 1),
-                ByteRange::Suffix { len } => (n.saturating_sub(len), n - 1),
-            }
-        };
+        let (want_first, want_last) = resolve_range(requested, object_len as u64)
+            .expect("the planner accepted the answer, so the request is satisfiable");
         let body = &object[first as usize..=last as usize];
         let opened = CipherBody::ranged(
             script(split(body, &cuts), pending, announce_end, true),

@@ -18,6 +18,7 @@ use bytes::Bytes;
 use common::{pattern, seal_all};
 use cse_core::{DEFAULT_PREFIX, DecodeOptions, Keyring, RsaMasterCipher, SealedEnvelope};
 use cse_http::{CipherBody, Error};
+use cse_testkit::range as rfc9110;
 use http::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
@@ -28,34 +29,13 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 
-const PEM: &str = include_str!("data/test-rsa2048.pem");
+const PEM: &str = cse_testkit::keys::RSA2048_PEM;
 const OBJECT_LEN: usize = 1024 * 1024 + 37;
 
 /// What the server keeps per path: the request headers as received, and the body bytes.
 type Store = Arc<Mutex<HashMap<String, (HeaderMap, Bytes)>>>;
 
 // ---- the in-test object server -------------------------------------------------------------
-
-/// The server's own reading of a Range, by RFC 9110, written independently of the engine.
-fn resolve(range: &str, len: u64) -> Result<(u64, u64), ()> {
-    let spec = range.strip_prefix("bytes=").ok_or(())?;
-    let (a, b) = spec.split_once('-').ok_or(())?;
-    let num = |s: &str| s.parse::<u64>().map_err(|_| ());
-    let (first, last) = match (a.is_empty(), b.is_empty()) {
-        (true, false) => {
-            let n = num(b)?;
-            (len.saturating_sub(n), len.checked_sub(1).ok_or(())?)
-        }
-        (false, true) => (num(a)?, len.checked_sub(1).ok_or(())?),
-        (false, false) => (num(a)?, num(b)?.min(len.checked_sub(1).ok_or(())?)),
-        (true, true) => return Err(()),
-    };
-    if first < len && first <= last {
-        Ok((first, last))
-    } else {
-        Err(())
-    }
-}
 
 fn reply(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(body));
@@ -104,8 +84,9 @@ async fn handle(
                 ));
             }
             let len = object.len() as u64;
-            match resolve(range.to_str().unwrap(), len) {
-                Ok((first, last)) => {
+            // The server's reading of the Range is the test kit's, independent of the engine.
+            match rfc9110::resolve(range.to_str().unwrap(), len) {
+                rfc9110::Answer::Partial { first, last } => {
                     let mut r = reply(
                         StatusCode::PARTIAL_CONTENT,
                         object.slice(first as usize..=last as usize),
@@ -116,7 +97,8 @@ async fn handle(
                     );
                     r
                 }
-                Err(()) => {
+                rfc9110::Answer::Ignore => reply(StatusCode::OK, object.clone()),
+                rfc9110::Answer::Unsatisfiable => {
                     let mut r = reply(StatusCode::RANGE_NOT_SATISFIABLE, Bytes::new());
                     r.headers_mut()
                         .insert(CONTENT_RANGE, format!("bytes */{len}").parse().unwrap());

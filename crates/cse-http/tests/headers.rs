@@ -8,7 +8,7 @@ use cse_http::{Error, decode_envelope, encode_envelope, prepare_put_headers};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-const PEM: &str = include_str!("data/test-rsa2048.pem");
+const PEM: &str = cse_testkit::keys::RSA2048_PEM;
 const MD5_0_TO_15: &str = "AAECAwQFBgcICQoLDA0ODw==";
 const MD5_BYTES: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 

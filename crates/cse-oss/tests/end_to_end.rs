@@ -47,18 +47,6 @@ fn decrypt_stored(server: &TestServer, key: &str) -> Vec<u8> {
     body[kept].to_vec()
 }
 
-/// The bytes RFC 9110 selects, `None` for unsatisfiable.
-fn expected_range(plain: &[u8], range: &str) -> Option<Vec<u8>> {
-    let n = plain.len() as u64;
-    let (first, last) = match ByteRange::parse(range).unwrap() {
-        ByteRange::Bounded { first, last } if first < n => (first, last.min(n - 1)),
-        ByteRange::From { first } if first < n => (first, n - 1),
-        ByteRange::Suffix { len } if n > 0 => (n - len.min(n), n - 1),
-        _ => return None,
-    };
-    Some(plain[first as usize..=last as usize].to_vec())
-}
-
 #[tokio::test]
 async fn put_then_get_whole_and_ranged() {
     let server = server().await;
@@ -139,7 +127,7 @@ async fn put_then_get_whole_and_ranged() {
         "bytes=5000-6000",
     ] {
         match (
-            expected_range(&plain, range),
+            cse_testkit::range::selected(&plain, range),
             client.get_object(BUCKET, key, Some(range)).await,
         ) {
             (Some(want), Ok(out)) => {

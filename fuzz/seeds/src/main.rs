@@ -125,8 +125,8 @@ fn key_load() -> Seeds {
     for path in [
         "testvectors/python-v2/rsa2048-private.pem",
         "testvectors/python-v2/rsa2048-public.pem",
-        "crates/cse-core/tests/data/test-rsa2048.pem",
-        "crates/cse-core/tests/data/test-rsa768.pem",
+        "crates/cse-testkit/keys/test-rsa2048.pem",
+        "crates/cse-testkit/keys/test-rsa768.pem",
     ] {
         let pem = read(path);
         let stem = Path::new(path)

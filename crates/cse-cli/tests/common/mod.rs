@@ -7,97 +7,19 @@
     missing_docs
 )]
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The finished process.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: Vec<u8>,
-    pub stderr: String,
-    pub args: Vec<String>,
-}
+pub use cse_testkit::cli::Run;
 
-impl Run {
-    /// Asserts success.
-    #[track_caller]
-    pub fn ok(self) -> Self {
-        assert_eq!(
-            self.code, 0,
-            "cse {:?} failed with {}: {}",
-            self.args, self.code, self.stderr
-        );
-        self
-    }
-
-    /// Asserts failure with `code` and a stderr that names every one of `needles`.
-    #[track_caller]
-    pub fn fails(self, code: i32, needles: &[&str]) -> Self {
-        assert_eq!(
-            self.code, code,
-            "cse {:?}: expected exit {code}, got {}: {}",
-            self.args, self.code, self.stderr
-        );
-        assert!(
-            self.stderr.starts_with("error: "),
-            "cse {:?}: stderr does not start with `error: `: {}",
-            self.args,
-            self.stderr
-        );
-        for needle in needles {
-            assert!(
-                self.stderr.contains(needle),
-                "cse {:?}: stderr does not mention {needle:?}: {}",
-                self.args,
-                self.stderr
-            );
-        }
-        self
-    }
-
-    pub fn stdout_text(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
+/// `cse`, to be given arguments, environment and stdin, and run.
+pub fn cse_command() -> cse_testkit::cli::Command {
+    cse_testkit::cli::Command::new(env!("CARGO_BIN_EXE_cse"))
 }
 
 /// Runs `cse` with `args`, feeding `stdin`.
 pub fn cse_with_stdin(args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cse"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut pipe = child.stdin.take().unwrap();
-    let input = stdin.to_vec();
-    // Written from a thread so a child that writes a lot before reading cannot deadlock us.
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        args: args.iter().map(|a| (*a).to_owned()).collect(),
-    };
-    assert_ne!(run.code, 101, "cse {:?} panicked: {}", run.args, run.stderr);
-    assert_ne!(
-        run.code, -1,
-        "cse {:?} was killed: {}",
-        run.args, run.stderr
-    );
-    assert!(
-        !run.stderr.contains("panicked"),
-        "cse {:?} panicked: {}",
-        run.args,
-        run.stderr
-    );
-    run
+    cse_command().args(args).stdin(stdin).run()
 }
 
 /// Starts `cse` with `args` and `stdin`, stdout discarded and stderr piped, for tests that act
@@ -240,30 +162,4 @@ pub fn assert_no_partial_files(dir: &Path) {
             dir.display()
         );
     }
-}
-
-/// The bytes an RFC 9110 range selects from `plain`, or `None` when it is unsatisfiable.
-pub fn expected_range(plain: &[u8], range: &str) -> Option<Vec<u8>> {
-    let len = plain.len();
-    let spec = range.strip_prefix("bytes=").unwrap();
-    let (a, b) = spec.split_once('-').unwrap();
-    let (first, last) = if a.is_empty() {
-        let n: usize = b.parse().unwrap();
-        if len == 0 {
-            return None;
-        }
-        (len - n.min(len), len - 1)
-    } else {
-        let first: usize = a.parse().unwrap();
-        if first >= len {
-            return None;
-        }
-        let last = if b.is_empty() {
-            len - 1
-        } else {
-            b.parse::<usize>().unwrap().min(len - 1)
-        };
-        (first, last)
-    };
-    Some(plain[first..=last].to_vec())
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(
     dead_code,
+    unused_imports,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
@@ -9,7 +10,9 @@
 
 use std::path::{Path, PathBuf};
 
-use cse_core::{ByteRange, ContentKey, ContentMaterial, CounterBlock, RangeResponse, Sealer};
+use cse_core::{ByteRange, ContentKey, ContentMaterial, CounterBlock, RangeResponse};
+pub use cse_testkit::headers::as_refs;
+pub use cse_testkit::keystream::{copy, seal_all, sealed};
 
 /// The OS RNG as the `CryptoRng` the engine takes.
 pub fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
@@ -43,12 +46,6 @@ pub fn material(key: &[u8], counter: &[u8]) -> ContentMaterial {
     )
 }
 
-pub fn seal_all(material: &ContentMaterial, data: &[u8]) -> Vec<u8> {
-    let mut out = data.to_vec();
-    Sealer::new(material).update_in_place(&mut out).unwrap();
-    out
-}
-
 /// The repository's `testvectors/` directory.
 pub fn testvectors() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testvectors")
@@ -78,16 +75,13 @@ pub fn header_pairs(value: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
-pub fn as_refs(pairs: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
-    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-}
-
 /// What OSS answers to `wire` with `x-oss-range-behavior: standard`: 206 with the clamped range,
-/// or 416. Returns the response and the body it carries.
+/// or 416, as the test kit's RFC 9110 resolver (not the engine's) reads it. Returns the response
+/// and the body it carries.
 pub fn serve(wire: ByteRange, object: &[u8]) -> (RangeResponse, &[u8]) {
     let len = object.len() as u64;
-    match wire.resolve(len) {
-        Ok((first, last)) => (
+    match cse_testkit::range::resolve_range(wire, len) {
+        Some((first, last)) => (
             RangeResponse::Partial(cse_core::ContentRange {
                 first,
                 last,
@@ -95,27 +89,13 @@ pub fn serve(wire: ByteRange, object: &[u8]) -> (RangeResponse, &[u8]) {
             }),
             &object[first as usize..=last as usize],
         ),
-        Err(_) => (RangeResponse::NotSatisfiable { len: Some(len) }, &[]),
+        None => (RangeResponse::NotSatisfiable { len: Some(len) }, &[]),
     }
 }
 
 /// Splits `data` at the given cut lengths (cycled), for any-chunking tests.
 pub fn chunks<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut out = Vec::new();
-    let mut rest = data;
-    let mut i = 0;
-    while !rest.is_empty() {
-        let n = cuts
-            .get(i % cuts.len().max(1))
-            .copied()
-            .unwrap_or(rest.len())
-            .clamp(1, rest.len());
-        let (head, tail) = rest.split_at(n);
-        out.push(head);
-        rest = tail;
-        i += 1;
-    }
-    out
+    cse_testkit::chunks::Cuts::Cycle(cuts).apply(data)
 }
 
 /// Records `name = value` blocks separated by blank lines; `#` starts a comment line.
@@ -136,41 +116,4 @@ pub fn records(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
         out.push(cur);
     }
     out
-}
-
-/// A second material with the same bytes. `ContentMaterial` is deliberately not `Clone`; tests
-/// that need two contexts over one material rebuild it from its bytes, which is exactly what the
-/// type cannot prevent and the multipart rules must withstand.
-pub fn copy(m: &ContentMaterial) -> ContentMaterial {
-    ContentMaterial::new(
-        ContentKey::from_bytes(*m.key().as_bytes()),
-        CounterBlock::from_bytes(*m.counter().as_bytes()),
-    )
-}
-
-/// RFC 9110: the bytes a range selects, or `None` when unsatisfiable.
-pub fn rfc_slice(range: ByteRange, len: usize) -> Option<std::ops::Range<usize>> {
-    let n = len as u64;
-    let (a, b) = match range {
-        ByteRange::Bounded { first, last } => (first, last.min(n.saturating_sub(1))),
-        ByteRange::From { first } => (first, n.saturating_sub(1)),
-        ByteRange::Suffix { len: k } => (n.saturating_sub(k), n.saturating_sub(1)),
-    };
-    (n > 0 && a < n).then(|| a as usize..b as usize + 1)
-}
-
-/// `m` paired with an envelope the test made for it (the wrapped values are the test's own).
-pub fn sealed(m: ContentMaterial, env: &cse_core::Envelope) -> cse_core::SealedEnvelope {
-    let sealed = cse_core::SealedEnvelope::from_wrapped(
-        m,
-        env.wrap_alg(),
-        env.matdesc_text(),
-        env.wrapped_key().as_bytes(),
-        env.wrapped_counter().as_bytes(),
-    )
-    .unwrap();
-    match env.unencrypted_content_length() {
-        Some(len) => sealed.with_unencrypted_content_length(len),
-        None => sealed,
-    }
 }

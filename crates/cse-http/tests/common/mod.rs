@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: scripted inner bodies and a runtime-free driver.
 #![allow(
     dead_code,
+    unused_imports,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
@@ -14,7 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
-use cse_core::{ContentKey, ContentMaterial, CounterBlock, Envelope, Sealer, WRAP_ALG_KMS};
+use cse_core::{ContentKey, ContentMaterial, CounterBlock, Envelope, WRAP_ALG_KMS};
+/// The reference ciphertext is the engine's one-shot seal of the whole plaintext.
+pub use cse_testkit::keystream::{seal_all, sealed};
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 
@@ -42,13 +45,6 @@ pub fn envelope(len: Option<u64>) -> Envelope {
         Some(len) => e.with_unencrypted_content_length(len),
         None => e,
     }
-}
-
-/// The reference ciphertext: the engine's one-shot seal of the whole plaintext.
-pub fn seal_all(material: &ContentMaterial, plaintext: &[u8]) -> Vec<u8> {
-    let mut out = plaintext.to_vec();
-    Sealer::new(material).update_in_place(&mut out).unwrap();
-    out
 }
 
 /// Plaintext with a recognisable pattern.
@@ -220,20 +216,4 @@ where
         }
     }
     panic!("the body never ended");
-}
-
-/// `m` paired with an envelope the test made for it (the wrapped values are the test's own).
-pub fn sealed(m: ContentMaterial, env: &Envelope) -> cse_core::SealedEnvelope {
-    let sealed = cse_core::SealedEnvelope::from_wrapped(
-        m,
-        env.wrap_alg(),
-        env.matdesc_text(),
-        env.wrapped_key().as_bytes(),
-        env.wrapped_counter().as_bytes(),
-    )
-    .unwrap();
-    match env.unencrypted_content_length() {
-        Some(len) => sealed.with_unencrypted_content_length(len),
-        None => sealed,
-    }
 }

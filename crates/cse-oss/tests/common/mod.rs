@@ -15,7 +15,7 @@ use cse_oss_test_server::{TestServer, TestServerConfig};
 pub const AK: &str = "test-ak";
 pub const SK: &str = "test-sk/secret+=";
 pub const BUCKET: &str = "cse-bucket";
-pub const PEM: &str = include_str!("../data/test-rsa2048.pem");
+pub const PEM: &str = cse_testkit::keys::RSA2048_PEM;
 
 pub async fn server() -> TestServer {
     TestServer::start(
