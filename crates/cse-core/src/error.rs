@@ -495,8 +495,8 @@ impl fmt::Display for Error {
             ),
             Self::WrongFingerprint { part } => write!(
                 f,
-                "the fingerprint given to resend part {part} was made for another part; pass \
-                 the one the part's previous send left"
+                "the fingerprint given to resend part {part} was made for another part or part \
+                 length; pass the one the part's previous send left"
             ),
         }
     }

@@ -15,6 +15,11 @@
 //! matches. A resumed upload marks the parts it knows were sealed with
 //! [`MultipartContext::mark_sealed`], so they cannot be sealed afresh.
 //!
+//! A part streamed from a source too large to keep (a file) is resent by sealing it again as a
+//! stream: [`MultipartContext::tracked_part_sealer`] releases each 64 KiB chunk only if it is the
+//! ciphertext an earlier send released (its [`PartFingerprint`](crate::PartFingerprint)), and
+//! [`MultipartContext::tracked_part_resealer`] does the same against a recorded digest.
+//!
 //! The threat this guards against is a source that changes between two seals of one part (a file
 //! edited while an upload was interrupted): without the check, both ciphertexts would reach the
 //! server under the same counters, and their XOR is the XOR of the two plaintexts.
@@ -139,6 +144,10 @@ impl MultipartContext {
     /// The context of an upload that already exists (a resumed one), from its envelope, which
     /// carries the part and data sizes, and the material unwrapped from that same envelope
     /// ([`Keyring::open`](crate::Keyring::open), or a key service's answer).
+    ///
+    /// Every part starts unclaimed: mark each part the upload sealed before with
+    /// [`mark_sealed`](Self::mark_sealed) (and [`mark_uploaded`](Self::mark_uploaded)) before
+    /// sealing anything, or a fresh sealer would be handed out for a part already sent.
     ///
     /// # Errors
     /// [`Error::MissingHeader`] for an envelope without `part-size` or `data-size`; as

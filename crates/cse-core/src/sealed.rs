@@ -15,7 +15,9 @@ use crate::stream::Sealer;
 ///
 /// Make it with [`seal`](Self::seal) (a synchronous master key), or, for a master key that needs
 /// IO (KMS), with [`from_wrapped`](Self::from_wrapped) from the values the key service returned
-/// for this material. Not `Clone`: one material backs one object.
+/// for this material; that pairing is the caller's word, as it is for any key service. Not
+/// `Clone`: one material backs one object, so take one [`sealer`](Self::sealer) per object (a
+/// second sealer starts at the same counter: use it only to seal the same bytes again).
 ///
 /// ```
 /// # let pem = cse_testkit::keys::RSA2048_PEM;

@@ -47,7 +47,7 @@ const FORMAT: &str = "cse-upload/2";
 pub struct PartRecord {
     /// The part's length in bytes.
     pub size: u64,
-    /// The SHA-256 of the ciphertext that was (about to be) sent.
+    /// The [`PartDigest`] (a chunked SHA-256) of the ciphertext that was (about to be) sent.
     pub digest: PartDigest,
     /// The ETag OSS answered, once the upload of the part succeeded.
     pub etag: Option<String>,

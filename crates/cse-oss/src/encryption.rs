@@ -1584,8 +1584,7 @@ impl EncryptionClient {
             }
         }
         let sizes = state.envelope.multipart();
-        let (Some(part_size), Some(data_size)) =
-            (sizes.map(|m| m.part_size), sizes.and_then(|m| m.data_size))
+        let (Some(_), Some(_)) = (sizes.map(|m| m.part_size), sizes.and_then(|m| m.data_size))
         else {
             return Err(Error::Checkpoint {
                 path: checkpoint.path().to_owned(),
@@ -1599,10 +1598,6 @@ impl EncryptionClient {
             return Err(Error::Core(cse_core::Error::Unwrap));
         }
         let context = MultipartContext::open(state.envelope.clone(), material)?;
-        debug_assert_eq!(
-            (context.part_size(), context.data_size()),
-            (part_size, data_size)
-        );
         for (n, record) in &state.parts {
             if context.part_len(*n).ok() != Some(record.size) {
                 return Err(Error::Checkpoint {
