@@ -398,14 +398,33 @@ pub struct ListPartsOutput {
     pub request_id: String,
 }
 
-/// An UploadPart answer's ETag.
-fn part_etag(headers: &HeaderMap) -> Result<String> {
-    header_str(headers, "etag")
+/// An UploadPart of `part_number`, with the upload's envelope headers.
+fn part_request(context: &EncryptionMultipartContext, part_number: u32) -> Result<OssRequest> {
+    let mut req = OssRequest::new("UploadPart", Method::PUT, &context.bucket, &context.key)
+        .query("partNumber", part_number.to_string())
+        .query("uploadId", context.upload_id.clone());
+    envelope_headers(context.context.envelope(), &mut req.headers)?;
+    Ok(req)
+}
+
+/// What follows an UploadPart that OSS answered with success (the body's CRC already checked):
+/// its ETag, recorded in the checkpoint when there is one, and the part marked uploaded.
+fn accepted_part(
+    context: &EncryptionMultipartContext,
+    part_number: u32,
+    headers: &HeaderMap,
+) -> Result<UploadedPart> {
+    let etag = header_str(headers, "etag")
         .map(str::to_owned)
         .ok_or_else(|| Error::UnexpectedResponse {
             operation: "UploadPart",
             problem: "the answer has no ETag".to_owned(),
-        })
+        })?;
+    if let Some(checkpoint) = &context.checkpoint {
+        checkpoint.record_uploaded(part_number, &etag)?;
+    }
+    context.context.mark_uploaded(part_number)?;
+    Ok(UploadedPart { part_number, etag })
 }
 
 /// The engine's error that ended a streamed request body, found under the transport error it
@@ -1118,19 +1137,11 @@ impl EncryptionClient {
         if let Some(checkpoint) = &context.checkpoint {
             checkpoint.record_sealed(part_number, part.ciphertext.len() as u64, &part.digest())?;
         }
-        let mut req = OssRequest::new("UploadPart", Method::PUT, &context.bucket, &context.key)
-            .query("partNumber", part_number.to_string())
-            .query("uploadId", context.upload_id.clone());
-        envelope_headers(context.context.envelope(), &mut req.headers)?;
+        let mut req = part_request(context, part_number)?;
         req.body = part.ciphertext.clone();
         let resp = self.client.send(&req).await?;
         check_crc("UploadPart", resp.headers(), &req.body)?;
-        let etag = part_etag(resp.headers())?;
-        if let Some(checkpoint) = &context.checkpoint {
-            checkpoint.record_uploaded(part_number, &etag)?;
-        }
-        context.context.mark_uploaded(part_number)?;
-        Ok(UploadedPart { part_number, etag })
+        accepted_part(context, part_number, resp.headers())
     }
 
     /// UploadPart, encrypted from the part's own counter: [`seal_part`](Self::seal_part), then
@@ -1214,10 +1225,7 @@ impl EncryptionClient {
             known,
             recorded,
         );
-        let mut req = OssRequest::new("UploadPart", Method::PUT, &context.bucket, &context.key)
-            .query("partNumber", part_number.to_string())
-            .query("uploadId", context.upload_id.clone());
-        envelope_headers(context.context.envelope(), &mut req.headers)?;
+        let mut req = part_request(context, part_number)?;
         set_header(&mut req.headers, "content-length", &len.to_string())?;
         let sent = self
             .client
@@ -1233,16 +1241,12 @@ impl EncryptionClient {
         };
         let crc = upload.sent().await;
         check_sent_crc("UploadPart", resp.headers(), crc)?;
-        let etag = part_etag(resp.headers())?;
-        if let Some(checkpoint) = &context.checkpoint {
-            checkpoint.record_uploaded(part_number, &etag)?;
-        }
-        context.context.mark_uploaded(part_number)?;
-        Ok(UploadedPart { part_number, etag })
+        accepted_part(context, part_number, resp.headers())
     }
 
     /// UploadPart of part `part_number` from a plaintext `body` of exactly the part's length
-    /// ([`MultipartContext::part_len`]), sealed as it is sent, in a few hundred KiB.
+    /// ([`MultipartContext::part_len`]), sealed as it is sent in 256 KiB pieces. The context
+    /// keeps the part's chunk digests (32 bytes per 64 KiB) for a resend.
     ///
     /// A body is read once, so this call does not retry. To resend the part after a failure,
     /// call again with the same plaintext: each 64 KiB chunk of ciphertext the first call
@@ -1295,10 +1299,7 @@ impl EncryptionClient {
             body,
             Arc::clone(&tally),
         )?;
-        let mut req = OssRequest::new("UploadPart", Method::PUT, &context.bucket, &context.key)
-            .query("partNumber", part_number.to_string())
-            .query("uploadId", context.upload_id.clone());
-        envelope_headers(context.context.envelope(), &mut req.headers)?;
+        let mut req = part_request(context, part_number)?;
         set_header(&mut req.headers, "content-length", &len.to_string())?;
         // The body can be read once: one attempt; the caller resends by calling again.
         req.idempotent = false;
@@ -1312,9 +1313,8 @@ impl EncryptionClient {
             .ok()
             .and_then(|t| t.crc.filter(|_| t.len == len));
         check_sent_crc("UploadPart", resp.headers(), crc)?;
-        let etag = part_etag(resp.headers())?;
-        context.context.mark_uploaded(part_number)?;
-        Ok(UploadedPart { part_number, etag })
+        // No checkpoint here (refused above), so nothing more is recorded than the mark.
+        accepted_part(context, part_number, resp.headers())
     }
 
     /// As [`upload_part_stream`](Self::upload_part_stream), reading the part's plaintext from
