@@ -29,7 +29,8 @@
 //!
 //! # Streaming, in constant memory
 //! Every body streams: uploads are sealed as they are sent and downloads opened as they arrive,
-//! a few hundred KiB at a time, whatever the object's size.
+//! 256 KiB at a time, whatever the object's size (`upload_part_stream` also keeps 32 bytes of
+//! digest per 64 KiB of each part it sent, for resends).
 //!
 //! ```no_run
 //! use std::path::Path;
