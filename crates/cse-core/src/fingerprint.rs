@@ -98,14 +98,14 @@ impl PartFingerprint {
 
 /// Hashes a stream in chunks counted from its start.
 struct ChunkHasher {
-    hasher: sha2::Sha256,
+    hasher: blake3::Hasher,
     filled: usize,
 }
 
 impl ChunkHasher {
     fn new() -> Self {
         Self {
-            hasher: sha2::Digest::new(),
+            hasher: blake3::Hasher::new(),
             filled: 0,
         }
     }
@@ -114,7 +114,7 @@ impl ChunkHasher {
     fn absorb(&mut self, mut data: &[u8], out: &mut Vec<[u8; PART_DIGEST_LEN]>) {
         while !data.is_empty() {
             let take = (FINGERPRINT_CHUNK_LEN - self.filled).min(data.len());
-            sha2::Digest::update(&mut self.hasher, &data[..take]);
+            self.hasher.update(&data[..take]);
             self.filled += take;
             data = &data[take..];
             if self.filled == FINGERPRINT_CHUNK_LEN {
@@ -126,8 +126,8 @@ impl ChunkHasher {
     /// Pushes the digest of the chunk in progress, if it holds any byte.
     fn flush(&mut self, out: &mut Vec<[u8; PART_DIGEST_LEN]>) {
         if self.filled > 0 {
-            let hasher = core::mem::replace(&mut self.hasher, sha2::Digest::new());
-            out.push(sha2::Digest::finalize(hasher).into());
+            out.push(*self.hasher.finalize().as_bytes());
+            self.hasher.reset();
             self.filled = 0;
         }
     }

@@ -306,3 +306,27 @@ fn a_precomputed_fingerprint_starts_a_first_send() {
     assert_eq!(done.digest(), Some(PartDigest::of(&sent)));
     assert!(ctx.is_sealed(2));
 }
+
+/// The digest is what `PartDigest`'s documentation says, computed here with the `blake3` crate
+/// directly: BLAKE3 of the concatenated BLAKE3 hashes of the 64 KiB chunks. A checkpoint written
+/// by one build must be readable by the next, so a change of this rule must fail here.
+#[test]
+fn the_part_digest_is_the_documented_two_level_blake3() {
+    for len in [0usize, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 4096] {
+        let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+        let mut outer = blake3::Hasher::new();
+        for chunk in data.chunks(CHUNK) {
+            outer.update(blake3::hash(chunk).as_bytes());
+        }
+        assert_eq!(
+            PartDigest::of(&data).as_bytes(),
+            outer.finalize().as_bytes(),
+            "{len} bytes"
+        );
+    }
+    // And the empty part's digest is BLAKE3 of nothing, a published value (no chunk at all).
+    assert_eq!(
+        hex::encode(PartDigest::of(&[]).as_bytes()),
+        "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+    );
+}

@@ -12,14 +12,14 @@
 //! point leaves a readable record (a torn last line is ignored):
 //!
 //! ```text
-//! {"checkpoint":"cse-upload/2","bucket":"b","key":"k","source":"...","envelope":{...headers...}}
+//! {"checkpoint":"cse-upload/3","bucket":"b","key":"k","source":"...","envelope":{...headers...}}
 //! {"upload_id":"..."}                                  after InitiateMultipartUpload answered
-//! {"sealed":3,"size":8388608,"sha256":"..."}           before part 3's ciphertext leaves
+//! {"sealed":3,"size":8388608,"digest":"..."}           before part 3's ciphertext leaves
 //! {"uploaded":3,"etag":"\"...\""}                      after UploadPart 3 answered
 //! ```
 //!
 //! It holds no unwrapped secret: the envelope is the wrapped key and counter block (public
-//! metadata), and a part's digest is the SHA-256 of its ciphertext, which the server holds
+//! metadata), and a part's digest is a hash (BLAKE3) of its ciphertext, which the server holds
 //! anyway. A part recorded as sealed may be sealed again only from the same plaintext
 //! ([`cse_core::MultipartContext::reseal_part`] checks the digest), so a source that changed
 //! while the upload was interrupted is refused rather than uploaded under the same keystream.
@@ -39,15 +39,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, io_error};
 
-/// 2: part digests are the chunked SHA-256 of [`PartDigest`] (1 hashed the part whole).
-const FORMAT: &str = "cse-upload/2";
+/// 3: part digests are the chunked BLAKE3 of [`PartDigest`], under the key `digest` (2 was a
+/// chunked SHA-256 under `sha256`, 1 hashed the part whole).
+const FORMAT: &str = "cse-upload/3";
 
 /// What the checkpoint knows of one part.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartRecord {
     /// The part's length in bytes.
     pub size: u64,
-    /// The [`PartDigest`] (a chunked SHA-256) of the ciphertext that was (about to be) sent.
+    /// The [`PartDigest`] (a chunked BLAKE3) of the ciphertext that was (about to be) sent.
     pub digest: PartDigest,
     /// The ETag OSS answered, once the upload of the part succeeded.
     pub etag: Option<String>,
@@ -109,7 +110,7 @@ enum Line {
     Sealed {
         sealed: u32,
         size: u64,
-        sha256: String,
+        digest: String,
     },
     Uploaded {
         uploaded: u32,
@@ -127,7 +128,7 @@ enum Line {
 ///
 /// The file is an append-only journal of JSON lines, fsynced after each line: the header
 /// (bucket, key, source, envelope, key check) before InitiateMultipartUpload is sent, then
-/// `{"upload_id":..}`, and for each part `{"sealed":N,"size":..,"sha256":..}` before its
+/// `{"upload_id":..}`, and for each part `{"sealed":N,"size":..,"digest":..}` before its
 /// ciphertext leaves and `{"uploaded":N,"etag":..}` after OSS accepts it. A torn last line is
 /// ignored and cut off on open. It holds no unwrapped secret: the envelope is wrapped, a digest is
 /// of ciphertext, and the key check is an HMAC under the content key. While open, the file is
@@ -350,7 +351,7 @@ impl UploadCheckpoint {
         let line = serde_json::to_string(&Line::Sealed {
             sealed: part,
             size,
-            sha256: hex::encode(digest.as_bytes()),
+            digest: hex::encode(digest.as_bytes()),
         })
         .map_err(|e| bad(&self.path, e.to_string()))?;
         self.append_locked(&mut guard.0, &line)?;
@@ -492,14 +493,14 @@ fn parse(path: &Path, text: &[u8]) -> Result<CheckpointState> {
             Line::Sealed {
                 sealed,
                 size,
-                sha256,
+                digest,
             } => {
-                let digest = hex::decode(&sha256)
+                let digest = hex::decode(&digest)
                     .ok()
                     .and_then(|d| <[u8; PART_DIGEST_LEN]>::try_from(d).ok())
                     .map(PartDigest::from_bytes);
                 match digest {
-                    None => Some(format!("part {sealed}: sha256 is not 64 hex digits")),
+                    None => Some(format!("part {sealed}: digest is not 64 hex digits")),
                     // The same record twice (a retried append) says nothing new.
                     Some(d)
                         if state

@@ -716,7 +716,7 @@ async fn a_checkpoint_is_refused_when_its_records_or_key_check_do_not_fit() {
     std::io::Write::write_all(
         &mut file,
         format!(
-            "{{\"sealed\":4,\"size\":32,\"sha256\":\"{}\"}}\n",
+            "{{\"sealed\":4,\"size\":32,\"digest\":\"{}\"}}\n",
             "ab".repeat(32)
         )
         .as_bytes(),
@@ -901,7 +901,7 @@ async fn a_record_whose_newline_never_landed_was_never_durable() {
         .unwrap();
     write!(
         file,
-        "{{\"sealed\":2,\"size\":32,\"sha256\":\"{}\"}}",
+        "{{\"sealed\":2,\"size\":32,\"digest\":\"{}\"}}",
         "cd".repeat(32)
     )
     .unwrap();
