@@ -128,12 +128,20 @@ async fn complete(server: &TestServer, key: &str, id: &str, etags: &[&str]) -> A
 }
 
 async fn start() -> TestServer {
-    TestServer::start(
-        "127.0.0.1:0".parse().unwrap(),
-        TestServerConfig::new(AK, SK),
-    )
-    .await
-    .unwrap()
+    start_with(TestServerConfig::new(AK, SK)).await
+}
+
+async fn start_with(config: TestServerConfig) -> TestServer {
+    TestServer::start("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap()
+}
+
+/// CRC-64/XZ, computed here with the crate directly (not the server's code).
+fn crc64(data: &[u8]) -> u64 {
+    let mut d = crc64fast::Digest::new();
+    d.write(data);
+    d.sum64()
 }
 
 fn bytes(len: usize, seed: u8) -> Vec<u8> {
@@ -214,4 +222,74 @@ async fn only_the_last_part_may_be_small() {
     let a = complete(&server, "one", &id, &[&e1]).await;
     assert_eq!(a.status, 200, "{}", a.text());
     assert_eq!(server.object(BUCKET, "one").unwrap().data, &b"tiny"[..]);
+}
+
+/// A completed object's CRC-64 is combined from its parts' (not recomputed over the bytes): it
+/// must be the CRC-64 of the concatenation, on a storing and on a discarding server alike.
+#[tokio::test]
+async fn a_completed_objects_crc64_is_that_of_its_bytes_stored_or_discarded() {
+    let parts = [
+        bytes(MIN_PART_SIZE as usize, 1),
+        bytes(5 << 20, 2), // large enough to be gathered into a mapping
+        bytes(12_345, 3),
+    ];
+    let whole = parts.concat();
+    for discard in [false, true] {
+        let mut config = TestServerConfig::new(AK, SK);
+        if discard {
+            config = config.discarding_bodies();
+        }
+        let server = start_with(config).await;
+        let id = initiate(&server, "k").await;
+        let mut etags = Vec::new();
+        for (i, p) in parts.iter().enumerate() {
+            etags.push(part(&server, "k", &id, i as u32 + 1, p).await);
+        }
+        let refs: Vec<&str> = etags.iter().map(String::as_str).collect();
+        let a = complete(&server, "k", &id, &refs).await;
+        assert_eq!(a.status, 200, "{}", a.text());
+        let expected = crc64(&whole).to_string();
+        assert_eq!(a.header("x-oss-hash-crc64ecma"), Some(expected.as_str()));
+        let head = send(&server, "HEAD", "k", "", b"").await;
+        assert_eq!(head.status, 200);
+        assert_eq!(head.header("x-oss-hash-crc64ecma"), Some(expected.as_str()));
+        assert_eq!(
+            head.header("content-length"),
+            Some(whole.len().to_string().as_str())
+        );
+        let get = send(&server, "GET", "k", "", b"").await;
+        if discard {
+            assert_eq!(get.status, 501, "{}", get.text());
+            assert_eq!(element(&get.text(), "Code"), "NotImplemented");
+            assert!(get.text().contains("--discard-bodies"), "{}", get.text());
+        } else {
+            assert_eq!(get.status, 200);
+            assert_eq!(get.body, whole);
+        }
+    }
+}
+
+/// A discarding server still measures and digests a PutObject body: HEAD gives its length and
+/// CRC-64, and the ETag (an MD5 by default) is the body's.
+#[tokio::test]
+async fn a_discarded_put_keeps_its_length_and_digests() {
+    let server = start_with(TestServerConfig::new(AK, SK).discarding_bodies()).await;
+    let body = bytes(6 << 20, 9);
+    let put = send(&server, "PUT", "p", "", &body).await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    let md5 = {
+        use md5::Digest as _;
+        hex::encode_upper(md5::Md5::digest(&body))
+    };
+    assert_eq!(put.header("etag"), Some(format!("\"{md5}\"").as_str()));
+    let head = send(&server, "HEAD", "p", "", b"").await;
+    assert_eq!(
+        head.header("x-oss-hash-crc64ecma"),
+        Some(crc64(&body).to_string().as_str())
+    );
+    assert_eq!(
+        head.header("content-length"),
+        Some(body.len().to_string().as_str())
+    );
+    assert_eq!(send(&server, "GET", "p", "", b"").await.status, 501);
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! oss-test-server --listen 127.0.0.1:PORT --access-key-id AK --access-key-secret SK \
-//!     [--region REGION] [--no-md5]
+//!     [--region REGION] [--no-md5] [--discard-bodies]
 //! ```
 //!
 //! Prints `listening on http://ADDR` once bound (PORT may be 0 for a free port), then serves
@@ -14,23 +14,29 @@ use std::process::ExitCode;
 
 use cse_oss_test_server::{TestServer, TestServerConfig};
 
-const USAGE: &str = "usage: oss-test-server --listen 127.0.0.1:PORT --access-key-id AK --access-key-secret SK [--region REGION] [--no-md5]
+const USAGE: &str = "usage: oss-test-server --listen 127.0.0.1:PORT --access-key-id AK --access-key-secret SK [--region REGION] [--no-md5] [--discard-bodies]
 
   --listen 127.0.0.1:PORT   loopback address to bind (PORT 0: a free port, printed once bound)
   --access-key-id AK        the AccessKeyId requests must be signed with
   --access-key-secret SK    the AccessKeySecret requests must be signed with
   --region REGION           the region V4 signatures must be scoped to (default cn-hangzhou)
   --no-md5                  ETags from the CRC-64, not the MD5, for benchmarks (MD5 would
-                            make the server the slowest part of a loopback measurement)";
+                            make the server the slowest part of a loopback measurement)
+  --discard-bodies          receive, measure and digest request bodies but keep no bytes:
+                            HEAD answers, GetObject is refused; for upload benchmarks";
 
 fn parse() -> Result<(SocketAddr, TestServerConfig), String> {
     let (mut listen, mut ak, mut sk, mut region) = (None, None, None, None);
-    let mut md5 = true;
+    let (mut md5, mut discard) = (true, false);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let slot = match flag.as_str() {
             "--no-md5" => {
                 md5 = false;
+                continue;
+            }
+            "--discard-bodies" => {
+                discard = true;
                 continue;
             }
             "--listen" => &mut listen,
@@ -68,13 +74,18 @@ fn parse() -> Result<(SocketAddr, TestServerConfig), String> {
     if !md5 {
         config = config.without_md5_etags();
     }
+    if discard {
+        config = config.discarding_bodies();
+    }
     Ok((addr, config))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     if std::env::args().skip(1).any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
+        use std::io::Write as _;
+        // A closed pipe (`--help | head -1`) is not an error worth a panic.
+        let _ = writeln!(std::io::stdout(), "{USAGE}");
         return ExitCode::SUCCESS;
     }
     let (addr, config) = match parse() {
@@ -92,7 +103,18 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("listening on {}", server.endpoint());
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout();
+        if writeln!(out, "listening on {}", server.endpoint())
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            // Whoever started the server stopped reading: nobody can learn the address.
+            eprintln!("oss-test-server: cannot print the address: standard output is closed");
+            return ExitCode::FAILURE;
+        }
+    }
     eprintln!("oss-test-server: region {region}");
     let _ = tokio::signal::ctrl_c().await;
     server.shutdown().await;
