@@ -163,8 +163,9 @@ typedef struct {
     // Wraps for sealing: wraps `plaintext_len` bytes at `plaintext` (the 32-byte content key
     // or the 16-byte counter block) into `out`, which holds `out_cap` bytes, stores the wrapped
     // length in `*out_len`, and returns 0; anything else is a failure, and sealing fails with
-    // `CSE_STATUS_WRAP`. A wrapped value longer than `out_cap` is refused. NULL for a key that
-    // only reads (sealing then fails with `CSE_STATUS_WRAP`).
+    // `CSE_STATUS_WRAP`. A wrapped value the format cannot carry (empty, or longer than
+    // `out_cap`) fails it with `CSE_STATUS_INVALID_HEADER`. NULL for a key that only reads
+    // (sealing then fails with `CSE_STATUS_WRAP`).
     int32_t (*wrap)(void *ctx,
                     const uint8_t *plaintext,
                     size_t plaintext_len,
@@ -479,9 +480,11 @@ cse_status cse_sealed_envelope_set_unencrypted_content_md5(cse_sealed_envelope *
 // `sealed` is NULL or a live handle; `out` is NULL or writable.
 cse_status cse_sealed_envelope_envelope(const cse_sealed_envelope *sealed, cse_envelope **out);
 
-// The sealer for the whole object: of exactly the declared length when one was set. Take one
-// sealer per object: a second one starts at the same counter, so use it only to seal the same
-// bytes again. On success `*out` is a new handle; on failure it is NULL.
+// The sealer for the whole object: of exactly the declared length when one was set. There is
+// one per object: a second call fails with `CSE_STATUS_INVALID_ARGUMENT`, since a second
+// sealer would start at the same counter and reuse the keystream (a retry of a changed body
+// needs a new `cse_sealed_envelope_new`), and so do the setters once the sealer is taken. On
+// success `*out` is a new handle; on failure it is NULL.
 //
 // # Safety
 // `sealed` is NULL or a live handle; `out` is NULL or writable.
@@ -737,6 +740,12 @@ cse_status cse_multipart_new(const cse_master_key *key,
 // sealed before with `cse_multipart_mark_sealed` before sealing anything, or a fresh sealer
 // would be handed out for a part already sent. On success `*out` is a new handle; on failure
 // it is NULL.
+//
+// Take `envelope` from your own record of the upload, written before it was initiated, never
+// from the server (ListParts) alone: a hostile endpoint, anyone on the path, or anyone with
+// the public master key could hand over another object's envelope (the resumed parts would
+// reuse its keystream) or one they wrapped themselves (they could then read every resumed
+// part). Compare the listing against your record instead.
 //
 // Fails with `CSE_STATUS_INVALID_HEADER` for an envelope without part or data size, as
 // `cse_envelope_open` and `cse_multipart_new` otherwise.

@@ -162,15 +162,18 @@ pub(crate) fn into_handle<T>(value: T) -> *mut T {
 /// # Safety
 /// `ptr` is NULL or a live handle of type `T` from [`into_handle`], not used again.
 pub(crate) unsafe fn free<T>(ptr: *mut T) {
-    // The guard keeps a panicking destructor (a custom key's) from unwinding into C; there is
-    // no status to return, and the last error records it.
-    let _ = guard(|| {
+    // A panicking destructor (a custom key's) must not unwind into C; there is no status to
+    // return, so only then is the last error set. A free that works leaves the last error as
+    // it was: C code frees in its cleanup path, then reports the error.
+    let freed = catch_unwind(AssertUnwindSafe(|| {
         if !ptr.is_null() {
             // SAFETY: the caller guarantees `ptr` came from `into_handle` and is not used again.
             drop(unsafe { Box::from_raw(ptr) });
         }
-        Ok(())
-    });
+    }));
+    if freed.is_err() {
+        let _ = record(Err(Failure::panic()));
+    }
 }
 
 /// Writes `text` and a terminating NUL to a caller buffer.

@@ -3,6 +3,8 @@
 
 use core::ffi::c_char;
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use cse_core::{
     ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, MissingEnvelope, SealedEnvelope,
     decode_envelope,
@@ -393,7 +395,14 @@ pub unsafe extern "C" fn cse_material_free(material: *mut CseMaterial) {
 #[derive(Debug)]
 pub struct CseSealedEnvelope {
     sealed: Option<SealedEnvelope>,
+    /// Whether the object's one sealer was taken (the handle is shared, so an atomic).
+    sealer_taken: AtomicBool,
 }
+
+/// Why a second sealer, or a setter after the sealer, is refused.
+const ONE_SEALER: &str = "a sealer was already taken from this sealed envelope: a second one \
+    would start at the same counter and reuse its keystream; seal each object (and each retry \
+    of a changed body) with a new cse_sealed_envelope_new";
 
 impl CseSealedEnvelope {
     fn sealed(&self) -> Result<&SealedEnvelope, Failure> {
@@ -401,6 +410,9 @@ impl CseSealedEnvelope {
     }
 
     fn update(&mut self, f: impl FnOnce(SealedEnvelope) -> SealedEnvelope) -> Result<(), Failure> {
+        if *self.sealer_taken.get_mut() {
+            return Err(Failure::invalid("sealed", ONE_SEALER));
+        }
         let sealed = self.sealed.take().ok_or_else(Failure::panic)?;
         self.sealed = Some(f(sealed));
         Ok(())
@@ -427,6 +439,7 @@ pub unsafe extern "C" fn cse_sealed_envelope_new(
         let sealed = with_os_rng(|rng| Ok(SealedEnvelope::seal(key.cipher(), rng)?))?;
         out.set(args::into_handle(CseSealedEnvelope {
             sealed: Some(sealed),
+            sealer_taken: AtomicBool::new(false),
         }));
         Ok(())
     })
@@ -501,9 +514,11 @@ pub unsafe extern "C" fn cse_sealed_envelope_envelope(
     })
 }
 
-/// The sealer for the whole object: of exactly the declared length when one was set. Take one
-/// sealer per object: a second one starts at the same counter, so use it only to seal the same
-/// bytes again. On success `*out` is a new handle; on failure it is NULL.
+/// The sealer for the whole object: of exactly the declared length when one was set. There is
+/// one per object: a second call fails with `CSE_STATUS_INVALID_ARGUMENT`, since a second
+/// sealer would start at the same counter and reuse the keystream (a retry of a changed body
+/// needs a new `cse_sealed_envelope_new`), and so do the setters once the sealer is taken. On
+/// success `*out` is a new handle; on failure it is NULL.
 ///
 /// # Safety
 /// `sealed` is NULL or a live handle; `out` is NULL or writable.
@@ -520,7 +535,11 @@ pub unsafe extern "C" fn cse_sealed_envelope_sealer(
                 args::handle(sealed, "sealed")?,
             )
         };
-        out.set(args::into_handle(CseSealer::new(sealed.sealed()?.sealer())));
+        let sealer = sealed.sealed()?.sealer();
+        if sealed.sealer_taken.swap(true, Ordering::AcqRel) {
+            return Err(Failure::invalid("sealed", ONE_SEALER));
+        }
+        out.set(args::into_handle(CseSealer::new(sealer)));
         Ok(())
     })
 }

@@ -37,7 +37,8 @@
 //! - **Handles.** Opaque pointers, each made by one function and freed by its `*_free`, which
 //!   accepts NULL. Handles are independent: a sealer, opener or keyring keeps what it needs
 //!   from the handles it was made from, so they can be freed in any order. On failure, a handle
-//!   out-parameter is set to NULL. Secret material is wiped when its handle is freed.
+//!   out-parameter is set to NULL. Secret material on the heap is wiped when its handle is freed
+//!   (copies the compiler makes on the stack while a call runs are not).
 //! - **Buffers.** The caller owns every buffer and passes its length; no function allocates
 //!   memory the caller must free. Input pointers may be NULL when their length is 0. When an
 //!   output buffer is too small, the call fails with `CSE_STATUS_BUFFER_TOO_SMALL`, changes
@@ -64,7 +65,8 @@
 //! run synchronously inside the call that needs them; a KMS client makes its request there.
 //! `wrap` writes into a buffer the library provides (with its capacity, and the length written
 //! back); `unwrap` writes exactly the 32- or 16-byte plaintext. Any nonzero return fails
-//! sealing with `CSE_STATUS_WRAP`, and opening with the opaque `CSE_STATUS_UNWRAP`. `free_ctx`
+//! sealing with `CSE_STATUS_WRAP` (a wrapped value the format cannot carry, empty or too long,
+//! with `CSE_STATUS_INVALID_HEADER`), and opening with the opaque `CSE_STATUS_UNWRAP`. `free_ctx`
 //! is called once when the key's last handle is freed.
 //!
 //! # Hazmat

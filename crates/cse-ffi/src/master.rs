@@ -78,8 +78,9 @@ pub struct CseCustomMasterKey {
     /// Wraps for sealing: wraps `plaintext_len` bytes at `plaintext` (the 32-byte content key
     /// or the 16-byte counter block) into `out`, which holds `out_cap` bytes, stores the wrapped
     /// length in `*out_len`, and returns 0; anything else is a failure, and sealing fails with
-    /// `CSE_STATUS_WRAP`. A wrapped value longer than `out_cap` is refused. NULL for a key that
-    /// only reads (sealing then fails with `CSE_STATUS_WRAP`).
+    /// `CSE_STATUS_WRAP`. A wrapped value the format cannot carry (empty, or longer than
+    /// `out_cap`) fails it with `CSE_STATUS_INVALID_HEADER`. NULL for a key that only reads
+    /// (sealing then fails with `CSE_STATUS_WRAP`).
     pub wrap: Option<
         unsafe extern "C" fn(
             ctx: *mut c_void,

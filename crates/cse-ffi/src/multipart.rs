@@ -68,6 +68,12 @@ pub unsafe extern "C" fn cse_multipart_new(
 /// would be handed out for a part already sent. On success `*out` is a new handle; on failure
 /// it is NULL.
 ///
+/// Take `envelope` from your own record of the upload, written before it was initiated, never
+/// from the server (ListParts) alone: a hostile endpoint, anyone on the path, or anyone with
+/// the public master key could hand over another object's envelope (the resumed parts would
+/// reuse its keystream) or one they wrapped themselves (they could then read every resumed
+/// part). Compare the listing against your record instead.
+///
 /// Fails with `CSE_STATUS_INVALID_HEADER` for an envelope without part or data size, as
 /// `cse_envelope_open` and `cse_multipart_new` otherwise.
 ///

@@ -500,6 +500,17 @@ static void streams(cse_master_key *key) {
     EXPECT(CSE_STATUS_INVALID_ARGUMENT, cse_sealed_envelope_set_unencrypted_content_md5(sealed, (const uint8_t *)"short", 5));
     cse_sealer *s = NULL;
     OK(cse_sealed_envelope_sealer(sealed, &s));
+    /* One sealer per object: a second would start at the same counter (keystream reuse), and
+       a length or MD5 set after the sealer was taken would not be the one it seals. */
+    static int not_a_sealer;
+    cse_sealer *again = (cse_sealer *)&not_a_sealer;
+    EXPECT(CSE_STATUS_INVALID_ARGUMENT, cse_sealed_envelope_sealer(sealed, &again));
+    CHECK(again == NULL);
+    CHECK(strstr(last_error(), "keystream") != NULL);
+    EXPECT(CSE_STATUS_INVALID_ARGUMENT, cse_sealed_envelope_set_unencrypted_content_length(sealed, 11));
+    /* A free keeps the last error: C code frees, then logs. */
+    cse_sealed_envelope_free(NULL);
+    CHECK(strstr(last_error(), "sealer") != NULL);
     unsigned char buf[32] = {0};
     bool known = false;
     uint64_t left = 0;
