@@ -1,0 +1,278 @@
+// The JavaScript side of cse_wasm.wasm: load the module, then read OSS client-side-encrypted
+// objects with it. Every format rule (header names, counters, ranges, lengths) is the engine's;
+// this file only moves bytes in and out of the module's memory. Works in Node, browsers and
+// workers (no bundler, no generated glue).
+//
+//   const cse = await Cse.load(wasmBytes, { unwrap });          // unwrap: optional callback key
+//   const key = cse.rsaKey(pemText);                            // or cse.callbackKey(wrapAlg)
+//   const env = cse.envelope(headers);                          // a Headers, a Map or an object
+//   const opener = cse.wholeOpener(env, cse.open(env, key));
+//   for (const chunk of chunks) out.push(opener.update(chunk)); // plaintext, chunk by chunk
+//   opener.finish();                                            // throws if the body was cut
+//
+// A ranged read: const plan = cse.rangePlan("bytes=-100"); send plan.wireRange() with the
+// header plan.behaviorHeader() = plan.rangeBehavior(); then
+// cse.rangedOpener(env, material, plan.onResponse(status, contentRange, contentLength)).
+
+/** A failure the engine reported; `message` is its text (never key material or plaintext). */
+export class CseError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "CseError";
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class Cse {
+  #x; // the module's exports
+  #broken = false;
+
+  constructor(instance) {
+    this.#x = instance.exports;
+  }
+
+  /**
+   * Instantiates the module. `unwrap(wrapAlgCtx, wrapped: Uint8Array, outLen) -> Uint8Array`
+   * is the callback of keys made by `callbackKey` (a KMS, say); it must return exactly
+   * `outLen` bytes, or throw.
+   */
+  static async load(bytes, { unwrap } = {}) {
+    let cse = null;
+    const callbacks = [];
+    const imports = {
+      cse_host: {
+        random_fill(ptr, len) {
+          try {
+            const view = new Uint8Array(cse.#x.memory.buffer, ptr, len);
+            // getRandomValues fills at most 65536 bytes at a time.
+            for (let at = 0; at < len; at += 65536) {
+              globalThis.crypto.getRandomValues(view.subarray(at, Math.min(len, at + 65536)));
+            }
+            return 0;
+          } catch {
+            return 1;
+          }
+        },
+        unwrap(ctx, wrappedPtr, wrappedLen, outPtr, outLen) {
+          try {
+            const f = callbacks[ctx] ?? unwrap;
+            if (!f) return 1;
+            const wrapped = new Uint8Array(cse.#x.memory.buffer, wrappedPtr, wrappedLen).slice();
+            const plain = f(wrapped, outLen);
+            if (!(plain instanceof Uint8Array) || plain.length !== outLen) return 1;
+            new Uint8Array(cse.#x.memory.buffer, outPtr, outLen).set(plain);
+            plain.fill(0);
+            return 0;
+          } catch {
+            return 1;
+          }
+        },
+      },
+    };
+    const { instance } = await WebAssembly.instantiate(bytes, imports);
+    cse = new Cse(instance);
+    cse.callbacks = callbacks;
+    return cse;
+  }
+
+  // ---- calls into the module ----
+
+  #call(name, ...args) {
+    if (this.#broken) throw new CseError("this instance trapped earlier; load a new one");
+    try {
+      return this.#x[name](...args);
+    } catch (e) {
+      this.#broken = true; // a trap is a bug, and leaves the instance's state unknown
+      throw e;
+    }
+  }
+
+  #text() {
+    const ptr = this.#call("cse_text_ptr");
+    const len = this.#call("cse_text_len");
+    return decoder.decode(new Uint8Array(this.#x.memory.buffer, ptr, len));
+  }
+
+  #fail() {
+    this.#call("cse_error_text");
+    return new CseError(this.#text());
+  }
+
+  #handle(name, ...args) {
+    const h = this.#call(name, ...args);
+    if (h === 0) throw this.#fail();
+    return h;
+  }
+
+  #status(name, ...args) {
+    const r = this.#call(name, ...args);
+    if (r === -1) throw this.#fail();
+    return r;
+  }
+
+  #string(name, ...args) {
+    this.#status(name, ...args);
+    return this.#text();
+  }
+
+  /** Copies `bytes` (a Uint8Array or a string) into a new buffer of the module's. */
+  #buffer(bytes) {
+    const data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
+    const h = this.#handle("cse_buffer_new", data.length);
+    new Uint8Array(this.#x.memory.buffer, this.#call("cse_buffer_ptr", h), data.length).set(data);
+    return h;
+  }
+
+  #withBuffer(bytes, f) {
+    const h = this.#buffer(bytes);
+    try {
+      return f(h);
+    } finally {
+      this.#call("cse_free", h);
+    }
+  }
+
+  free(handle) {
+    this.#status("cse_free", handle);
+  }
+
+  // ---- keys ----
+
+  /** An RSA master key from PEM text (the private key, to open objects). */
+  rsaKey(pem) {
+    return this.#withBuffer(pem, (b) => this.#handle("cse_key_rsa_pem", b));
+  }
+
+  /**
+   * A key whose unwrap is a JavaScript function `f(wrapped, outLen) -> Uint8Array` (or the
+   * `unwrap` given to `load`), chosen for envelopes with this wrap-alg (and matdesc).
+   */
+  callbackKey(wrapAlg, f = undefined, matdesc = "") {
+    const ctx = this.callbacks.length;
+    this.callbacks.push(f);
+    return this.#withBuffer(wrapAlg, (w) =>
+      matdesc === ""
+        ? this.#handle("cse_key_callback", ctx, w, 0)
+        : this.#withBuffer(matdesc, (m) => this.#handle("cse_key_callback", ctx, w, m)),
+    );
+  }
+
+  // ---- envelopes ----
+
+  /** The envelope in a response's headers (a Headers, a Map, or a plain object). */
+  envelope(headers) {
+    const prefix = this.#string("cse_envelope_header_prefix");
+    const entries =
+      typeof headers.entries === "function" ? [...headers.entries()] : Object.entries(headers);
+    const lines = entries
+      .filter(([name]) => name.toLowerCase().startsWith(prefix))
+      .map(([name, value]) => `${name}: ${value}\n`)
+      .join("");
+    return this.#withBuffer(lines, (b) => this.#handle("cse_envelope_decode", b));
+  }
+
+  /** Unwraps the envelope's content material; every unwrap failure is the same error. */
+  open(envelope, key) {
+    return this.#handle("cse_envelope_open", envelope, key);
+  }
+
+  /** The plaintext length the envelope declares, or null. */
+  declaredLength(envelope) {
+    const n = this.#call("cse_envelope_declared_len", envelope);
+    return n < 0 ? null : n;
+  }
+
+  /** Throws unless `storedLength` (a Content-Range total) fits the envelope. */
+  checkStoredLength(envelope, storedLength) {
+    this.#status("cse_envelope_check_stored_len", envelope, storedLength);
+  }
+
+  // ---- ranges ----
+
+  /** A plan for a Range (`bytes=0-99`, `bytes=-100`, ...); `objectLength` if known. */
+  rangePlan(range, objectLength = -1) {
+    const handle = this.#withBuffer(range, (b) => this.#handle("cse_range_plan", b, objectLength));
+    const cse = this;
+    return {
+      handle,
+      wireRange: () => cse.#string("cse_range_plan_wire_range", handle),
+      rangeBehavior: () => cse.#string("cse_range_plan_range_behavior", handle),
+      behaviorHeader: () => cse.#string("cse_range_behavior_header"),
+      /** The body plan for the answer: status, Content-Range (or null), Content-Length (or null). */
+      onResponse(status, contentRange, contentLength) {
+        const length = contentLength == null ? -1 : Number(contentLength);
+        const body =
+          contentRange == null
+            ? cse.#handle("cse_range_plan_on_response", handle, status, 0, length)
+            : cse.#withBuffer(contentRange, (b) =>
+                cse.#handle("cse_range_plan_on_response", handle, status, b, length),
+              );
+        return cse.#bodyPlan(body);
+      },
+      /** The body plan for a stored ciphertext of `storedLength` bytes (a local file). */
+      onStored(storedLength) {
+        return cse.#bodyPlan(cse.#handle("cse_range_plan_on_stored", handle, storedLength));
+      },
+      free: () => cse.free(handle),
+    };
+  }
+
+  #bodyPlan(handle) {
+    return {
+      handle,
+      contentRange: () => this.#string("cse_body_content_range", handle),
+      contentLength: () => this.#call("cse_body_content_length", handle),
+      objectLength: () => this.#call("cse_body_object_len", handle),
+      free: () => this.free(handle),
+    };
+  }
+
+  // ---- openers ----
+
+  /** The opener of a whole body. */
+  wholeOpener(envelope, material) {
+    return this.#opener(this.#handle("cse_opener_whole", envelope, material));
+  }
+
+  /** The opener of a ranged body; checks the object length against the envelope first. */
+  rangedOpener(envelope, material, bodyPlan) {
+    this.checkStoredLength(envelope, bodyPlan.objectLength());
+    return this.#opener(this.#handle("cse_opener_ranged", bodyPlan.handle, material));
+  }
+
+  #opener(handle) {
+    const cse = this;
+    let buf = 0;
+    let cap = 0;
+    return {
+      /** Opens one chunk of the body; returns the plaintext it releases (a new Uint8Array). */
+      update(chunk) {
+        if (chunk.length > cap) {
+          if (buf) cse.free(buf);
+          cap = Math.max(chunk.length, 64 * 1024);
+          buf = cse.#handle("cse_buffer_new", cap);
+        }
+        new Uint8Array(cse.#x.memory.buffer, cse.#call("cse_buffer_ptr", buf), chunk.length).set(
+          chunk,
+        );
+        const at = cse.#status("cse_opener_update", handle, buf, 0, chunk.length);
+        const len = cse.#call("cse_delivered_len");
+        const ptr = cse.#call("cse_buffer_ptr", buf);
+        return new Uint8Array(cse.#x.memory.buffer, ptr + at, len).slice();
+      },
+      /** Ends the body: throws if it was cut short or ran long; returns the plaintext length. */
+      finish() {
+        try {
+          const n = cse.#call("cse_opener_finish", handle);
+          if (n < 0) throw cse.#fail();
+          return n;
+        } finally {
+          if (buf) cse.free(buf);
+          buf = 0;
+        }
+      },
+    };
+  }
+}
