@@ -14,7 +14,9 @@ fn whole_objects_of_every_size_round_trip() {
         let (cipher, meta) = encrypt(dir.path(), &format!("w{len}"), &plain, &[]);
         let stored = std::fs::read(&cipher).unwrap();
         assert_eq!(stored.len(), len, "CTR ciphertext has the plaintext length");
-        if len > 0 {
+        // From one block on: a shorter ciphertext equals its plaintext by chance (a 1-byte one
+        // once in 256 runs, which made this test flaky).
+        if len >= 16 {
             assert_ne!(stored, plain, "ciphertext equals plaintext");
         }
         let m = read_meta(&meta);
