@@ -43,6 +43,38 @@ use crate::error::{Error, Result, io_error};
 /// chunked SHA-256 under `sha256`, 1 hashed the part whole).
 const FORMAT: &str = "cse-upload/3";
 
+/// For a checkpoint of an earlier format, what to tell the user: which format, and the upload
+/// it holds (its id and object), since it cannot be resumed and should be aborted rather than
+/// left on the server unseen. `None` for anything else.
+fn older_format(first: &[u8], text: &[u8]) -> Option<String> {
+    let header: serde_json::Value = serde_json::from_slice(first).ok()?;
+    let format = header.get("checkpoint")?.as_str()?;
+    if !format.starts_with("cse-upload/") || format == FORMAT {
+        return None;
+    }
+    let field = |name: &str| header.get(name).and_then(|v| v.as_str()).unwrap_or("?");
+    let upload_id = text
+        .split(|&b| b == b'\n')
+        .filter_map(|line| serde_json::from_slice::<serde_json::Value>(line).ok())
+        .find_map(|v| v.get("upload_id")?.as_str().map(str::to_owned));
+    let upload = match upload_id {
+        Some(id) => format!(
+            "it holds upload {id} of oss://{}/{}: abort that upload (AbortMultipartUpload, with \
+             any OSS tool, or the version of cse that wrote the file), then remove the file and \
+             upload again",
+            field("bucket"),
+            field("key")
+        ),
+        None => {
+            "it was written before any upload was initiated: remove it and upload again".to_owned()
+        }
+    };
+    Some(format!(
+        "is a {format} checkpoint, an older format than this version's {FORMAT} (its part \
+         digests are computed differently), so it cannot be resumed; {upload}"
+    ))
+}
+
 /// What the checkpoint knows of one part.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartRecord {
@@ -444,6 +476,9 @@ fn parse(path: &Path, text: &[u8]) -> Result<CheckpointState> {
         ));
     }
     let first = first.map_err(io_error(path))?;
+    if let Some(message) = older_format(&first, text) {
+        return Err(bad(path, message));
+    }
     let header: Header = serde_json::from_slice(&first)
         .ok()
         .filter(|h: &Header| h.checkpoint == FORMAT)

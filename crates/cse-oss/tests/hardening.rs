@@ -930,4 +930,17 @@ async fn a_record_whose_newline_never_landed_was_never_durable() {
         err.to_string().contains("before any upload was initiated"),
         "{err}"
     );
+
+    // A checkpoint of an older format: it names the upload it holds, so that it can be aborted
+    // rather than left on the server unseen.
+    let old = dir.path().join("old.checkpoint");
+    std::fs::write(
+        &old,
+        "{\"checkpoint\":\"cse-upload/2\",\"bucket\":\"b-old\",\"key\":\"k/old\",\"source\":\"x\",\"envelope\":[]}\n{\"upload_id\":\"UP-OLD-1\"}\n",
+    )
+    .unwrap();
+    let err = UploadCheckpoint::open(&old).unwrap_err().to_string();
+    for what in ["cse-upload/2", "UP-OLD-1", "oss://b-old/k/old", "abort"] {
+        assert!(err.contains(what), "{what} in: {err}");
+    }
 }
