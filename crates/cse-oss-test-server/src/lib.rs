@@ -415,15 +415,25 @@ fn crc64_combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
     crc ^ crc_b
 }
 
-/// `len` zero bytes that take no memory: an anonymous mapping never written, whose pages are
-/// all the kernel's one zero page. What a discarded body is stored as.
-fn zeros(len: usize) -> Bytes {
+/// `len` zero bytes that take no memory: slices of one anonymous mapping that is never written,
+/// whose pages are all the kernel's one zero page. What a discarded body is stored as. (One
+/// mapping for every body: a mapping each would run into the kernel's limit on mappings, about
+/// 65 000, after as many objects.)
+/// `None` when no mapping can be had (the caller answers 500).
+fn zeros(len: usize) -> Option<Bytes> {
+    static ZEROS: std::sync::OnceLock<Option<Bytes>> = std::sync::OnceLock::new();
     if len == 0 {
-        return Bytes::new();
+        return Some(Bytes::new());
     }
-    match memmap2::MmapMut::map_anon(len) {
-        Ok(map) => Bytes::from_owner(map),
-        Err(_) => Bytes::from(vec![0u8; len]),
+    let shared = ZEROS.get_or_init(|| {
+        memmap2::MmapMut::map_anon(MAX_RESERVE)
+            .ok()
+            .map(Bytes::from_owner)
+    });
+    match shared {
+        Some(z) if len <= z.len() => Some(z.slice(..len)),
+        // Past 5 GiB (no OSS body is), or where the mapping was refused: a mapping of its own.
+        _ => memmap2::MmapMut::map_anon(len).ok().map(Bytes::from_owner),
     }
 }
 
@@ -727,7 +737,13 @@ struct Received {
 /// Reads `body` frame by frame, hashing (MD5, CRC-64) each frame as it arrives. A body of one
 /// frame is kept as that frame; a longer one is gathered into one [`Gather`] buffer (reserved
 /// from the declared length, up to [`MAX_RESERVE`]), so that GetObject can slice it later.
-async fn receive<B>(mut body: B, with_md5: bool, discard: bool) -> Result<Received, B::Error>
+///
+/// The error is the body's, or `None` when a discarded body's length cannot be mapped.
+async fn receive<B>(
+    mut body: B,
+    with_md5: bool,
+    discard: bool,
+) -> Result<Received, Option<B::Error>>
 where
     B: Body<Data = Bytes> + Unpin,
 {
@@ -738,7 +754,7 @@ where
     let mut joined: Option<Gather> = None;
     let mut len = 0usize;
     while let Some(frame) = body.frame().await {
-        let Ok(data) = frame?.into_data() else {
+        let Ok(data) = frame.map_err(Some)?.into_data() else {
             continue; // trailers: OSS takes none
         };
         if data.is_empty() {
@@ -765,7 +781,7 @@ where
         }
     }
     let data = match (joined, first) {
-        _ if discard => zeros(len),
+        _ if discard => zeros(len).ok_or(None)?,
         (Some(buf), _) => buf.freeze(),
         (None, Some(one)) => one,
         (None, None) => Bytes::new(),
@@ -782,6 +798,9 @@ where
     };
     Ok(Received { data, md5, crc64 })
 }
+
+/// The most a body gathered on the heap reserves before its bytes arrive.
+const HEAP_RESERVE: usize = 64 << 20;
 
 /// The size from which a body is gathered into its own memory mapping rather than the heap.
 const MAP_FROM: usize = 4 << 20;
@@ -802,7 +821,9 @@ impl Gather {
         {
             return Self::Mapped { map, len: 0 };
         }
-        Self::Heap(bytes::BytesMut::with_capacity(capacity))
+        // Small bodies, or no mapping to be had: the heap, reserving at most 64 MiB up front
+        // (the capacity comes from the client's Content-Length) and growing past it.
+        Self::Heap(bytes::BytesMut::with_capacity(capacity.min(HEAP_RESERVE)))
     }
 
     fn extend(&mut self, data: &[u8]) {
@@ -1035,11 +1056,17 @@ async fn handle(state: &State, req: Request<Incoming>) -> Reply {
                 incoming.body_crc64 = received.crc64;
                 dispatch(state, &incoming)
             }
-            Err(_) => Err(err(
+            Err(Some(_)) => Err(err(
                 400,
                 "IncompleteBody",
                 "",
                 "the request body ended early",
+            )),
+            Err(None) => Err(err(
+                500,
+                "InternalError",
+                "",
+                "the server cannot map the discarded body's length",
             )),
         }
     };
@@ -2004,7 +2031,14 @@ fn complete(state: &State, r: &Incoming2) -> Result<Reply, OssError> {
     }
     let data = match data {
         Some(data) => data.freeze(),
-        None => zeros(usize::try_from(total).unwrap_or(usize::MAX)),
+        None => usize::try_from(total).ok().and_then(zeros).ok_or_else(|| {
+            err(
+                500,
+                "InternalError",
+                "",
+                "the server cannot map the discarded object's length",
+            )
+        })?,
     };
     let etag = format!("{}-{}", hex::encode_upper(Md5::digest(&md5s)), datas.len());
     let Some(up) = uploads.remove(&upload_id) else {
@@ -2160,10 +2194,12 @@ mod tests {
 
     #[test]
     fn zeros_are_zero_and_as_long_as_asked() {
-        let z = zeros(3 << 20);
+        let z = zeros(3 << 20).unwrap();
         assert_eq!(z.len(), 3 << 20);
         assert!(z.iter().all(|&b| b == 0));
-        assert!(zeros(0).is_empty());
+        assert!(zeros(0).unwrap().is_empty());
+        // Every body shares one mapping: slices of the same bytes.
+        assert_eq!(zeros(10).unwrap().as_ptr(), zeros(20).unwrap().as_ptr());
     }
 
     /// A request body arriving in the given frames.
