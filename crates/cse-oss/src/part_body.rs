@@ -207,7 +207,11 @@ impl PieceFile {
 
     /// Reads up to `want` bytes, at most [`PIECE_LEN`] (fewer only at the end of the file), into
     /// a fresh page-aligned buffer.
-    pub(crate) async fn read_piece(&self, want: u64) -> Result<BytesMut> {
+    ///
+    /// `&mut self`: reads of one file are one at a time, so their order is the file's. (A read
+    /// still running on the pool when its body is dropped moves only this handle's offset; each
+    /// attempt opens its own.)
+    pub(crate) async fn read_piece(&mut self, want: u64) -> Result<BytesMut> {
         let want = usize::try_from(want).unwrap_or(PIECE_LEN).min(PIECE_LEN);
         let file = Arc::clone(&self.file);
         blocking(&self.path, move || {
@@ -229,7 +233,7 @@ impl PieceFile {
     }
 
     /// Whether the file has a byte past where it was read to (it grew while it was read).
-    async fn has_more(&self) -> Result<bool> {
+    async fn has_more(&mut self) -> Result<bool> {
         let file = Arc::clone(&self.file);
         blocking(&self.path, move || {
             use std::io::Read as _;
@@ -536,7 +540,7 @@ pub(crate) async fn fingerprint_file(
     len: u64,
 ) -> Result<PartFingerprint> {
     let mut fingerprinter = context.part_fingerprinter(part)?;
-    let file = PieceFile::open(path, offset).await?;
+    let mut file = PieceFile::open(path, offset).await?;
     let mut left = len;
     while left > 0 {
         let buf = file.read_piece(left).await?;
@@ -654,6 +658,9 @@ where
 pub(crate) struct ReaderBody<R> {
     /// In a mutex only to be `Sync`, as reqwest wants; reached through `&mut` without locking.
     reader: SyncMutex<R>,
+    /// The piece buffer, kept across polls: a read that is not ready allocates nothing, and a
+    /// short read hands out a copy of its bytes and keeps the buffer for the next one.
+    spare: Option<BytesMut>,
     done: bool,
 }
 
@@ -661,10 +668,15 @@ impl<R> ReaderBody<R> {
     pub(crate) const fn new(reader: R) -> Self {
         Self {
             reader: SyncMutex::new(reader),
+            spare: None,
             done: false,
         }
     }
 }
+
+/// A read shorter than this goes out as a copy, so that its frame does not keep a whole
+/// piece buffer alive while it waits to be sent.
+const SHORT_READ: usize = PIECE_LEN / 4;
 
 impl<R: tokio::io::AsyncRead + Unpin> http_body::Body for ReaderBody<R> {
     type Data = Bytes;
@@ -682,10 +694,16 @@ impl<R: tokio::io::AsyncRead + Unpin> http_body::Body for ReaderBody<R> {
             .reader
             .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut buf = aligned_piece(PIECE_LEN);
+        let mut buf = this
+            .spare
+            .take()
+            .unwrap_or_else(|| aligned_piece(PIECE_LEN));
         let mut read = tokio::io::ReadBuf::new(&mut buf);
         match Pin::new(reader).poll_read(cx, &mut read) {
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                this.spare = Some(buf);
+                Poll::Pending
+            }
             Poll::Ready(Err(e)) => {
                 this.done = true;
                 Poll::Ready(Some(Err(e)))
@@ -695,6 +713,11 @@ impl<R: tokio::io::AsyncRead + Unpin> http_body::Body for ReaderBody<R> {
                 if n == 0 {
                     this.done = true;
                     return Poll::Ready(None);
+                }
+                if n < SHORT_READ {
+                    let frame = Bytes::copy_from_slice(&buf[..n]);
+                    this.spare = Some(buf);
+                    return Poll::Ready(Some(Ok(Frame::data(frame))));
                 }
                 buf.truncate(n);
                 Poll::Ready(Some(Ok(Frame::data(buf.freeze()))))
@@ -913,6 +936,67 @@ mod tests {
     use cse_core::{ContentKey, ContentMaterial, CounterBlock, SealedEnvelope};
 
     const PART: u64 = 3 * PIECE_LEN as u64;
+
+    /// A reader that is not ready every other poll (waking itself), and otherwise gives the
+    /// next of its chunks.
+    struct Stuttering {
+        chunks: std::collections::VecDeque<Vec<u8>>,
+        ready: bool,
+    }
+
+    impl tokio::io::AsyncRead for Stuttering {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            self.ready = !self.ready;
+            if !self.ready {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            if let Some(chunk) = self.chunks.pop_front() {
+                buf.put_slice(&chunk);
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reader_body_delivers_every_byte_across_pending_and_short_reads() {
+        let sizes = [
+            1,
+            7,
+            PIECE_LEN,
+            100,
+            SHORT_READ,
+            SHORT_READ - 1,
+            PIECE_LEN / 2,
+            3,
+        ];
+        let mut all = Vec::new();
+        let mut chunks = std::collections::VecDeque::new();
+        for (i, n) in sizes.into_iter().enumerate() {
+            let chunk: Vec<u8> = (0..n).map(|j| (i * 31 + j) as u8).collect();
+            all.extend_from_slice(&chunk);
+            chunks.push_back(chunk);
+        }
+        let body = ReaderBody::new(Stuttering {
+            chunks,
+            ready: false,
+        });
+        let mut body = std::pin::pin!(body);
+        let mut got = Vec::new();
+        let mut frames = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let data = frame.unwrap().into_data().unwrap();
+            frames.push(data.len());
+            got.extend_from_slice(&data);
+        }
+        assert_eq!(got, all);
+        assert_eq!(frames, sizes, "one frame per read, short ones too");
+        assert!(http_body::Body::is_end_stream(&*body));
+    }
 
     fn context() -> Arc<MultipartContext> {
         let material = ContentMaterial::new(
