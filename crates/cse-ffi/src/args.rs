@@ -59,6 +59,7 @@ pub(crate) unsafe fn bytes_mut<'a>(
     if ptr.is_null() {
         return Err(Failure::null(name));
     }
+    aligned(ptr, name)?;
     if len > MAX_LEN {
         return Err(Failure::invalid(name, "has a length past isize::MAX"));
     }
@@ -109,6 +110,7 @@ pub(crate) fn overlap(a: *const u8, a_len: usize, b: *const u8, b_len: usize) ->
 /// `ptr` is NULL or a live handle of type `T` from this library, not used mutably elsewhere
 /// for `'a`.
 pub(crate) unsafe fn handle<'a, T>(ptr: *const T, name: &str) -> Result<&'a T, Failure> {
+    aligned(ptr, name)?;
     // SAFETY: the caller guarantees that a non-NULL `ptr` is a live handle from `into_handle`.
     unsafe { ptr.as_ref() }.ok_or_else(|| Failure::null(name))
 }
@@ -118,6 +120,7 @@ pub(crate) unsafe fn handle<'a, T>(ptr: *const T, name: &str) -> Result<&'a T, F
 /// # Safety
 /// `ptr` is NULL or a live handle of type `T` from this library, used by nothing else for `'a`.
 pub(crate) unsafe fn handle_mut<'a, T>(ptr: *mut T, name: &str) -> Result<&'a mut T, Failure> {
+    aligned(ptr, name)?;
     // SAFETY: the caller guarantees that a non-NULL `ptr` is a live handle used by nothing else.
     unsafe { ptr.as_mut() }.ok_or_else(|| Failure::null(name))
 }
@@ -139,6 +142,7 @@ impl<T> Out<T> {
 /// # Safety
 /// `ptr` is NULL or points to a writable, aligned `T` for the duration of the call.
 pub(crate) unsafe fn out<T>(ptr: *mut T, name: &str) -> Result<Out<T>, Failure> {
+    aligned(ptr, name)?;
     NonNull::new(ptr)
         .map(Out)
         .ok_or_else(|| Failure::null(name))
@@ -148,8 +152,20 @@ pub(crate) unsafe fn out<T>(ptr: *mut T, name: &str) -> Result<Out<T>, Failure> 
 ///
 /// # Safety
 /// As [`out`].
-pub(crate) unsafe fn optional_out<T>(ptr: *mut T) -> Option<Out<T>> {
-    NonNull::new(ptr).map(Out)
+pub(crate) unsafe fn optional_out<T>(ptr: *mut T, name: &str) -> Result<Option<Out<T>>, Failure> {
+    aligned(ptr, name)?;
+    Ok(NonNull::new(ptr).map(Out))
+}
+
+/// Refuses a pointer that is not aligned for its type: reading or writing through one is
+/// undefined behaviour on the Rust side, where no sanitizer of the C caller's sees it. NULL
+/// passes (each caller decides what NULL means).
+fn aligned<T>(ptr: *const T, name: &str) -> Result<(), Failure> {
+    if ptr.is_null() || ptr.is_aligned() {
+        Ok(())
+    } else {
+        Err(Failure::invalid(name, "is not aligned for its type"))
+    }
 }
 
 /// Moves `value` to the heap and returns the handle the caller owns.
@@ -221,6 +237,7 @@ pub(crate) unsafe fn items<'a, T>(
     if ptr.is_null() {
         return Err(Failure::null(name));
     }
+    aligned(ptr, name)?;
     if len
         .checked_mul(size_of::<T>())
         .is_none_or(|bytes| bytes > MAX_LEN)
@@ -248,6 +265,7 @@ pub(crate) unsafe fn items_mut<'a, T>(
     if ptr.is_null() {
         return Err(Failure::null(name));
     }
+    aligned(ptr, name)?;
     if len
         .checked_mul(size_of::<T>())
         .is_none_or(|bytes| bytes > MAX_LEN)

@@ -224,7 +224,7 @@ pub(crate) unsafe fn finish<H: StreamHandle>(
     let (handle, total) = unsafe {
         (
             args::handle_mut(handle, H::NAME)?,
-            args::optional_out(out_total),
+            args::optional_out(out_total, "out_total")?,
         )
     };
     let n = handle.slot().finish()?;

@@ -516,6 +516,12 @@ static void streams(cse_master_key *key) {
     uint64_t left = 0;
     OK(cse_sealer_remaining(s, &known, &left));
     CHECK(known && left == 10);
+    /* A misaligned out-parameter is refused before anything is written through it. */
+    static uint64_t words[2];
+    uint64_t *misaligned = (uint64_t *)((unsigned char *)words + 1);
+    EXPECT(CSE_STATUS_INVALID_ARGUMENT, cse_sealer_remaining(s, &known, misaligned));
+    CHECK(strstr(last_error(), "aligned") != NULL);
+    CHECK(words[0] == 0 && words[1] == 0);
     EXPECT(CSE_STATUS_EXTENDED, cse_sealer_update_in_place(s, buf, 11));
     OK(cse_sealer_update_in_place(s, buf, 5));
     EXPECT(CSE_STATUS_TRUNCATED, cse_sealer_finish(s, NULL));
