@@ -127,6 +127,7 @@ extern crate std;
 
 mod envelope;
 mod error;
+mod fallible_rng;
 #[cfg(feature = "alloc")]
 mod fingerprint;
 mod fixed;
@@ -151,6 +152,7 @@ pub use envelope::{
     WRAP_ALG_KMS, WRAP_ALG_RSA, WrappedValue,
 };
 pub use error::{Error, Field, KeyProblem, RangeProblem, Result, StreamError, ValueProblem};
+pub use fallible_rng::FallibleRng;
 #[cfg(feature = "alloc")]
 pub use fingerprint::{PartFingerprint, PartFingerprinter, TrackedPartSealer};
 pub use key::{

@@ -285,3 +285,27 @@ fn envelope_debug_shows_no_material() {
     }
     assert!(dbg.contains("<256 bytes>"), "{dbg}");
 }
+
+/// Sealing and opening with a random source that fails every draw end (and report the failure
+/// through the wrapper): RSA's rejection loops must not spin on the stand-in bytes, as they did
+/// on zeros.
+#[test]
+fn a_failing_random_source_ends_rsa_seal_and_open() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let key = rsa_key();
+        let mut failing = FallibleRng::new(|_: &mut [u8]| false);
+        let sealed = SealedEnvelope::seal(&key, &mut failing);
+        assert!(failing.failed());
+        let mut good = rand_core::UnwrapErr(getrandom::SysRng);
+        let envelope =
+            Envelope::seal(&ContentMaterial::generate(&mut good), &key, &mut good).unwrap();
+        let mut failing = FallibleRng::new(|_: &mut [u8]| false);
+        let opened = envelope.open(&key, &mut failing);
+        assert!(failing.failed());
+        let _ = tx.send((sealed.is_ok(), opened.is_ok()));
+    });
+    // Either outcome is fine (the caller discards it); not returning is the bug.
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .expect("seal and open with a failing source returned");
+}

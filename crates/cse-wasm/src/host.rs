@@ -2,9 +2,8 @@
 //! random source over the first. On other targets (the host's unit tests) they are stand-ins
 //! that a test installs.
 
-use core::convert::Infallible;
-
-use cse_core::rand_core::{CryptoRng, TryCryptoRng, TryRng};
+use cse_core::FallibleRng;
+use cse_core::rand_core::CryptoRng;
 
 use crate::api::Failure;
 
@@ -91,65 +90,14 @@ pub(crate) fn unwrap(ctx: u32, wrapped: &[u8], out: &mut [u8]) -> bool {
     stand_in::UNWRAP.with(|u| u.borrow().as_ref().is_some_and(|f| f(ctx, wrapped, out)))
 }
 
-/// The host's random source as the engine's infallible `CryptoRng`. The engine cannot be told
-/// that a draw failed, so a failure is remembered and the whole call is refused afterwards:
-/// nothing made from the bytes that stand in for the failed draw leaves the call.
-struct HostRng {
-    failed: bool,
-    filler: u64,
-}
-
-impl TryRng for HostRng {
-    type Error = Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        let mut bytes = [0u8; 4];
-        self.try_fill_bytes(&mut bytes)?;
-        Ok(u32::from_le_bytes(bytes))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        let mut bytes = [0u8; 8];
-        self.try_fill_bytes(&mut bytes)?;
-        Ok(u64::from_le_bytes(bytes))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        if !fill(dst) {
-            self.failed = true;
-            stand_in_bytes(&mut self.filler, dst);
-        }
-        Ok(())
-    }
-}
-
-impl TryCryptoRng for HostRng {}
-
-/// What stands in for a failed draw: bytes that are never zero and never repeat a draw, so that
-/// the RSA code's rejection loops (a non-zero padding byte, an invertible blinding factor) end,
-/// after which the whole call is refused. Zeros would make those loops spin forever.
-fn stand_in_bytes(counter: &mut u64, dst: &mut [u8]) {
-    // A splitmix64 stream: no draw repeats an earlier one (a repeating source could make a
-    // rejection loop draw the same refused value forever), and no byte is zero.
-    for b in dst {
-        *counter = counter.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = *counter;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        *b = (z ^ (z >> 31)).to_le_bytes()[0] | 1;
-    }
-}
-
-/// Runs `f` with the host's random source, and refuses its result if any draw failed.
+/// Runs `f` with the host's random source, and refuses its result if any draw failed
+/// ([`FallibleRng`] says why a failed draw cannot simply be zeros).
 pub(crate) fn with_random<T>(
     f: impl FnOnce(&mut dyn CryptoRng) -> cse_core::Result<T>,
 ) -> Result<T, Failure> {
-    let mut rng = HostRng {
-        failed: false,
-        filler: 0,
-    };
+    let mut rng = FallibleRng::new(fill);
     let result = f(&mut rng);
-    if rng.failed {
+    if rng.failed() {
         drop(result);
         return Err(Failure(
             "the host's random source failed (cse_host.random_fill returned nonzero)".to_owned(),
