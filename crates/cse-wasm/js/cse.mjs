@@ -178,6 +178,11 @@ export class Cse {
     return this.#handle("cse_envelope_open", envelope, key);
   }
 
+  /** The envelope's wrap-alg: what a callback key for it is made with. */
+  wrapAlg(envelope) {
+    return this.#string("cse_envelope_wrap_alg", envelope);
+  }
+
   /** The plaintext length the envelope declares, or null. */
   declaredLength(envelope) {
     const n = this.#call("cse_envelope_declared_len", envelope);

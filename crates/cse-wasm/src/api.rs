@@ -240,6 +240,11 @@ pub(crate) fn envelope_open(state: &mut State, envelope: u32, key: u32) -> Resul
     insert(state, Item::Material(material))
 }
 
+pub(crate) fn envelope_wrap_alg(state: &State, envelope: u32) -> Result<String> {
+    let env = item!(state, envelope, Envelope, "envelope", "an envelope")?;
+    Ok(env.wrap_alg().to_owned())
+}
+
 pub(crate) fn envelope_declared_len(state: &State, envelope: u32) -> Result<f64> {
     let env = item!(state, envelope, Envelope, "envelope", "an envelope")?;
     Ok(env.declared_len().map_or(-1.0, number))
@@ -351,7 +356,7 @@ pub(crate) fn opener_update(
         Some(other) => {
             let kind = other.kind();
             // Put it back where it was: a failed call changes nothing.
-            restore(state, buf, other);
+            state.table.put_back(buf, other);
             return Err(Failure(format!(
                 "buf: handle {buf} is {kind}, not a buffer"
             )));
@@ -380,15 +385,10 @@ pub(crate) fn opener_update(
         let delivered = u32::try_from(range.len()).map_err(|_| bad("len: too large"))?;
         Ok((at, delivered))
     })();
-    restore(state, buf, Item::Buffer(bytes));
+    state.table.put_back(buf, Item::Buffer(bytes));
     let (at, delivered) = result?;
     state.delivered = delivered;
     Ok(at)
-}
-
-/// Puts `item` back in slot `handle` (which `remove` emptied a moment ago).
-fn restore(state: &mut State, handle: u32, item: Item) {
-    state.table.put_back(handle, item);
 }
 
 /// Finishes the opener (and frees its handle): the check that the whole body, or the whole
@@ -398,7 +398,7 @@ pub(crate) fn opener_finish(state: &mut State, opener: u32) -> Result<f64> {
         Some(Item::Opener(o)) => Ok(number((*o).finish().map_err(Error::from)?)),
         Some(other) => {
             let kind = other.kind();
-            restore(state, opener, other);
+            state.table.put_back(opener, other);
             Err(Failure(format!(
                 "opener: handle {opener} is {kind}, not an opener"
             )))

@@ -111,6 +111,12 @@ pub extern "C" fn cse_envelope_open(envelope: u32, key: u32) -> u32 {
     call(0, |s| api::envelope_open(s, envelope, key))
 }
 
+/// The envelope's wrap-alg (what a callback key must be made for), in the text register.
+#[unsafe(no_mangle)]
+pub extern "C" fn cse_envelope_wrap_alg(envelope: u32) -> i32 {
+    call_text(|s| api::envelope_wrap_alg(s, envelope))
+}
+
 /// The plaintext length the envelope declares, or -1 when it declares none (or on failure).
 #[unsafe(no_mangle)]
 pub extern "C" fn cse_envelope_declared_len(envelope: u32) -> f64 {
