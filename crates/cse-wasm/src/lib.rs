@@ -55,4 +55,3 @@ mod host;
 mod table;
 #[cfg(test)]
 mod tests;
-
