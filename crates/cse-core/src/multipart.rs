@@ -474,6 +474,27 @@ impl PartSealer {
         }
     }
 
+    /// Takes the next `len` bytes of the part off as a sealer of their own, and moves this one
+    /// past them, as [`Sealer::split_to`] does: to seal one part on several threads. Finish
+    /// every piece; this part's [`finish`](Self::finish) counts the bytes handed to pieces as
+    /// sealed.
+    ///
+    /// # Errors
+    /// [`StreamError::PartLength`] when the part would grow past its length; the state is
+    /// unchanged.
+    pub fn split_to(&mut self, len: u64) -> Result<Sealer, StreamError> {
+        match self.sealer.split_to(len) {
+            Err(StreamError::Extended { .. } | StreamError::TooLong) => {
+                Err(StreamError::PartLength {
+                    part: self.part,
+                    expected: self.len,
+                    actual: self.sealed_so_far().saturating_add(len),
+                })
+            }
+            other => other,
+        }
+    }
+
     /// Ends the part and returns its length.
     ///
     /// # Errors

@@ -10,45 +10,82 @@
 
 use core::ops::Range;
 
-use aes::Aes256;
-use ctr::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
+use aes::Aes256Enc;
+use ctr::cipher::{InnerIvInit, KeyInit, StreamCipher, StreamCipherSeek};
 use md5::{Digest as _, Md5};
 use subtle::ConstantTimeEq as _;
+use zeroize::Zeroize as _;
 
 use crate::error::StreamError;
 use crate::key::ContentMaterial;
 
-type Aes256Ctr = ctr::Ctr128BE<Aes256>;
+type Aes256Ctr = ctr::Ctr128BE<Aes256Enc>;
 
 /// The keystream of one object, positioned at a byte offset.
 ///
 /// Block `i` is `AES-256(key, (counter + i) mod 2^128)`, the big-endian 128-bit increment that
 /// every SDK uses (Go `cipher.NewCTR`, JCE `AES/CTR/NoPadding`, pycryptodome `Counter.new(128)`).
-struct Keystream(Aes256Ctr);
+///
+/// It keeps the expanded key and the first counter block beside the running state (`ctr` can
+/// neither be cloned nor give its key back), for [`split_to`](Self::split_to). All three are
+/// wiped on drop.
+struct Keystream {
+    ctr: Aes256Ctr,
+    cipher: Aes256Enc,
+    counter: [u8; 16],
+}
+
+impl Drop for Keystream {
+    fn drop(&mut self) {
+        // `ctr` and `cipher` wipe themselves (the `zeroize` features of `ctr` and `aes`).
+        self.counter.zeroize();
+    }
+}
 
 impl Keystream {
     fn at(material: &ContentMaterial, offset: u64) -> Self {
-        let mut ctr = Aes256Ctr::new(
-            material.key().as_bytes().into(),
-            material.counter().as_bytes().into(),
-        );
+        let cipher = Aes256Enc::new(material.key().as_bytes().into());
+        Self::from_parts(cipher, *material.counter().as_bytes(), offset)
+    }
+
+    fn from_parts(cipher: Aes256Enc, counter: [u8; 16], offset: u64) -> Self {
+        let mut ctr = Aes256Ctr::from_core(ctr::CtrCore::inner_iv_init(
+            cipher.clone(),
+            (&counter).into(),
+        ));
         // The 128-bit counter never runs out from a 64-bit byte offset: `ctr` only reports an
         // exhausted keystream after 2^128 blocks, so seeking cannot fail here.
         if ctr.try_seek(offset).is_err() {
             unreachable_keystream_end();
         }
-        Self(ctr)
+        Self {
+            ctr,
+            cipher,
+            counter,
+        }
+    }
+
+    /// The same keystream at `offset`: the only way one is duplicated, for
+    /// [`Sealer::split_to`], which never lets both copies cover the same bytes.
+    fn split_at(&self, offset: u64) -> Self {
+        Self::from_parts(self.cipher.clone(), self.counter, offset)
     }
 
     fn apply(&mut self, input: &[u8], output: &mut [u8]) {
         // Every caller passes equal lengths, and a 64-bit stream never exhausts a 128-bit counter.
-        if self.0.try_apply_keystream_b2b(input, output).is_err() {
+        if self.ctr.try_apply_keystream_b2b(input, output).is_err() {
             unreachable_keystream_end();
         }
     }
 
     fn apply_in_place(&mut self, buf: &mut [u8]) {
-        self.0.apply_keystream(buf);
+        self.ctr.apply_keystream(buf);
+    }
+
+    fn seek(&mut self, offset: u64) {
+        if self.ctr.try_seek(offset).is_err() {
+            unreachable_keystream_end();
+        }
     }
 }
 
@@ -64,8 +101,7 @@ type Step<T> = Result<T, StreamError>;
 
 fn end_of(pos: u64, len: usize) -> Step<u64> {
     u64::try_from(len)
-        .ok()
-        .and_then(|l| pos.checked_add(l))
+        .map_or(None, |l| pos.checked_add(l))
         .ok_or(StreamError::TooLong)
 }
 
@@ -145,7 +181,10 @@ impl Sealer {
     }
 
     fn check(&self, len: usize) -> Step<u64> {
-        let end = end_of(self.pos, len);
+        self.check_end(end_of(self.pos, len))
+    }
+
+    fn check_end(&self, end: Step<u64>) -> Step<u64> {
         match self.end {
             // An end past 2^64 - 1 is past any declared length too: report the length, not the
             // overflow (found by fuzzing, a part that ends near 2^64).
@@ -182,6 +221,50 @@ impl Sealer {
         self.pos = self.check(buf.len())?;
         self.keystream.apply_in_place(buf);
         Ok(0..buf.len())
+    }
+
+    /// Takes the next `len` bytes of this stream off as a sealer of their own, and moves this
+    /// one past them: the way to seal one large buffer on several threads.
+    ///
+    /// Split the buffer into pieces and take a sealer for each, front to back; then seal the
+    /// pieces in any order, on any thread. Every keystream byte is handed out once: this sealer
+    /// never goes back to the bytes it gave away, the piece seals at most `len` bytes, and its
+    /// [`finish`](Self::finish) reports the bytes it did not seal. A piece that is dropped
+    /// unsealed leaves a hole, and the object is then corrupt: finish every piece.
+    ///
+    /// ```
+    /// use cse_core::{ContentMaterial, ContentKey, CounterBlock, Sealer};
+    /// let material = ContentMaterial::new(ContentKey::from_bytes([7; 32]), CounterBlock::from_bytes([0; 16]));
+    /// let mut whole = *b"sealed on two threads";
+    /// Sealer::new(&material).update_in_place(&mut whole)?;
+    ///
+    /// let mut sealer = Sealer::with_len(&material, 21);
+    /// let mut buf = *b"sealed on two threads";
+    /// let (front, back) = buf.split_at_mut(10);
+    /// let mut piece = sealer.split_to(10)?;
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| piece.update_in_place(front));
+    ///     sealer.update_in_place(back)
+    /// })?;
+    /// piece.finish()?;
+    /// assert_eq!(sealer.finish()?, 21);
+    /// assert_eq!(buf, whole);
+    /// # Ok::<(), cse_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`StreamError::Extended`] when the declared length would be passed,
+    /// [`StreamError::TooLong`] past 2^64 - 1 bytes; the state is unchanged.
+    pub fn split_to(&mut self, len: u64) -> Step<Self> {
+        let end = self.check_end(self.pos.checked_add(len).ok_or(StreamError::TooLong))?;
+        let piece = Self {
+            keystream: self.keystream.split_at(self.pos),
+            pos: self.pos,
+            end: Some(end),
+        };
+        self.keystream.seek(end);
+        self.pos = end;
+        Ok(piece)
     }
 
     /// The number of bytes still to come, when a length was declared.

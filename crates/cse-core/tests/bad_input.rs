@@ -631,7 +631,32 @@ fn multipart_refuses_keystream_reuse() {
             actual: 17
         })
     );
-    p3.update_in_place(&mut [0; 16]).unwrap();
+    // Pieces split off a part are bounded by the part too.
+    assert_eq!(
+        p3.split_to(17).map(|_| ()),
+        Err(StreamError::PartLength {
+            part: 3,
+            expected: 16,
+            actual: 17
+        })
+    );
+    assert_eq!(
+        p3.split_to(u64::MAX).map(|_| ()),
+        Err(StreamError::PartLength {
+            part: 3,
+            expected: 16,
+            actual: u64::MAX
+        })
+    );
+    let mut piece = p3.split_to(10).unwrap();
+    assert_eq!(p3.remaining(), 6, "the piece's bytes count as sealed");
+    piece.update_in_place(&mut [0; 10]).unwrap();
+    assert_eq!(
+        piece.finish(),
+        Ok(64 + 10),
+        "a piece ends at its stream offset"
+    );
+    p3.update_in_place(&mut [0; 6]).unwrap();
     p3.finish().unwrap();
     let headers = up.envelope().to_headers(DEFAULT_PREFIX).unwrap();
     assert!(headers.contains(&(format!("{P}part-size"), "32".to_owned())));

@@ -16,7 +16,7 @@ use cse_testkit::invariants::headers::{decode_any, round_trip};
 use cse_testkit::invariants::matdesc::parse_any;
 use cse_testkit::invariants::multipart::{Op, Sizes, operations, parts_in_any_order};
 use cse_testkit::invariants::ranges::{Server, open_range, plan_any};
-use cse_testkit::invariants::stream::seal_and_open;
+use cse_testkit::invariants::stream::{seal_and_open, seal_split};
 use cse_testkit::rng::shuffle;
 use proptest::prelude::*;
 
@@ -95,6 +95,16 @@ proptest! {
         open_cuts in proptest::collection::vec(1usize..300, 1..8),
     ) {
         seal_and_open(key, counter, &data, Cuts::Cycle(&seal_cuts), Cuts::Cycle(&open_cuts));
+    }
+
+    #[test]
+    fn split_sealing_in_any_order_equals_one_stream(
+        (key, counter) in any_material(),
+        data in proptest::collection::vec(any::<u8>(), 0..2000),
+        cuts in proptest::collection::vec(1usize..300, 1..8),
+        seed in any::<u64>(),
+    ) {
+        seal_split(key, counter, &data, Cuts::Cycle(&cuts), seed);
     }
 
     #[test]

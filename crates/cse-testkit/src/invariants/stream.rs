@@ -136,3 +136,83 @@ pub fn seal_and_open(
         })
     );
 }
+
+/// Seals `plain` through [`Sealer::split_to`]: the whole object is cut by `cuts` into pieces,
+/// each piece taken off the sealer front to back (a piece of a piece, for every other one, so
+/// pieces of split pieces are covered too), and the pieces sealed in the order `seed` shuffles
+/// them to, half of them in place. Asserts that:
+/// - the result equals the reference keystream's ciphertext;
+/// - every piece and the sealer finish with the ends they were given;
+/// - splitting past the declared length is `Extended` and changes nothing;
+/// - a piece refuses a byte beyond its length, and a short piece is `Truncated`.
+///
+/// # Panics
+/// When any of that does not hold.
+pub fn seal_split(key: [u8; 32], counter: [u8; 16], plain: &[u8], cuts: Cuts<'_>, seed: u64) {
+    let m = material(key, counter);
+    let len = plain.len() as u64;
+    let mut sealer = Sealer::with_len(&m, len);
+    let lengths = cuts.lengths(plain.len());
+    let mut pieces = Vec::with_capacity(lengths.len());
+    let mut offset = 0usize;
+    for (i, &n) in lengths.iter().enumerate() {
+        if i % 2 == 1 && n > 1 {
+            // A piece of a piece: the front half off a piece of n, then the rest of that piece.
+            let mut outer = sealer.split_to(n as u64).expect("within length");
+            let inner = outer.split_to((n / 2) as u64).expect("within piece");
+            pieces.push((offset, n / 2, inner));
+            pieces.push((offset + n / 2, n - n / 2, outer));
+        } else {
+            pieces.push((offset, n, sealer.split_to(n as u64).expect("within length")));
+        }
+        offset += n;
+    }
+    assert_eq!(sealer.position(), len, "the pieces took the whole stream");
+    assert_eq!(
+        sealer.split_to(1).map(|_| ()),
+        Err(StreamError::Extended { expected: len }),
+        "no piece past the declared length"
+    );
+    assert_eq!(sealer.position(), len, "a refused split changes nothing");
+
+    let mut order: Vec<usize> = (0..pieces.len()).collect();
+    crate::rng::shuffle(&mut order, seed);
+    let mut slots: Vec<Option<(usize, usize, Sealer)>> = pieces.into_iter().map(Some).collect();
+    let mut sealed = plain.to_vec();
+    for (turn, i) in order.into_iter().enumerate() {
+        let (at, n, mut piece) = slots[i].take().expect("each piece once");
+        let end = (at + n) as u64;
+        let buf = &mut sealed[at..at + n];
+        if turn % 2 == 0 {
+            piece.update_in_place(buf).expect("within piece");
+        } else {
+            let input = plain[at..at + n].to_vec();
+            piece.update(&input, buf).expect("within piece");
+        }
+        assert_eq!(
+            piece.update_in_place(&mut [0]).map(|_| ()),
+            Err(StreamError::Extended { expected: end }),
+            "a piece seals no byte past its end"
+        );
+        assert_eq!(piece.finish(), Ok(end), "a piece ends where it was cut");
+    }
+    assert_eq!(sealer.finish(), Ok(len), "the sealer ends at the length");
+    assert_eq!(
+        sealed,
+        reference_seal(&key, &counter, plain),
+        "split sealing equals the reference keystream"
+    );
+
+    if len > 0 {
+        let mut sealer = Sealer::with_len(&m, len);
+        let short = sealer.split_to(len).expect("within length");
+        assert_eq!(
+            short.finish(),
+            Err(StreamError::Truncated {
+                expected: len,
+                actual: 0
+            }),
+            "an unsealed piece is reported"
+        );
+    }
+}
