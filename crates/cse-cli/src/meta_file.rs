@@ -1,45 +1,16 @@
 //! META.json: an object's metadata as OSS returns it on HEAD, a flat JSON object of header name
-//! to string value. Names are kept as written (the engine matches them case-insensitively) and
-//! written in lower case.
+//! to string value, read and written by the engine's codec (`cse_core::parse_meta_file`,
+//! `cse_core::meta_file_text`), which the Python package's file helpers share.
 
-use std::fmt;
 use std::path::Path;
 
-use cse_core::{DEFAULT_PREFIX, is_envelope_header};
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use cse_core::{MAX_META_FILE_LEN, meta_file_text, parse_meta_file};
 
 use crate::error::{CliError, CliResult};
 use crate::files::read_small;
 
-/// The largest META.json accepted; OSS allows 8 KiB of user metadata.
-const MAX_META_LEN: u64 = 1024 * 1024;
-
 /// The header pairs of a META.json, in file order.
 pub type Headers = Vec<(String, String)>;
-
-/// The entries of a JSON object in order, keeping repeated names so the engine can refuse them.
-struct Entries(Vec<(String, serde_json::Value)>);
-
-impl<'de> Deserialize<'de> for Entries {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EntriesVisitor;
-        impl<'de> Visitor<'de> for EntriesVisitor {
-            type Value = Entries;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object of header names to string values")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
-                let mut out = Vec::new();
-                while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
-                    out.push(entry);
-                }
-                Ok(Entries(out))
-            }
-        }
-        deserializer.deserialize_map(EntriesVisitor)
-    }
-}
 
 /// Reads the META.json at `path`, given as the argument `flag`.
 ///
@@ -47,52 +18,21 @@ impl<'de> Deserialize<'de> for Entries {
 /// Exit 2 when the file cannot be read, is not a JSON object, or an envelope entry is not a
 /// string.
 pub fn read(path: &Path, flag: &str) -> CliResult<Headers> {
-    let bytes = read_small(path, flag, MAX_META_LEN)?;
+    let bytes = read_small(path, flag, MAX_META_FILE_LEN)?;
     parse(&bytes, &format!("{flag} {}", path.display()))
 }
 
-/// Parses META.json text; `origin` names it in messages.
+/// Parses META.json text (the engine's codec); `origin` names it in messages.
 ///
 /// # Errors
 /// As [`read`].
 pub fn parse(bytes: &[u8], origin: &str) -> CliResult<Headers> {
-    let entries: Entries = serde_json::from_slice(bytes).map_err(|e| {
-        CliError::usage(format!(
-            "{origin}: not a JSON object of header names to strings: {e}"
-        ))
-    })?;
-    let mut headers = Vec::with_capacity(entries.0.len());
-    for (name, value) in entries.0 {
-        match value {
-            serde_json::Value::String(value) => headers.push((name, value)),
-            _ if is_envelope_header(name.as_bytes(), DEFAULT_PREFIX) => {
-                return Err(CliError::usage(format!(
-                    "{origin}: the value of {name} must be a JSON string"
-                )));
-            }
-            // Other metadata is not ours to judge; legacy files carry such entries.
-            _ => {}
-        }
-    }
-    Ok(headers)
+    parse_meta_file(bytes).map_err(|e| CliError::usage(format!("{origin}: {e}")))
 }
 
-/// The pairs as a pretty JSON object, names in lower case, in the given order.
+/// The pairs as META.json text: the engine's codec (pretty, lower-case names, in order).
 pub fn to_json(headers: &[(String, String)]) -> String {
-    struct Ordered<'a>(&'a [(String, String)]);
-    impl Serialize for Ordered<'_> {
-        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let mut map = serializer.serialize_map(Some(self.0.len()))?;
-            for (name, value) in self.0 {
-                map.serialize_entry(&name.to_ascii_lowercase(), value)?;
-            }
-            map.end()
-        }
-    }
-    // Serializing strings to a String cannot fail.
-    let mut text = serde_json::to_string_pretty(&Ordered(headers)).unwrap_or_default();
-    text.push('\n');
-    text
+    meta_file_text(headers)
 }
 
 #[cfg(test)]

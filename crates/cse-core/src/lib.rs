@@ -141,6 +141,8 @@ mod stream;
 
 #[cfg(feature = "alloc")]
 mod matdesc;
+#[cfg(feature = "alloc")]
+mod meta_file;
 #[cfg(feature = "rsa")]
 mod rsa;
 
@@ -167,6 +169,8 @@ pub use meta::{
     DEFAULT_PREFIX, DecodeOptions, ENVELOPE_HEADER_STEM, MissingEnvelope, RANGE_BEHAVIOR_HEADER,
     RANGE_BEHAVIOR_STANDARD, decode_envelope, decode_list_parts_envelope, is_envelope_header,
 };
+#[cfg(feature = "alloc")]
+pub use meta_file::{MAX_META_FILE_LEN, MetaFileError, meta_file_text, parse_meta_file};
 pub use multipart::{
     FINGERPRINT_CHUNK_LEN, MAX_PARTS, MultipartContext, PART_DIGEST_LEN, PartDigest, PartSealer,
 };

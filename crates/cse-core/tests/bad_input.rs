@@ -724,3 +724,49 @@ fn a_wrap_alg_is_expected_ignoring_case() {
         Err(Error::WrapAlgMismatch)
     );
 }
+
+#[test]
+fn a_metadata_file_is_one_json_object_with_string_envelope_values() {
+    assert!(matches!(
+        parse_meta_file(b"[]"),
+        Err(MetaFileError::NotAnObject { detail }) if detail.contains("line 1")
+    ));
+    assert!(matches!(
+        parse_meta_file(b"{\"a\": \"1\""),
+        Err(MetaFileError::NotAnObject { .. })
+    ));
+    assert_eq!(
+        parse_meta_file(br#"{"X-Oss-Meta-Client-Side-Encryption-Start": 5}"#),
+        Err(MetaFileError::NotAString {
+            name: "X-Oss-Meta-Client-Side-Encryption-Start".to_owned()
+        })
+    );
+    assert_eq!(
+        MetaFileError::NotAString { name: "n".into() }.to_string(),
+        "the value of n must be a JSON string"
+    );
+    // Order and repeated names are kept (the header decoder refuses the repeat); a foreign
+    // non-string value is left out.
+    let pairs = parse_meta_file(
+        br#"{"X-Oss-Meta-Client-Side-Encryption-Key":"a","x-oss-meta-client-side-encryption-key":"b","n":1}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        pairs,
+        [
+            (
+                "X-Oss-Meta-Client-Side-Encryption-Key".to_owned(),
+                "a".to_owned()
+            ),
+            (
+                "x-oss-meta-client-side-encryption-key".to_owned(),
+                "b".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(
+        meta_file_text(&[("B-Name".into(), "1\"".into()), ("a".into(), "2".into())]),
+        "{\n  \"b-name\": \"1\\\"\",\n  \"a\": \"2\"\n}\n"
+    );
+    assert_eq!(meta_file_text(&[]), "{}\n");
+}
