@@ -45,6 +45,49 @@ from ._native import (  # noqa: F401
     plan_range,
 )
 
+import io as _io
+
+from . import _native
+
+
+class SealingReader(_io.RawIOBase):
+    """A binary file-like object that seals ``source`` as it is read: the counterpart of the
+    SDK V2's ``encrypt_content(reader)``, and a body any HTTP client can stream.
+
+    ``sealer`` is a ``Sealer`` or ``PartSealer``, which the reader takes over; ``source`` is a
+    readable binary file-like object (``readinto`` is used when it has one). Each
+    ``readinto(b)`` fills ``b`` from the source and seals it, 256 KiB at a time on the sealer's
+    ``threads``, reading the next 256 KiB while the last are sealed. A source shorter than the
+    sealer's declared length raises ``TruncatedError`` (``LengthError`` for a part) at its end,
+    a longer one ``ExtendedError``; after any error every read raises ``FinishedError``.
+    """
+
+    def __init__(self, sealer, source) -> None:
+        super().__init__()
+        self._native = _native.SealingReader(sealer, source)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b):
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
+        return self._native.readinto(b)
+
+    def readall(self) -> bytes:
+        out = bytearray()
+        chunk = bytearray(1 << 20)
+        while n := self.readinto(chunk):
+            out += memoryview(chunk)[:n]
+        return bytes(out)
+
+    def tell(self) -> int:
+        return self._native.tell()
+
+    def __repr__(self) -> str:
+        return repr(self._native)
+
+
 __all__ = [name for name in dir() if not name.startswith("_")]
 
 

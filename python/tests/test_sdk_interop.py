@@ -201,3 +201,21 @@ def test_sdk_master_cipher_drives_the_engine(fake, v2_client):
     opener = envelope.whole_opener(envelope.open(master))
     assert opener.update(ct) == data
     opener.finish()
+
+
+def test_a_sealing_reader_is_a_body_the_sdk_uploads_and_both_sdks_decrypt(
+        fake, v2_client, oss2_bucket, tmp_path):
+    # The package's file-like encryptor, handed to the plain SDK V2 client as the body of a
+    # PutObject with the envelope headers: the SDK streams it, and both SDKs decrypt the object.
+    data = plaintext(3 * 1024 * 1024 + 5)
+    path = tmp_path / "plain"
+    path.write_bytes(data)
+    sealed = oss_cse.SealedEnvelope(KEY, content_length=len(data))
+    with open(path, "rb", buffering=0) as f:
+        body = oss_cse.SealingReader(sealed.sealer(), f)
+        v2_client.put_object(oss.PutObjectRequest(
+            bucket=BUCKET, key="reader-body", body=body, headers=sealed.to_headers()))
+    ec = oss.EncryptionClient(v2_client, sdk_master())
+    assert v2_get(ec, "reader-body") == data
+    assert oss2_bucket.get_object("reader-body", byte_range=(1_000_000, 2_500_000)).read() \
+        == data[1_000_000:2_500_001]

@@ -54,6 +54,81 @@ def test_every_buffer_kind_gives_the_reference_ciphertext():
     assert bytes(same) == want
 
 
+def test_large_chunks_seal_on_threads_to_the_reference_ciphertext():
+    # Chunks of 512 KiB and more are split over `threads` threads (pieces of whole 64-byte
+    # runs but the last); any thread count, chunk length and entry point gives the same bytes.
+    mib = 1 << 20
+    data = plaintext(3 * mib + 4097)
+    sealed = oss_cse.SealedEnvelope(KEY, content_length=len(data))
+    cek, iv = reference_material(sealed.to_headers())
+    want = reference_ctr(cek, iv, data)
+    assert 1 <= sealed.sealer().threads <= 8
+    cuts = [mib + 5, 2 * mib - 64 * 1024, 512 * 1024 - 1, len(data)]
+    for threads in (1, 2, 3, 8):
+        for entry in ("in_place", "into", "bytes"):
+            s = sealed.sealer()
+            s.threads = threads
+            assert s.threads == threads
+            out, at = bytearray(), 0
+            for cut in cuts:
+                chunk = data[at:at + cut]
+                at += len(chunk)
+                if entry == "in_place":
+                    buf = bytearray(chunk)
+                    s.update_in_place(memoryview(buf))
+                    out += buf
+                elif entry == "into":
+                    dst = bytearray(len(chunk) + 3)
+                    assert s.update_into(chunk, dst) == len(chunk)
+                    out += dst[:len(chunk)]
+                else:
+                    out += s.update(chunk)
+            assert s.finish() == len(data)
+            assert bytes(out) == want, (threads, entry)
+
+
+def test_a_threaded_chunk_past_the_length_changes_nothing():
+    mib = 1 << 20
+    sealed = oss_cse.SealedEnvelope(KEY, content_length=2 * mib)
+    s = sealed.sealer()
+    s.threads = 4
+    with pytest.raises(oss_cse.ExtendedError):
+        s.update_in_place(bytearray(2 * mib + 1))
+    assert s.position == 0
+    with pytest.raises(oss_cse.BufferTooSmallError):
+        s.update_into(bytes(mib), bytearray(mib - 1))
+    assert s.position == 0
+    data = plaintext(2 * mib)
+    buf = bytearray(data)
+    s.update_in_place(buf)
+    assert s.finish() == 2 * mib
+    cek, iv = reference_material(sealed.to_headers())
+    assert bytes(buf) == reference_ctr(cek, iv, data)
+    with pytest.raises(ValueError, match="at least 1"):
+        sealed.sealer().threads = 0
+
+
+def test_a_part_seals_on_threads_and_keeps_its_length():
+    mib = 1 << 20
+    data = plaintext(3 * mib)
+    upload = oss_cse.MultipartContext(KEY, 2 * mib, len(data))
+    cek, iv = reference_material(upload.to_headers())
+    want = reference_ctr(cek, iv, data)
+    part = upload.part_sealer(2)  # 1 MiB at offset 2 MiB
+    part.threads = 3
+    with pytest.raises(oss_cse.LengthError):
+        part.update(bytes(mib + 1))
+    assert part.remaining == mib
+    assert part.update(data[2 * mib:]) == want[2 * mib:]
+    assert part.finish() == mib
+    first = upload.part_sealer(1)
+    first.threads = 2
+    buf = bytearray(data[:2 * mib])
+    first.update_in_place(buf)
+    first.finish()
+    assert bytes(buf) == want[:2 * mib]
+
+
 def test_buffer_misuse_is_refused():
     s = oss_cse.SealedEnvelope(KEY).sealer()
     with pytest.raises(TypeError):

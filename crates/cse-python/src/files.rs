@@ -9,20 +9,17 @@
 //! The file work runs with the GIL released. Outputs are written to a temporary file beside the
 //! target and renamed into place only when complete; a plaintext file is created owner-only.
 
-use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use cse_core::legacy::{LegacyWrap, Protection, classify_envelope};
 use cse_core::{
-    ByteRange, ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Error, MultipartContext,
-    Opener, is_envelope_header, plan_range,
+    ByteRange, ContentMaterial, DEFAULT_PREFIX, DecodeOptions, Envelope, Error, MAX_META_FILE_LEN,
+    MultipartContext, Opener, meta_file_text, parse_meta_file, plan_range,
 };
 use pyo3::exceptions::{PyFileExistsError, PyIOError, PyRuntimeWarning};
 use pyo3::prelude::*;
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::envelope::{PyEnvelope, seal};
 use crate::error::{IntoPy as _, InvalidHeaderError, InvalidKeyError, to_py};
@@ -31,87 +28,32 @@ use crate::rng::with_os_rng;
 
 /// The chunk the files move in, as the CLI's.
 const BUF_LEN: usize = 256 * 1024;
-/// The largest metadata file read, as the CLI's.
-const MAX_META_LEN: u64 = 1024 * 1024;
 
 fn io_err(what: &str, path: &Path, e: &io::Error) -> PyErr {
     PyIOError::new_err(format!("{what} {}: {e}", path.display()))
 }
 
-/// The metadata file's text for `headers`, byte for byte what `cse encrypt` writes.
+/// The metadata file's text for `headers`, byte for byte what `cse encrypt` writes (the
+/// engine's codec).
 pub fn meta_json(headers: &[(String, String)]) -> String {
-    struct Ordered<'a>(&'a [(String, String)]);
-    impl Serialize for Ordered<'_> {
-        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let mut map = serializer.serialize_map(Some(self.0.len()))?;
-            for (name, value) in self.0 {
-                map.serialize_entry(&name.to_ascii_lowercase(), value)?;
-            }
-            map.end()
-        }
-    }
-    // Serializing strings to a String cannot fail.
-    let mut text = serde_json::to_string_pretty(&Ordered(headers)).unwrap_or_default();
-    text.push('\n');
-    text
+    meta_file_text(headers)
 }
 
-/// The entries of a JSON object in order, keeping repeated names so the engine can refuse them.
-struct Entries(Vec<(String, serde_json::Value)>);
-
-impl<'de> Deserialize<'de> for Entries {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EntriesVisitor;
-        impl<'de> Visitor<'de> for EntriesVisitor {
-            type Value = Entries;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object of header names to string values")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
-                let mut out = Vec::new();
-                while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
-                    out.push(entry);
-                }
-                Ok(Entries(out))
-            }
-        }
-        deserializer.deserialize_map(EntriesVisitor)
-    }
-}
-
-/// Parses metadata-file text; `origin` names it in messages.
+/// Parses metadata-file text with the engine's codec; `origin` names it in messages.
 fn parse_meta(bytes: &[u8], origin: &str) -> PyResult<Vec<(String, String)>> {
-    let entries: Entries = serde_json::from_slice(bytes).map_err(|e| {
-        InvalidHeaderError::new_err(format!(
-            "{origin}: not a JSON object of header names to strings: {e}"
-        ))
-    })?;
-    let mut headers = Vec::with_capacity(entries.0.len());
-    for (name, value) in entries.0 {
-        match value {
-            serde_json::Value::String(value) => headers.push((name, value)),
-            _ if is_envelope_header(name.as_bytes(), DEFAULT_PREFIX) => {
-                return Err(InvalidHeaderError::new_err(format!(
-                    "{origin}: the value of {name} must be a JSON string"
-                )));
-            }
-            // Other metadata is not ours to judge.
-            _ => {}
-        }
-    }
-    Ok(headers)
+    parse_meta_file(bytes).map_err(|e| InvalidHeaderError::new_err(format!("{origin}: {e}")))
 }
 
 fn read_meta(path: &Path) -> PyResult<Vec<(String, String)>> {
     let origin = format!("meta {}", path.display());
     let file = File::open(path).map_err(|e| io_err("meta", path, &e))?;
     let mut bytes = Vec::new();
-    file.take(MAX_META_LEN + 1)
+    file.take(MAX_META_FILE_LEN + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| io_err("meta", path, &e))?;
-    if bytes.len() as u64 > MAX_META_LEN {
+    if bytes.len() as u64 > MAX_META_FILE_LEN {
         return Err(InvalidHeaderError::new_err(format!(
-            "{origin}: larger than {MAX_META_LEN} bytes; OSS allows 8 KiB of metadata"
+            "{origin}: larger than {MAX_META_FILE_LEN} bytes; OSS allows 8 KiB of metadata"
         )));
     }
     parse_meta(&bytes, &origin)

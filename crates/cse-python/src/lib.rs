@@ -27,6 +27,10 @@
 //! - **GIL.** Chunks of 16 KiB or more are transformed with the GIL released, and so are RSA
 //!   operations and the file helpers. A sealer or opener is used by one thread at a time (a
 //!   second thread gets PyO3's "already borrowed" error); a `MultipartContext` is shared.
+//! - **Threads.** A sealer seals a chunk of 512 KiB or more on up to `threads` threads, each
+//!   with its own stretch of the keystream (`Sealer::split_to`); `SealingReader` also reads
+//!   while it seals (`reader`). The threads are one pool per process (`pool`) and never call
+//!   Python.
 //! - **Errors.** One exception hierarchy under `CseError`, mapped from the engine's error kinds
 //!   in `error`; messages are the engine's and hold no secret. Every failure to unwrap a key is
 //!   the one opaque `UnwrapError`.
@@ -36,13 +40,16 @@
 
 #![allow(unsafe_code)]
 
-// The one module that turns Python buffers into slices: the only unsafe code in the crate.
+// The module that turns Python buffers into slices: with `fd`, the only unsafe code here.
 #[allow(unsafe_code)]
 mod buffer;
 #[forbid(unsafe_code)]
 mod envelope;
+// The other unsafe line: a descriptor from `os.dup` as an owned file (the sealing reader).
 #[forbid(unsafe_code)]
 mod error;
+#[allow(unsafe_code)]
+mod fd;
 #[forbid(unsafe_code)]
 mod files;
 #[forbid(unsafe_code)]
@@ -50,7 +57,11 @@ mod master;
 #[forbid(unsafe_code)]
 mod multipart;
 #[forbid(unsafe_code)]
+mod pool;
+#[forbid(unsafe_code)]
 mod range;
+#[forbid(unsafe_code)]
+mod reader;
 #[forbid(unsafe_code)]
 mod rng;
 #[forbid(unsafe_code)]
@@ -70,6 +81,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<stream::PySealer>()?;
     m.add_class::<stream::PyOpener>()?;
     m.add_class::<stream::PyPartSealer>()?;
+    m.add_class::<reader::PySealingReader>()?;
     m.add_class::<range::PyRangePlan>()?;
     m.add_class::<range::PyBodyPlan>()?;
     m.add_class::<multipart::PyMultipartContext>()?;

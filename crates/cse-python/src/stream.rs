@@ -12,8 +12,15 @@
 //!
 //! Every call either succeeds completely or raises and leaves the state unchanged. Chunks of at
 //! least [`DETACH_MIN`] bytes are transformed with the GIL released.
+//!
+//! A sealer (`Sealer`, `PartSealer`) spreads a chunk of at least two [`PIECE_MIN`] over up to
+//! `threads` threads (settable; by default the machine's cores, at most [`MAX_THREADS`]): it
+//! splits the chunk with the engine's `split_to`, which hands each thread its own bytes of the
+//! keystream, and seals the pieces at once, the calling thread sealing the last. The other
+//! threads are a pool made once per process (`pool`), which a forked child remakes.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use cse_core::{Opener, PartSealer, Sealer, StreamError};
 use pyo3::exceptions::PyValueError;
@@ -40,6 +47,161 @@ pub trait Transform: Send {
     fn in_place(&mut self, buf: &mut [u8]) -> Result<Range<usize>, StreamError>;
 }
 
+/// A sealer that can hand the next bytes of its stream to a piece: [`Parallel`] splits chunks
+/// with it.
+pub trait Split: Transform {
+    /// The engine's `split_to`.
+    fn split_to(&mut self, len: u64) -> Result<Sealer, StreamError>;
+}
+
+impl Split for Sealer {
+    fn split_to(&mut self, len: u64) -> Result<Sealer, StreamError> {
+        Sealer::split_to(self, len)
+    }
+}
+
+impl Split for PartSealer {
+    fn split_to(&mut self, len: u64) -> Result<Sealer, StreamError> {
+        PartSealer::split_to(self, len)
+    }
+}
+
+/// The least a thread is given to seal: below it, handing the piece over (waking a pool thread,
+/// tens of microseconds in a VM) costs more than it saves (256 KiB seal in about sixty).
+pub const PIECE_MIN: usize = 256 * 1024;
+
+/// The most threads one call uses by default.
+pub const MAX_THREADS: usize = 8;
+
+/// The default thread count: the cores this process may use, at most [`MAX_THREADS`]. Asked
+/// once: the answer reads cgroup files on Linux.
+pub fn default_threads() -> usize {
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
+    })
+}
+
+/// A thread count from Python: at least 1.
+pub fn check_threads(threads: usize) -> PyResult<usize> {
+    if threads == 0 {
+        Err(PyValueError::new_err(
+            "threads must be at least 1 (1 seals on the calling thread only)",
+        ))
+    } else {
+        Ok(threads)
+    }
+}
+
+/// One piece of a chunk that [`Parallel`] seals on a thread of its own.
+pub enum Piece<'b> {
+    /// Sealed in place.
+    InPlace(&'b mut [u8]),
+    /// Sealed from the first slice into the second, of the same length.
+    Copy(&'b [u8], &'b mut [u8]),
+}
+
+impl Piece<'_> {
+    const fn len(&self) -> usize {
+        match self {
+            Self::InPlace(buf) => buf.len(),
+            Self::Copy(input, _) => input.len(),
+        }
+    }
+
+    /// Seals the piece with `sealer`, which was split off for exactly its bytes.
+    pub fn seal(self, mut sealer: Sealer) -> Result<(), StreamError> {
+        match self {
+            Self::InPlace(buf) => sealer.update_in_place(buf).map(drop),
+            Self::Copy(input, output) => sealer.update(input, output).map(drop),
+        }?;
+        sealer.finish().map(drop)
+    }
+}
+
+/// A sealer whose calls seal large chunks on up to `threads` threads.
+#[derive(Debug)]
+pub struct Parallel<'a, S> {
+    sealer: &'a mut S,
+    threads: usize,
+}
+
+impl<'a, S: Split> Parallel<'a, S> {
+    pub fn new(sealer: &'a mut S, threads: usize) -> Self {
+        Self { sealer, threads }
+    }
+
+    /// The length of each piece when `len` bytes are sealed, or `None` to seal them on this
+    /// thread. Pieces are whole 64-byte runs (cache lines, four AES blocks) but the last.
+    fn piece_len(&self, len: usize) -> Option<usize> {
+        let pieces = self.threads.min(len / PIECE_MIN);
+        (pieces > 1).then(|| len.div_ceil(pieces).next_multiple_of(64))
+    }
+
+    /// Seals the pieces of one chunk, front to back in the stream: all but the last on the
+    /// pool's threads, the last on this one; all on this one when there is no pool.
+    ///
+    /// The whole chunk is split off the sealer first, in one call, so that a chunk past the
+    /// declared length is refused with the state unchanged; every piece then fits.
+    fn seal(&mut self, mut pieces: Vec<Piece<'_>>) -> Result<(), StreamError> {
+        let len = pieces.iter().map(Piece::len).sum::<usize>() as u64;
+        let mut rest = self.sealer.split_to(len)?;
+        let Some(last) = pieces.pop() else {
+            return rest.finish().map(drop);
+        };
+        let jobs = pieces
+            .into_iter()
+            .map(|piece| Ok((rest.split_to(piece.len() as u64)?, piece)))
+            .collect::<Result<Vec<_>, StreamError>>()?;
+        let Some(pool) = crate::pool::get() else {
+            return jobs
+                .into_iter()
+                .try_for_each(|(sealer, piece)| piece.seal(sealer))
+                .and_then(|()| last.seal(rest));
+        };
+        let mut results: Vec<Result<(), StreamError>> = jobs.iter().map(|_| Ok(())).collect();
+        let mut mine = Ok(());
+        // The scope's body runs on this thread and seals the last piece; a panic in a job
+        // (none can: each seals exactly its own bytes) would go on here, where PyO3 turns it
+        // into PanicException.
+        pool.in_place_scope(|scope| {
+            for ((sealer, piece), result) in jobs.into_iter().zip(results.iter_mut()) {
+                scope.spawn(move |_| *result = piece.seal(sealer));
+            }
+            mine = last.seal(rest);
+        });
+        results.into_iter().try_for_each(|r| r).and(mine)
+    }
+}
+
+impl<S: Split> Transform for Parallel<'_, S> {
+    fn update_buf(&mut self, input: &[u8], output: &mut [u8]) -> Result<usize, StreamError> {
+        let len = input.len();
+        let Some(piece) = self.piece_len(len) else {
+            return self.sealer.update_buf(input, output);
+        };
+        let output = output
+            .get_mut(..len)
+            .ok_or(StreamError::BufferTooSmall { required: len })?;
+        let pieces = input
+            .chunks(piece)
+            .zip(output.chunks_mut(piece))
+            .map(|(input, output)| Piece::Copy(input, output))
+            .collect();
+        self.seal(pieces)?;
+        Ok(len)
+    }
+
+    fn in_place(&mut self, buf: &mut [u8]) -> Result<Range<usize>, StreamError> {
+        let len = buf.len();
+        let Some(piece) = self.piece_len(len) else {
+            return self.sealer.in_place(buf);
+        };
+        self.seal(buf.chunks_mut(piece).map(Piece::InPlace).collect())?;
+        Ok(0..len)
+    }
+}
+
 macro_rules! transform {
     ($($ty:ty),*) => {$(
         impl Transform for $ty {
@@ -56,9 +218,11 @@ macro_rules! transform {
 transform!(Sealer, Opener, PartSealer);
 
 fn live<'a, T>(inner: &'a mut Option<T>, what: &str) -> PyResult<&'a mut T> {
-    inner
-        .as_mut()
-        .ok_or_else(|| FinishedError::new_err(format!("this {what} was already finished")))
+    inner.as_mut().ok_or_else(|| {
+        FinishedError::new_err(format!(
+            "this {what} was already finished (or given to a SealingReader)"
+        ))
+    })
 }
 
 fn update_in_place<'py, T: Transform>(
@@ -125,11 +289,25 @@ fn update<'py, T: Transform>(
 #[derive(Debug)]
 pub struct PySealer {
     inner: Option<Sealer>,
+    threads: usize,
 }
 
 impl PySealer {
     pub fn new(inner: Sealer) -> Self {
-        Self { inner: Some(inner) }
+        Self {
+            inner: Some(inner),
+            threads: default_threads(),
+        }
+    }
+
+    /// The engine sealer, for `SealingReader`; this one is finished after.
+    pub fn take(&mut self) -> Option<Sealer> {
+        self.inner.take()
+    }
+
+    /// The thread count set on it.
+    pub const fn thread_count(&self) -> usize {
+        self.threads
     }
 }
 
@@ -141,7 +319,11 @@ impl PySealer {
         py: Python<'py>,
         buf: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PySlice>> {
-        update_in_place(py, live(&mut self.inner, "Sealer")?, buf)
+        update_in_place(
+            py,
+            &mut Parallel::new(live(&mut self.inner, "Sealer")?, self.threads),
+            buf,
+        )
     }
 
     /// Encrypts `src` into the front of `dst`; returns `len(src)`.
@@ -151,7 +333,12 @@ impl PySealer {
         src: &Bound<'_, PyAny>,
         dst: &Bound<'_, PyAny>,
     ) -> PyResult<usize> {
-        update_into(py, live(&mut self.inner, "Sealer")?, src, dst)
+        update_into(
+            py,
+            &mut Parallel::new(live(&mut self.inner, "Sealer")?, self.threads),
+            src,
+            dst,
+        )
     }
 
     /// Encrypts `data` into new bytes.
@@ -160,7 +347,11 @@ impl PySealer {
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        update(py, live(&mut self.inner, "Sealer")?, data)
+        update(
+            py,
+            &mut Parallel::new(live(&mut self.inner, "Sealer")?, self.threads),
+            data,
+        )
     }
 
     /// Ends the stream; returns the plaintext length.
@@ -179,6 +370,19 @@ impl PySealer {
     #[getter]
     fn position(&self) -> u64 {
         self.inner.as_ref().map_or(0, Sealer::position)
+    }
+
+    /// The most threads one call seals on (chunks of at least 512 KiB are split); by default
+    /// the machine's cores, at most 8. Set it to 1 to seal on the calling thread only.
+    #[getter]
+    fn threads(&self) -> usize {
+        self.threads
+    }
+
+    #[setter]
+    fn set_threads(&mut self, threads: usize) -> PyResult<()> {
+        self.threads = check_threads(threads)?;
+        Ok(())
     }
 
     fn __repr__(&self) -> String {
@@ -276,6 +480,7 @@ pub struct PyPartSealer {
     inner: Option<PartSealer>,
     part: u32,
     len: u64,
+    threads: usize,
 }
 
 impl PyPartSealer {
@@ -284,7 +489,18 @@ impl PyPartSealer {
             part: inner.part(),
             len: inner.len(),
             inner: Some(inner),
+            threads: default_threads(),
         }
+    }
+
+    /// The engine part sealer, for `SealingReader`; this one is finished after.
+    pub fn take(&mut self) -> Option<PartSealer> {
+        self.inner.take()
+    }
+
+    /// The thread count set on it.
+    pub const fn thread_count(&self) -> usize {
+        self.threads
     }
 }
 
@@ -296,7 +512,11 @@ impl PyPartSealer {
         py: Python<'py>,
         buf: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PySlice>> {
-        update_in_place(py, live(&mut self.inner, "PartSealer")?, buf)
+        update_in_place(
+            py,
+            &mut Parallel::new(live(&mut self.inner, "PartSealer")?, self.threads),
+            buf,
+        )
     }
 
     /// Encrypts `src` into the front of `dst`; returns `len(src)`.
@@ -306,7 +526,12 @@ impl PyPartSealer {
         src: &Bound<'_, PyAny>,
         dst: &Bound<'_, PyAny>,
     ) -> PyResult<usize> {
-        update_into(py, live(&mut self.inner, "PartSealer")?, src, dst)
+        update_into(
+            py,
+            &mut Parallel::new(live(&mut self.inner, "PartSealer")?, self.threads),
+            src,
+            dst,
+        )
     }
 
     /// Encrypts `data` into new bytes.
@@ -315,7 +540,11 @@ impl PyPartSealer {
         py: Python<'py>,
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        update(py, live(&mut self.inner, "PartSealer")?, data)
+        update(
+            py,
+            &mut Parallel::new(live(&mut self.inner, "PartSealer")?, self.threads),
+            data,
+        )
     }
 
     /// Ends the part; returns its length. `LengthError` when it is short.
@@ -339,6 +568,19 @@ impl PyPartSealer {
     #[getter]
     fn remaining(&self) -> u64 {
         self.inner.as_ref().map_or(0, PartSealer::remaining)
+    }
+
+    /// The most threads one call seals on (chunks of at least 512 KiB are split); by default
+    /// the machine's cores, at most 8. Set it to 1 to seal on the calling thread only.
+    #[getter]
+    fn threads(&self) -> usize {
+        self.threads
+    }
+
+    #[setter]
+    fn set_threads(&mut self, threads: usize) -> PyResult<()> {
+        self.threads = check_threads(threads)?;
+        Ok(())
     }
 
     fn __repr__(&self) -> String {
