@@ -1,13 +1,14 @@
 //! Differential: sealing and opening in arbitrary chunks equals the `ctr` crate's keystream, for
-//! whole objects (`cse_testkit::invariants::stream::seal_and_open`) and for ranged reads through
-//! a `BodyPlan` (`cse_testkit::invariants::ranges::open_range`).
+//! whole objects (`cse_testkit::invariants::stream::seal_and_open`), for pieces split off a
+//! sealer and sealed in any order (`seal_split`) and for ranged reads through a `BodyPlan`
+//! (`cse_testkit::invariants::ranges::open_range`).
 #![no_main]
 
 use arbitrary::Arbitrary;
 use cse_core::ByteRange;
 use cse_testkit::chunks::Cuts;
 use cse_testkit::invariants::ranges::{Server, open_range};
-use cse_testkit::invariants::stream::seal_and_open;
+use cse_testkit::invariants::stream::{seal_and_open, seal_split};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]
@@ -28,6 +29,8 @@ struct Input {
     range: RangeIn,
     length_known: bool,
     server: Server,
+    /// The order split pieces are sealed in.
+    order_seed: u64,
 }
 
 fuzz_target!(|input: Input| {
@@ -37,6 +40,7 @@ fuzz_target!(|input: Input| {
     };
     let cuts = Cuts::Splits(&input.splits);
     seal_and_open(input.key, counter, &input.data, cuts, cuts);
+    seal_split(input.key, counter, &input.data, cuts, input.order_seed);
     let range = match input.range {
         RangeIn::Bounded(a, b) => ByteRange::Bounded {
             first: a.min(b).into(),
