@@ -56,10 +56,13 @@ class SealingReader(_io.RawIOBase):
 
     ``sealer`` is a ``Sealer`` or ``PartSealer``, which the reader takes over; ``source`` is a
     readable binary file-like object (``readinto`` is used when it has one). Each
-    ``readinto(b)`` fills ``b`` from the source and seals it, 256 KiB at a time on the sealer's
-    ``threads``, reading the next 256 KiB while the last are sealed. A source shorter than the
-    sealer's declared length raises ``TruncatedError`` (``LengthError`` for a part) at its end,
-    a longer one ``ExtendedError``; after any error every read raises ``FinishedError``.
+    ``readinto(b)`` fills ``b`` from the source and seals it, 256 KiB at a time: a raw file
+    (``open(path, "rb", buffering=0)``) is read by the sealing threads themselves; any other
+    source is read here while earlier segments are sealed (with ``threads`` above 1, on the
+    package's pool). A short read from the source ends the call, as ``RawIOBase`` does. Reads
+    stop at the sealer's declared length; a source shorter than it raises ``TruncatedError``
+    (``LengthError`` for a part) at its end, a longer one ``ExtendedError``. After an error ``b``
+    is zeroed; once bytes of the source were lost, every read raises ``FinishedError``.
     """
 
     def __init__(self, sealer, source) -> None:
@@ -74,15 +77,27 @@ class SealingReader(_io.RawIOBase):
             raise ValueError("I/O operation on closed file.")
         return self._native.readinto(b)
 
-    def readall(self) -> bytes:
+    def readall(self):
         out = bytearray()
         chunk = bytearray(1 << 20)
-        while n := self.readinto(chunk):
+        while True:
+            n = self.readinto(chunk)
+            if n is None:  # a non-blocking source with nothing now
+                return bytes(out) if out else None
+            if n == 0:
+                return bytes(out)
             out += memoryview(chunk)[:n]
-        return bytes(out)
 
     def tell(self) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
         return self._native.tell()
+
+    def close(self) -> None:
+        """Closes the reader and lets go of the source (and of the duplicate of a raw file's
+        descriptor); the source itself is not closed."""
+        super().close()
+        self._native = None
 
     def __repr__(self) -> str:
         return repr(self._native)

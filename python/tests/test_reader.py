@@ -79,7 +79,8 @@ def test_any_source_and_buffer_give_the_reference_ciphertext(tmp_path, kind, thr
 
 
 def test_a_raw_file_is_read_from_its_position_and_left_after_what_was_read(tmp_path):
-    # A part of a multipart upload sealed straight from its stretch of the file.
+    # A part of a multipart upload sealed straight from its stretch of the file: the reader
+    # stops at the part's end, and leaves the file there.
     data = plaintext(5 * MIB)
     path = tmp_path / "plain"
     path.write_bytes(data)
@@ -87,9 +88,9 @@ def test_a_raw_file_is_read_from_its_position_and_left_after_what_was_read(tmp_p
     offset, length = upload.part_range(2)
     with open(path, "rb", buffering=0) as f:
         f.seek(offset)
-        part = upload.part_sealer(2)
-        reader = oss_cse.SealingReader(part, io.BufferedReader(Limited(f, length)))
-        got = drain(reader, MIB)
+        reader = oss_cse.SealingReader(upload.part_sealer(2), f)
+        got = drain(reader, 3 * MIB)
+        assert f.tell() == offset + length
     assert got == reference(upload.to_headers(), data[offset:offset + length], offset)
     with open(path, "rb", buffering=0) as f:
         f.seek(MIB)
@@ -101,19 +102,78 @@ def test_a_raw_file_is_read_from_its_position_and_left_after_what_was_read(tmp_p
         assert bytes(buf) == reference(sealed.to_headers(), data[MIB:2 * MIB + 7])
 
 
-class Limited(io.RawIOBase):
-    """The next `n` bytes of a file."""
+def test_reads_stop_at_the_declared_length_of_an_endless_source():
+    # /dev/zero never ends: a part ends at its length, a whole object fails on the byte after.
+    upload = oss_cse.MultipartContext(KEY, MIB, 3 * MIB)
+    with open("/dev/zero", "rb", buffering=0) as zero:
+        reader = oss_cse.SealingReader(upload.part_sealer(1), zero)
+        got = drain(reader, 300_000)
+    assert got == reference(upload.to_headers(), bytes(MIB))
+    sealed = oss_cse.SealedEnvelope(KEY, content_length=MIB)
+    with open("/dev/zero", "rb", buffering=0) as zero:
+        reader = oss_cse.SealingReader(sealed.sealer(), zero)
+        with pytest.raises(oss_cse.ExtendedError):
+            drain(reader, 3 * MIB)
+        assert reader.tell() == MIB
 
-    def __init__(self, f, n):
-        self.f, self.left = f, n
 
-    def readable(self):
-        return True
+def test_a_file_whose_length_says_nothing_is_still_read():
+    # Files in /proc report a length of 0.
+    want = open("/proc/self/cmdline", "rb").read()
+    assert want
+    sealed = oss_cse.SealedEnvelope(KEY)
+    with open("/proc/self/cmdline", "rb", buffering=0) as f:
+        got = drain(oss_cse.SealingReader(sealed.sealer(), f), MIB)
+    assert got == reference(sealed.to_headers(), want)
 
-    def readinto(self, b):
-        n = self.f.readinto(memoryview(b)[:min(len(b), self.left)])
-        self.left -= n
-        return n
+
+def test_typed_buffers_are_filled_as_bytes():
+    import array
+    data = plaintext(MIB)
+    sealed = oss_cse.SealedEnvelope(KEY, content_length=len(data))
+    reader = oss_cse.SealingReader(sealed.sealer(), Trickle(data, 100_003))
+    out = bytearray()
+    while True:
+        buf = array.array("I", bytes(300_000))
+        n = reader.readinto(buf)
+        if not n:
+            break
+        out += buf.tobytes()[:n]
+    assert bytes(out) == reference(sealed.to_headers(), data)
+
+
+def test_a_short_read_ends_the_call_and_nothing_now_gives_none():
+    class Stutter(io.RawIOBase):
+        def __init__(self, data):
+            self.data, self.at, self.turn = data, 0, 0
+
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            self.turn += 1
+            if self.turn % 3 == 0:
+                return None
+            n = min(len(b), 5000 if self.turn % 3 == 1 else len(b), len(self.data) - self.at)
+            b[:n] = self.data[self.at:self.at + n]
+            self.at += n
+            return n
+
+    data = plaintext(MIB + 99)
+    sealed = oss_cse.SealedEnvelope(KEY, content_length=len(data))
+    reader = oss_cse.SealingReader(sealed.sealer(), Stutter(data))
+    out, buf, nones = bytearray(), bytearray(600_000), 0
+    while True:
+        n = reader.readinto(buf)
+        if n is None:
+            nones += 1
+            continue
+        if n == 0:
+            break
+        assert n == 5000 or n <= 600_000
+        out += buf[:n]
+    assert nones > 0
+    assert bytes(out) == reference(sealed.to_headers(), data)
 
 
 def test_it_is_a_file_like_object():
@@ -162,25 +222,40 @@ def test_a_file_that_shrinks_between_reads_is_truncated(tmp_path):
             reader.readinto(bytearray(MIB))
 
 
-def test_source_errors_pass_through_and_end_the_reader():
+def test_source_errors_pass_through_and_wipe_the_buffer():
     class Failing(io.RawIOBase):
-        calls = 0
+        """Fills whatever it is asked for, and fails from its `fail_at`-th call on."""
+
+        def __init__(self, fail_at):
+            self.calls, self.fail_at = 0, fail_at
 
         def readable(self):
             return True
 
         def readinto(self, b):
-            Failing.calls += 1
-            if Failing.calls > 2:
+            self.calls += 1
+            if self.calls == self.fail_at:
                 raise OSError(5, "disk on fire")
-            b[:10] = bytes(10)
-            return 10
+            b[:] = b"p" * len(b)
+            return len(b)
 
-    reader = oss_cse.SealingReader(oss_cse.SealedEnvelope(KEY).sealer(), Failing())
+    # Failing after a segment was read and sealed in the same call: the bytes are lost, the
+    # buffer holds no plaintext, and the reader is finished.
+    reader = oss_cse.SealingReader(oss_cse.SealedEnvelope(KEY).sealer(), Failing(2))
+    buf = bytearray(MIB)
     with pytest.raises(OSError, match="disk on fire"):
-        reader.readinto(bytearray(100))
+        reader.readinto(buf)
+    assert buf == bytes(MIB)
     with pytest.raises(oss_cse.FinishedError):
         reader.readinto(bytearray(100))
+    # Failing before anything was read (an interrupted first read): the reader goes on.
+    sealed = oss_cse.SealedEnvelope(KEY, content_length=MIB)
+    reader = oss_cse.SealingReader(sealed.sealer(), Failing(1))
+    with pytest.raises(OSError, match="disk on fire"):
+        reader.readinto(bytearray(MIB))
+    buf = bytearray(MIB)
+    assert reader.readinto(buf) == MIB
+    assert bytes(buf) == reference(sealed.to_headers(), b"p" * MIB)
 
     class TooMuch:
         def readinto(self, b):
@@ -215,3 +290,25 @@ def test_the_reader_takes_the_sealer_over_and_refuses_bad_arguments():
     reader = oss_cse.SealingReader(oss_cse.SealedEnvelope(KEY).sealer(), io.BytesIO(b"x"))
     with pytest.raises(TypeError):
         reader.readinto(b"immutable")
+
+
+def test_the_sealing_threads_are_a_pool_that_a_forked_child_remakes():
+    import multiprocessing
+    sealer = oss_cse.SealedEnvelope(KEY).sealer()
+    sealer.threads = 2
+    sealer.update(bytes(2 * MIB))  # the parent's pool exists now
+    names = {open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task")}
+    assert "oss_cse-seal-0" in names, names
+    child = multiprocessing.get_context("fork").Process(target=_seal_in_child)
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0, "the child sealed on the parent's pool, which it has no threads of"
+
+
+def _seal_in_child():
+    data = plaintext(2 * MIB + 1)
+    sealed = oss_cse.SealedEnvelope(KEY, content_length=len(data))
+    sealer = sealed.sealer()
+    sealer.threads = 2
+    ok = sealer.update(data) == reference(sealed.to_headers(), data)
+    os._exit(0 if ok else 1)

@@ -21,69 +21,76 @@ use crate::key::ContentMaterial;
 
 type Aes256Ctr = ctr::Ctr128BE<Aes256Enc>;
 
-/// The keystream of one object, positioned at a byte offset.
-///
-/// Block `i` is `AES-256(key, (counter + i) mod 2^128)`, the big-endian 128-bit increment that
-/// every SDK uses (Go `cipher.NewCTR`, JCE `AES/CTR/NoPadding`, pycryptodome `Counter.new(128)`).
-///
-/// It keeps the expanded key and the first counter block beside the running state (`ctr` can
-/// neither be cloned nor give its key back), for [`split_to`](Self::split_to). All three are
-/// wiped on drop.
-struct Keystream {
-    ctr: Aes256Ctr,
+/// What a keystream is made from: the expanded key and the first counter block. A [`Sealer`]
+/// keeps it beside its running keystream for [`Sealer::split_to`] (`ctr`'s state can neither
+/// be cloned nor give its key back); an [`Opener`] does not. Wiped on drop.
+struct Origin {
     cipher: Aes256Enc,
     counter: [u8; 16],
 }
 
-impl Drop for Keystream {
+impl Drop for Origin {
     fn drop(&mut self) {
-        // `ctr` and `cipher` wipe themselves (the `zeroize` features of `ctr` and `aes`).
+        // `cipher` wipes itself (the `zeroize` feature of `aes`).
         self.counter.zeroize();
     }
 }
 
-impl Keystream {
-    fn at(material: &ContentMaterial, offset: u64) -> Self {
-        let cipher = Aes256Enc::new(material.key().as_bytes().into());
-        Self::from_parts(cipher, *material.counter().as_bytes(), offset)
+impl Origin {
+    fn of(material: &ContentMaterial) -> Self {
+        Self {
+            cipher: Aes256Enc::new(material.key().as_bytes().into()),
+            counter: *material.counter().as_bytes(),
+        }
     }
 
-    fn from_parts(cipher: Aes256Enc, counter: [u8; 16], offset: u64) -> Self {
+    /// A copy, for a piece split off a sealer (which may be split again).
+    fn copy(&self) -> Self {
+        Self {
+            cipher: self.cipher.clone(),
+            counter: self.counter,
+        }
+    }
+
+    /// The keystream at byte `offset`.
+    fn keystream_at(&self, offset: u64) -> Keystream {
         let mut ctr = Aes256Ctr::from_core(ctr::CtrCore::inner_iv_init(
-            cipher.clone(),
-            (&counter).into(),
+            self.cipher.clone(),
+            (&self.counter).into(),
         ));
         // The 128-bit counter never runs out from a 64-bit byte offset: `ctr` only reports an
         // exhausted keystream after 2^128 blocks, so seeking cannot fail here.
         if ctr.try_seek(offset).is_err() {
             unreachable_keystream_end();
         }
-        Self {
-            ctr,
-            cipher,
-            counter,
-        }
+        Keystream(ctr)
     }
+}
 
-    /// The same keystream at `offset`: the only way one is duplicated, for
-    /// [`Sealer::split_to`], which never lets both copies cover the same bytes.
-    fn split_at(&self, offset: u64) -> Self {
-        Self::from_parts(self.cipher.clone(), self.counter, offset)
+/// The keystream of one object, positioned at a byte offset.
+///
+/// Block `i` is `AES-256(key, (counter + i) mod 2^128)`, the big-endian 128-bit increment that
+/// every SDK uses (Go `cipher.NewCTR`, JCE `AES/CTR/NoPadding`, pycryptodome `Counter.new(128)`).
+struct Keystream(Aes256Ctr);
+
+impl Keystream {
+    fn at(material: &ContentMaterial, offset: u64) -> Self {
+        Origin::of(material).keystream_at(offset)
     }
 
     fn apply(&mut self, input: &[u8], output: &mut [u8]) {
         // Every caller passes equal lengths, and a 64-bit stream never exhausts a 128-bit counter.
-        if self.ctr.try_apply_keystream_b2b(input, output).is_err() {
+        if self.0.try_apply_keystream_b2b(input, output).is_err() {
             unreachable_keystream_end();
         }
     }
 
     fn apply_in_place(&mut self, buf: &mut [u8]) {
-        self.ctr.apply_keystream(buf);
+        self.0.apply_keystream(buf);
     }
 
     fn seek(&mut self, offset: u64) {
-        if self.ctr.try_seek(offset).is_err() {
+        if self.0.try_seek(offset).is_err() {
             unreachable_keystream_end();
         }
     }
@@ -145,6 +152,7 @@ pub trait BodyTransform {
 /// ```
 pub struct Sealer {
     keystream: Keystream,
+    origin: Origin,
     pos: u64,
     end: Option<u64>,
 }
@@ -173,8 +181,10 @@ impl Sealer {
     }
 
     pub(crate) fn at(material: &ContentMaterial, offset: u64, len: Option<u64>) -> Self {
+        let origin = Origin::of(material);
         Self {
-            keystream: Keystream::at(material, offset),
+            keystream: origin.keystream_at(offset),
+            origin,
             pos: offset,
             end: len.map(|l| offset.saturating_add(l)),
         }
@@ -257,8 +267,11 @@ impl Sealer {
     /// [`StreamError::TooLong`] past 2^64 - 1 bytes; the state is unchanged.
     pub fn split_to(&mut self, len: u64) -> Step<Self> {
         let end = self.check_end(self.pos.checked_add(len).ok_or(StreamError::TooLong))?;
+        // The only place a second keystream of the object is made: at bytes this sealer then
+        // skips.
         let piece = Self {
-            keystream: self.keystream.split_at(self.pos),
+            keystream: self.origin.keystream_at(self.pos),
+            origin: self.origin.copy(),
             pos: self.pos,
             end: Some(end),
         };

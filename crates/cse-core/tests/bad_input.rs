@@ -770,3 +770,40 @@ fn a_metadata_file_is_one_json_object_with_string_envelope_values() {
     );
     assert_eq!(meta_file_text(&[]), "{}\n");
 }
+
+#[test]
+fn a_split_of_a_stream_without_a_length_stops_at_two_to_the_sixty_four() {
+    let m = cse_testkit::keystream::material([3; 32], [0xff; 16]);
+    let mut sealer = Sealer::new(&m);
+    let mut piece = sealer.split_to(u64::MAX - 5).unwrap();
+    assert_eq!(sealer.position(), u64::MAX - 5);
+    assert_eq!(piece.remaining(), Some(u64::MAX - 5));
+    assert_eq!(
+        sealer.split_to(6).map(|_| ()),
+        Err(StreamError::TooLong),
+        "past 2^64 - 1"
+    );
+    assert_eq!(
+        sealer.position(),
+        u64::MAX - 5,
+        "a refused split changes nothing"
+    );
+    let mut last = sealer.split_to(5).unwrap();
+    let mut five = [0u8; 5];
+    last.update_in_place(&mut five).unwrap();
+    assert_eq!(
+        five.to_vec(),
+        cse_testkit::keystream::reference_keystream(&[3; 32], &[0xff; 16], u64::MAX - 5, 5),
+        "the last piece is the keystream's last bytes"
+    );
+    assert_eq!(last.finish(), Ok(u64::MAX));
+    assert_eq!(sealer.update_in_place(&mut [0]), Err(StreamError::TooLong));
+    piece.update_in_place(&mut [0; 16]).unwrap();
+    assert_eq!(
+        piece.finish(),
+        Err(StreamError::Truncated {
+            expected: u64::MAX - 5,
+            actual: 16
+        })
+    );
+}

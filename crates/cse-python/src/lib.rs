@@ -40,12 +40,12 @@
 
 #![allow(unsafe_code)]
 
-// The module that turns Python buffers into slices: with `fd`, the only unsafe code here.
+// The two modules with unsafe code: `buffer` turns Python buffers into slices, `fd` owns a
+// descriptor from `os.dup`.
 #[allow(unsafe_code)]
 mod buffer;
 #[forbid(unsafe_code)]
 mod envelope;
-// The other unsafe line: a descriptor from `os.dup` as an owned file (the sealing reader).
 #[forbid(unsafe_code)]
 mod error;
 #[allow(unsafe_code)]
@@ -73,6 +73,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     error::register(m)?;
+    pool::register(m)?;
     m.add_class::<master::PyRsaMasterCipher>()?;
     m.add_class::<master::PyKeyring>()?;
     m.add_class::<envelope::PyEnvelope>()?;
