@@ -125,6 +125,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod auth;
 mod envelope;
 mod error;
 mod fallible_rng;

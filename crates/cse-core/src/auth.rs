@@ -1,0 +1,552 @@
+//! Authenticated objects, version 1: key commitment, chunk tags and the side-car, as
+//! `docs/authenticated-objects.md` defines them. Everything here is computed from the content
+//! material, so KMS and custom master keys work unchanged; nothing in the existing envelope or
+//! ciphertext changes, and the official SDKs read the objects as before.
+//!
+//! The pieces, in the order a reader uses them:
+//! 1. [`AuthKeys::derive`] (HKDF-SHA256 over the key and counter block) gives the commitment and
+//!    four MAC keys; [`AuthKeys::check_commitment`] compares the commitment with the header's.
+//! 2. [`AuthKeys::envelope_digest`] binds every envelope value and the authentication parameters.
+//! 3. [`AuthKeys::chunk_tagger`] / [`AuthKeys::chunk_tag`] tag each chunk of ciphertext, with its
+//!    index and whether it ends the object; [`AuthKeys::final_tag`] covers the list;
+//!    [`AuthKeys::binding_tag`] binds a bucket and object name.
+//! 4. [`SidecarHeader`] is the side-car's fixed 192-byte header; tag `i` follows it at
+//!    [`SidecarHeader::tag_offset`].
+//!
+//! The MAC is BLAKE3 in keyed mode, tags truncated to 128 bits (the design doc, section 11, says
+//! why).
+
+use core::fmt;
+
+use hkdf::Hkdf;
+use sha2::Sha256;
+use subtle::ConstantTimeEq as _;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::envelope::Envelope;
+use crate::key::ContentMaterial;
+
+/// The version of the scheme this module implements (the `cse-auth-version` header and the
+/// side-car's version byte).
+pub const AUTH_VERSION: u8 = 1;
+/// The default chunk size: 1 MiB.
+pub const DEFAULT_CHUNK_SIZE: u32 = 1 << 20;
+/// The smallest chunk size allowed: 64 KiB.
+pub const MIN_CHUNK_SIZE: u32 = 1 << 16;
+/// The largest chunk size allowed: 64 MiB.
+pub const MAX_CHUNK_SIZE: u32 = 1 << 26;
+/// The length of every tag.
+pub const TAG_LEN: usize = 16;
+/// The length of the side-car's fixed header.
+pub const SIDECAR_HEADER_LEN: usize = 192;
+
+const SALT: &[u8] = b"oss-cse/auth/v1";
+const ENVELOPE_LABEL: &[u8] = b"oss-cse/auth/v1 envelope";
+const SIGNATURE_LABEL: &[u8] = b"oss-cse/auth/v1 signature";
+const MAGIC: &[u8; 8] = b"OSSCSEAT";
+
+/// Why authentication data was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The content material does not match the commitment header: a wrong master key, or the
+    /// `key` or `start` header was replaced.
+    Commitment,
+    /// A chunk size that is not a power of two from 64 KiB to 64 MiB.
+    ChunkSize {
+        /// The size given.
+        size: u64,
+    },
+    /// The side-car is not a version-1 side-car: what is wrong with it.
+    Sidecar(SidecarProblem),
+    /// The side-car was written for another object (its envelope digest differs).
+    SidecarOfAnotherObject,
+}
+
+/// What is wrong with a side-car.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SidecarProblem {
+    /// Shorter than its fixed header, or than the tags it declares.
+    TooShort,
+    /// Not the side-car magic.
+    Magic,
+    /// A version this engine does not read.
+    Version(u8),
+    /// Flag bits or reserved bytes that version 1 does not define.
+    Reserved,
+    /// The chunk count does not match the length and chunk size.
+    ChunkCount,
+    /// Bytes after the last tag.
+    TrailingBytes,
+    /// An unused field (binding tag, signer, signature) that is not all zeros.
+    UnusedField,
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Commitment => f.write_str(
+                "commitment check failed: wrong master key, or the key or start header was \
+                 replaced",
+            ),
+            Self::ChunkSize { size } => write!(
+                f,
+                "authentication chunk size {size} is not a power of two from {MIN_CHUNK_SIZE} to \
+                 {MAX_CHUNK_SIZE}"
+            ),
+            Self::Sidecar(p) => write!(f, "the side-car is malformed: {p}"),
+            Self::SidecarOfAnotherObject => f.write_str("the side-car belongs to another object"),
+        }
+    }
+}
+
+impl fmt::Display for SidecarProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooShort => f.write_str("it is shorter than its header and tags"),
+            Self::Magic => f.write_str("it does not start with OSSCSEAT"),
+            Self::Version(v) => write!(f, "version {v}; this engine reads version {AUTH_VERSION}"),
+            Self::Reserved => f.write_str("undefined flag bits or reserved bytes are set"),
+            Self::ChunkCount => f.write_str("its chunk count does not match its length"),
+            Self::TrailingBytes => f.write_str("bytes follow its last tag"),
+            Self::UnusedField => f.write_str("a field its flags leave unused is not zero"),
+        }
+    }
+}
+
+impl core::error::Error for AuthError {}
+
+/// Checks a chunk size: a power of two from [`MIN_CHUNK_SIZE`] to [`MAX_CHUNK_SIZE`].
+///
+/// # Errors
+/// [`AuthError::ChunkSize`].
+pub fn check_chunk_size(size: u64) -> Result<u32, AuthError> {
+    u32::try_from(size)
+        .ok()
+        .filter(|s| s.is_power_of_two() && (MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(s))
+        .ok_or(AuthError::ChunkSize { size })
+}
+
+/// The number of chunks of an object of `len` bytes: at least one, so that an empty object has
+/// a last chunk too.
+#[must_use]
+pub const fn chunk_count(len: u64, chunk_size: u32) -> u64 {
+    let n = len.div_ceil(chunk_size as u64);
+    if n == 0 { 1 } else { n }
+}
+
+/// The key commitment: a public value, stored in the `cse-auth-commitment` header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Commitment(pub [u8; 32]);
+
+/// The envelope digest `H`: binds every envelope value and the authentication parameters.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct EnvelopeDigest(pub [u8; 32]);
+
+/// A 128-bit tag (chunk, final or binding).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Tag(pub [u8; TAG_LEN]);
+
+impl Tag {
+    /// Compares in constant time.
+    #[must_use]
+    pub fn verify(&self, expected: &Self) -> bool {
+        self.0.ct_eq(&expected.0).into()
+    }
+}
+
+/// Whether the side-car's binding tag covers the bucket and object name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Binding {
+    /// Not bound (the default): copies and renames keep verifying.
+    #[default]
+    None,
+    /// Bound to the bucket and object name: a copy needs a rebind.
+    BucketKey,
+}
+
+/// The authentication parameters of an object: its metadata beside the envelope.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct AuthParams {
+    /// The chunk size.
+    pub chunk_size: u32,
+    /// The key commitment.
+    pub commitment: Commitment,
+    /// The binding mode.
+    pub binding: Binding,
+}
+
+/// The commitment and the four MAC keys of one object, derived from its content material.
+/// Wiped on drop; `Debug` prints nothing secret.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct AuthKeys {
+    commitment: [u8; 32],
+    envelope: [u8; 32],
+    chunk: [u8; 32],
+    fin: [u8; 32],
+    binding: [u8; 32],
+}
+
+impl fmt::Debug for AuthKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthKeys")
+            .field("commitment", &Commitment(self.commitment))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Encodes one field of the canonical envelope encoding.
+fn field(h: &mut blake3::Hasher, id: u8, value: &[u8]) {
+    // Every value is far below 4 GiB (headers are limited to 8 KiB).
+    let len = u32::try_from(value.len()).unwrap_or(u32::MAX);
+    h.update(&[id]);
+    h.update(&len.to_be_bytes());
+    h.update(value);
+}
+
+fn truncated(hash: &blake3::Hash) -> Tag {
+    let mut tag = [0u8; TAG_LEN];
+    tag.copy_from_slice(&hash.as_bytes()[..TAG_LEN]);
+    Tag(tag)
+}
+
+impl AuthKeys {
+    /// Derives the commitment and the MAC keys (HKDF-SHA256, salt `oss-cse/auth/v1`, over the
+    /// content key followed by the counter block).
+    #[must_use]
+    pub fn derive(material: &ContentMaterial) -> Self {
+        let mut ikm = [0u8; 48];
+        ikm[..32].copy_from_slice(material.key().as_bytes());
+        ikm[32..].copy_from_slice(material.counter().as_bytes());
+        let hk = Hkdf::<Sha256>::new(Some(SALT), &ikm);
+        ikm.zeroize();
+        let mut keys = Self {
+            commitment: [0; 32],
+            envelope: [0; 32],
+            chunk: [0; 32],
+            fin: [0; 32],
+            binding: [0; 32],
+        };
+        for (info, out) in [
+            (&b"commitment"[..], &mut keys.commitment),
+            (b"envelope key", &mut keys.envelope),
+            (b"chunk key", &mut keys.chunk),
+            (b"final key", &mut keys.fin),
+            (b"binding key", &mut keys.binding),
+        ] {
+            // 32 bytes is far below HKDF-SHA256's limit of 255 * 32.
+            if hk.expand(info, out).is_err() {
+                out.zeroize();
+            }
+        }
+        keys
+    }
+
+    /// The commitment to write in the `cse-auth-commitment` header.
+    #[must_use]
+    pub const fn commitment(&self) -> Commitment {
+        Commitment(self.commitment)
+    }
+
+    /// Compares the derived commitment with an object's, in constant time.
+    ///
+    /// # Errors
+    /// [`AuthError::Commitment`] when they differ.
+    pub fn check_commitment(&self, stored: &Commitment) -> Result<(), AuthError> {
+        if bool::from(self.commitment.ct_eq(&stored.0)) {
+            Ok(())
+        } else {
+            Err(AuthError::Commitment)
+        }
+    }
+
+    /// The envelope digest `H` of `envelope` with `params` (design doc, section 5).
+    #[must_use]
+    pub fn envelope_digest(&self, envelope: &Envelope, params: &AuthParams) -> EnvelopeDigest {
+        let mut h = blake3::Hasher::new_keyed(&self.envelope);
+        h.update(ENVELOPE_LABEL);
+        field(&mut h, 1, envelope.cek_alg().as_bytes());
+        field(&mut h, 2, envelope.wrap_alg().as_bytes());
+        if !envelope.matdesc_text().is_empty() {
+            field(&mut h, 3, envelope.matdesc_text().as_bytes());
+        }
+        field(&mut h, 4, envelope.wrapped_key().as_bytes());
+        field(&mut h, 5, envelope.wrapped_counter().as_bytes());
+        if let Some(len) = envelope.unencrypted_content_length() {
+            field(&mut h, 6, &len.to_be_bytes());
+        }
+        if let Some(md5) = envelope.unencrypted_content_md5() {
+            field(&mut h, 7, md5);
+        }
+        if let Some(sizes) = envelope.multipart() {
+            field(&mut h, 8, &sizes.part_size.to_be_bytes());
+            if let Some(data) = sizes.data_size {
+                field(&mut h, 9, &data.to_be_bytes());
+            }
+        }
+        field(&mut h, 10, &[AUTH_VERSION]);
+        field(&mut h, 11, &u64::from(params.chunk_size).to_be_bytes());
+        field(&mut h, 12, &params.commitment.0);
+        EnvelopeDigest(*h.finalize().as_bytes())
+    }
+
+    /// A tagger for chunk `index`, fed its ciphertext in any pieces.
+    #[must_use]
+    pub fn chunk_tagger(&self, digest: &EnvelopeDigest, index: u64) -> ChunkTagger {
+        let mut h = blake3::Hasher::new_keyed(&self.chunk);
+        h.update(&digest.0);
+        h.update(&index.to_be_bytes());
+        ChunkTagger { h }
+    }
+
+    /// The tag of chunk `index` whose whole ciphertext is `ciphertext`.
+    #[must_use]
+    pub fn chunk_tag(
+        &self,
+        digest: &EnvelopeDigest,
+        index: u64,
+        last: bool,
+        ciphertext: &[u8],
+    ) -> Tag {
+        let mut t = self.chunk_tagger(digest, index);
+        t.update(ciphertext);
+        t.finish(last)
+    }
+
+    /// The final tag over all `chunks` tags of an object of `len` bytes.
+    #[must_use]
+    pub fn final_tag<'a>(
+        &self,
+        digest: &EnvelopeDigest,
+        len: u64,
+        chunks: impl ExactSizeIterator<Item = &'a Tag>,
+    ) -> Tag {
+        let mut h = blake3::Hasher::new_keyed(&self.fin);
+        h.update(&digest.0);
+        h.update(&(chunks.len() as u64).to_be_bytes());
+        h.update(&len.to_be_bytes());
+        for tag in chunks {
+            h.update(&tag.0);
+        }
+        truncated(&h.finalize())
+    }
+
+    /// The binding tag for `bucket` and object name `key`.
+    #[must_use]
+    pub fn binding_tag(&self, digest: &EnvelopeDigest, bucket: &[u8], key: &[u8]) -> Tag {
+        let mut h = blake3::Hasher::new_keyed(&self.binding);
+        h.update(&digest.0);
+        field_len(&mut h, bucket);
+        field_len(&mut h, key);
+        truncated(&h.finalize())
+    }
+}
+
+fn field_len(h: &mut blake3::Hasher, value: &[u8]) {
+    let len = u32::try_from(value.len()).unwrap_or(u32::MAX);
+    h.update(&len.to_be_bytes());
+    h.update(value);
+}
+
+/// The message a writer signs: the label, `H` and the final tag (design doc, section 9).
+#[must_use]
+pub fn signed_message(digest: &EnvelopeDigest, final_tag: &Tag) -> [u8; 25 + 32 + TAG_LEN] {
+    let mut m = [0u8; 25 + 32 + TAG_LEN];
+    m[..25].copy_from_slice(SIGNATURE_LABEL);
+    m[25..57].copy_from_slice(&digest.0);
+    m[57..].copy_from_slice(&final_tag.0);
+    m
+}
+
+/// The tag of one chunk, fed its ciphertext in pieces; [`finish`](Self::finish) says whether it
+/// is the object's last chunk.
+#[derive(Clone)]
+pub struct ChunkTagger {
+    h: blake3::Hasher,
+}
+
+impl fmt::Debug for ChunkTagger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkTagger").finish_non_exhaustive()
+    }
+}
+
+impl ChunkTagger {
+    /// Feeds the next ciphertext bytes of the chunk.
+    pub fn update(&mut self, ciphertext: &[u8]) {
+        self.h.update(ciphertext);
+    }
+
+    /// The chunk's tag; `last` when it ends the object.
+    #[must_use]
+    pub fn finish(mut self, last: bool) -> Tag {
+        self.h.update(&[u8::from(last)]);
+        truncated(&self.h.finalize())
+    }
+}
+
+/// The side-car's fixed header (design doc, section 6).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SidecarHeader {
+    /// The chunk size.
+    pub chunk_size: u32,
+    /// The plaintext (and ciphertext) length.
+    pub len: u64,
+    /// The envelope digest of the object it belongs to.
+    pub digest: EnvelopeDigest,
+    /// The final tag.
+    pub final_tag: Tag,
+    /// The binding tag, when the object is bound.
+    pub binding_tag: Option<Tag>,
+    /// The writer's Ed25519 public key and signature, when signed.
+    pub signature: Option<([u8; 32], [u8; 64])>,
+}
+
+impl SidecarHeader {
+    /// The number of chunks, and so of tags.
+    #[must_use]
+    pub const fn chunks(&self) -> u64 {
+        chunk_count(self.len, self.chunk_size)
+    }
+
+    /// Where tag `index` starts in the side-car.
+    #[must_use]
+    pub const fn tag_offset(index: u64) -> u64 {
+        SIDECAR_HEADER_LEN as u64 + TAG_LEN as u64 * index
+    }
+
+    /// The whole side-car's length.
+    #[must_use]
+    pub const fn sidecar_len(&self) -> u64 {
+        Self::tag_offset(self.chunks())
+    }
+
+    /// The header's 192 bytes.
+    #[must_use]
+    pub fn encode(&self) -> [u8; SIDECAR_HEADER_LEN] {
+        let mut out = [0u8; SIDECAR_HEADER_LEN];
+        out[..8].copy_from_slice(MAGIC);
+        out[8] = AUTH_VERSION;
+        out[9] = u8::from(self.binding_tag.is_some()) | (u8::from(self.signature.is_some()) << 1);
+        out[12..16].copy_from_slice(&self.chunk_size.to_be_bytes());
+        out[16..24].copy_from_slice(&self.len.to_be_bytes());
+        out[24..32].copy_from_slice(&self.chunks().to_be_bytes());
+        out[32..64].copy_from_slice(&self.digest.0);
+        out[64..80].copy_from_slice(&self.final_tag.0);
+        if let Some(b) = self.binding_tag {
+            out[80..96].copy_from_slice(&b.0);
+        }
+        if let Some((key, sig)) = &self.signature {
+            out[96..128].copy_from_slice(key);
+            out[128..192].copy_from_slice(sig);
+        }
+        out
+    }
+
+    /// Decodes the header at the start of `bytes` (at least its 192 bytes; the tags may follow).
+    ///
+    /// # Errors
+    /// [`AuthError::Sidecar`] naming the problem; [`AuthError::ChunkSize`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, AuthError> {
+        let bad = AuthError::Sidecar;
+        let h: &[u8; SIDECAR_HEADER_LEN] = bytes
+            .get(..SIDECAR_HEADER_LEN)
+            .and_then(|h| h.try_into().ok())
+            .ok_or(bad(SidecarProblem::TooShort))?;
+        if &h[..8] != MAGIC {
+            return Err(bad(SidecarProblem::Magic));
+        }
+        if h[8] != AUTH_VERSION {
+            return Err(bad(SidecarProblem::Version(h[8])));
+        }
+        let flags = h[9];
+        if flags & !0b11 != 0 || h[10] != 0 || h[11] != 0 {
+            return Err(bad(SidecarProblem::Reserved));
+        }
+        let be32 = |r: core::ops::Range<usize>| {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(&h[r]);
+            u32::from_be_bytes(b)
+        };
+        let be64 = |r: core::ops::Range<usize>| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&h[r]);
+            u64::from_be_bytes(b)
+        };
+        let chunk_size = check_chunk_size(u64::from(be32(12..16)))?;
+        let len = be64(16..24);
+        if be64(24..32) != chunk_count(len, chunk_size) {
+            return Err(bad(SidecarProblem::ChunkCount));
+        }
+        let take = |r: core::ops::Range<usize>, out: &mut [u8]| out.copy_from_slice(&h[r]);
+        let mut digest = [0u8; 32];
+        take(32..64, &mut digest);
+        let mut final_tag = [0u8; TAG_LEN];
+        take(64..80, &mut final_tag);
+        let unused = |r: core::ops::Range<usize>| h[r].iter().all(|&b| b == 0);
+        let binding_tag = if flags & 1 == 1 {
+            let mut b = [0u8; TAG_LEN];
+            take(80..96, &mut b);
+            Some(Tag(b))
+        } else if unused(80..96) {
+            None
+        } else {
+            return Err(bad(SidecarProblem::UnusedField));
+        };
+        let signature = if flags & 2 == 2 {
+            let mut key = [0u8; 32];
+            let mut sig = [0u8; 64];
+            take(96..128, &mut key);
+            take(128..192, &mut sig);
+            Some((key, sig))
+        } else if unused(96..192) {
+            None
+        } else {
+            return Err(bad(SidecarProblem::UnusedField));
+        };
+        Ok(Self {
+            chunk_size,
+            len,
+            digest: EnvelopeDigest(digest),
+            final_tag: Tag(final_tag),
+            binding_tag,
+            signature,
+        })
+    }
+
+    /// Checks that a whole side-car is exactly this header's length, and returns its tags.
+    ///
+    /// # Errors
+    /// [`AuthError::Sidecar`]: too short, or bytes after the last tag.
+    pub fn tags<'a>(
+        &self,
+        sidecar: &'a [u8],
+    ) -> Result<impl ExactSizeIterator<Item = Tag> + 'a, AuthError> {
+        let want = usize::try_from(self.sidecar_len())
+            .map_err(|_| AuthError::Sidecar(SidecarProblem::TooShort))?;
+        match sidecar.len().cmp(&want) {
+            core::cmp::Ordering::Less => Err(AuthError::Sidecar(SidecarProblem::TooShort)),
+            core::cmp::Ordering::Greater => Err(AuthError::Sidecar(SidecarProblem::TrailingBytes)),
+            core::cmp::Ordering::Equal => Ok(sidecar[SIDECAR_HEADER_LEN..]
+                .chunks_exact(TAG_LEN)
+                .map(|t| {
+                    let mut tag = [0u8; TAG_LEN];
+                    tag.copy_from_slice(t);
+                    Tag(tag)
+                })),
+        }
+    }
+
+    /// Checks that the side-car belongs to the object whose digest is `digest`.
+    ///
+    /// # Errors
+    /// [`AuthError::SidecarOfAnotherObject`].
+    pub fn check_digest(&self, digest: &EnvelopeDigest) -> Result<(), AuthError> {
+        if bool::from(self.digest.0.ct_eq(&digest.0)) {
+            Ok(())
+        } else {
+            Err(AuthError::SidecarOfAnotherObject)
+        }
+    }
+}
