@@ -37,6 +37,14 @@ pub enum Field {
     LegacyWrapAlg,
     /// Legacy (2018 oss2) `oss-crypto-matdesc`.
     LegacyMatDesc,
+    /// `cse-auth-version`: the authenticated-object marker and its version.
+    AuthVersion,
+    /// `cse-auth-chunk-size`: the size of the authenticated chunks.
+    AuthChunkSize,
+    /// `cse-auth-commitment`: the key commitment.
+    AuthCommitment,
+    /// `cse-auth-binding`: whether the side-car binds the bucket and object name.
+    AuthBinding,
 }
 
 impl Field {
@@ -58,6 +66,10 @@ impl Field {
             Self::LegacyCekAlg => "oss-cek-alg",
             Self::LegacyWrapAlg => "oss-wrap-alg",
             Self::LegacyMatDesc => "oss-crypto-matdesc",
+            Self::AuthVersion => "cse-auth-version",
+            Self::AuthChunkSize => "cse-auth-chunk-size",
+            Self::AuthCommitment => "cse-auth-commitment",
+            Self::AuthBinding => "cse-auth-binding",
         }
     }
 }
@@ -109,6 +121,12 @@ pub enum ValueProblem {
     /// `data-size` and `unencrypted-content-length` are both present and disagree, so the
     /// object's length cannot be checked against either.
     DataSizeDisagrees,
+    /// `cse-auth-version` names a version this engine does not read.
+    UnsupportedAuthVersion,
+    /// `cse-auth-chunk-size` is not a power of two from 64 KiB to 64 MiB.
+    AuthChunkSize,
+    /// `cse-auth-binding` is neither `none` nor `bucket-key`.
+    UnknownBinding,
 }
 
 impl ValueProblem {
@@ -118,6 +136,11 @@ impl ValueProblem {
             Self::DataSizeDisagrees => {
                 "differs from client-side-encryption-unencrypted-content-length"
             }
+            Self::UnsupportedAuthVersion => {
+                "is not 1, the only version of authenticated objects this engine reads"
+            }
+            Self::AuthChunkSize => "must be a power of two from 65536 to 67108864",
+            Self::UnknownBinding => "must be none or bucket-key",
         }
     }
 }

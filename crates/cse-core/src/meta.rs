@@ -377,3 +377,126 @@ impl Envelope {
 pub fn is_envelope_header(name: &[u8], prefix: &str) -> bool {
     has_stem(name, prefix, ENVELOPE_HEADER_STEM)
 }
+
+/// The stem of the authenticated-object headers (`docs/authenticated-objects.md`, section 3):
+/// outside the `client-side-encryption-` family, which OSS validates and the SDKs copy.
+pub const AUTH_HEADER_STEM: &str = "cse-auth-";
+
+const AUTH_FIELDS: [Field; 4] = [
+    Field::AuthVersion,
+    Field::AuthChunkSize,
+    Field::AuthCommitment,
+    Field::AuthBinding,
+];
+
+/// Reads an object's authentication parameters from its headers (names matched ignoring ASCII
+/// case, after `prefix`). `Ok(None)` when it has no `cse-auth-*` header at all: the object is
+/// not authenticated (the policy decides whether that is acceptable).
+///
+/// # Errors
+/// [`Error::DuplicateHeader`]; [`Error::MissingHeader`] when any `cse-auth-*` header is present
+/// but the version, chunk size or commitment is not; [`Error::InvalidNumber`]; and
+/// [`Error::InvalidValue`] for an unknown version ([`ValueProblem::UnsupportedAuthVersion`]), a
+/// chunk size out of range ([`ValueProblem::AuthChunkSize`]) or an unknown binding
+/// ([`ValueProblem::UnknownBinding`]); [`Error::InvalidBase64`] for a commitment that is not
+/// strict base64 of 32 bytes.
+pub fn decode_auth_params<'h, I, K, V>(
+    headers: I,
+    prefix: &str,
+) -> Result<Option<crate::auth::AuthParams>>
+where
+    I: IntoIterator<Item = (&'h K, &'h V)>,
+    K: AsRef<[u8]> + ?Sized + 'h,
+    V: AsRef<[u8]> + ?Sized + 'h,
+{
+    use crate::auth::{AUTH_VERSION, AuthParams, Binding, Commitment, check_chunk_size};
+    check_prefix(prefix)?;
+    let ([version, chunk_size, commitment, binding], any) =
+        collect(headers, prefix, AUTH_HEADER_STEM, &AUTH_FIELDS)?;
+    if !any {
+        return Ok(None);
+    }
+    let version = number(
+        Some(required(version, Field::AuthVersion)?),
+        Field::AuthVersion,
+    )?;
+    if version != Some(u64::from(AUTH_VERSION)) {
+        return Err(Error::InvalidValue {
+            field: Field::AuthVersion,
+            problem: ValueProblem::UnsupportedAuthVersion,
+        });
+    }
+    let size = number(
+        Some(required(chunk_size, Field::AuthChunkSize)?),
+        Field::AuthChunkSize,
+    )?
+    .unwrap_or(0);
+    let chunk_size = check_chunk_size(size).map_err(|_| Error::InvalidValue {
+        field: Field::AuthChunkSize,
+        problem: ValueProblem::AuthChunkSize,
+    })?;
+    let raw = decode_base64::<32>(
+        required(commitment, Field::AuthCommitment)?,
+        Field::AuthCommitment,
+    )?;
+    let commitment: [u8; 32] = raw
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::InvalidBase64(Field::AuthCommitment))?;
+    let binding = match binding {
+        None | Some(b"none") => Binding::None,
+        Some(b"bucket-key") => Binding::BucketKey,
+        Some(_) => {
+            return Err(Error::InvalidValue {
+                field: Field::AuthBinding,
+                problem: ValueProblem::UnknownBinding,
+            });
+        }
+    };
+    Ok(Some(AuthParams {
+        chunk_size,
+        commitment: Commitment(commitment),
+        binding,
+    }))
+}
+
+impl crate::auth::AuthParams {
+    /// Encodes the parameters as `(name, value)` headers (names in lower case, after
+    /// `prefix`): the version marker, the chunk size, the commitment, and the binding when it
+    /// is not `none`. Sent with the envelope, on PutObject and InitiateMultipartUpload.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPrefix`].
+    pub fn encode_headers(&self, prefix: &str, mut emit: impl FnMut(&str, &str)) -> Result<()> {
+        check_prefix(prefix)?;
+        let mut put = |field: Field, value: &str| {
+            let mut name = FixedStr::<MAX_NAME_LEN>::new();
+            // Both parts fit: the prefix is at most 64 bytes and every suffix is shorter.
+            let _ = name
+                .push_str(prefix)
+                .and_then(|()| name.push_str(field.suffix()));
+            emit(name.as_str(), value);
+        };
+        let mut digits = [0u8; 20];
+        put(
+            Field::AuthVersion,
+            decimal(u64::from(crate::auth::AUTH_VERSION), &mut digits),
+        );
+        put(
+            Field::AuthChunkSize,
+            decimal(u64::from(self.chunk_size), &mut digits),
+        );
+        let mut b64 = [0u8; 44];
+        let n = STANDARD
+            .encode_slice(self.commitment.0, &mut b64)
+            .unwrap_or(0);
+        put(
+            Field::AuthCommitment,
+            core::str::from_utf8(&b64[..n]).unwrap_or_default(),
+        );
+        if self.binding == crate::auth::Binding::BucketKey {
+            put(Field::AuthBinding, "bucket-key");
+        }
+        Ok(())
+    }
+}

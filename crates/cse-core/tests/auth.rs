@@ -53,6 +53,23 @@ fn the_vectors_match_the_design() {
         let keys = AuthKeys::derive(&material);
         let commitment = Commitment(hex32(case["commitment"].as_str().unwrap()));
         assert_eq!(keys.commitment(), commitment, "{name}");
+        let mut header = None;
+        AuthParams {
+            chunk_size: 1 << 16,
+            commitment,
+            binding: Binding::None,
+        }
+        .encode_headers(cse_core::DEFAULT_PREFIX, |n, v| {
+            if n.ends_with("commitment") {
+                header = Some(v.to_owned());
+            }
+        })
+        .unwrap();
+        assert_eq!(
+            header.as_deref(),
+            case["commitment_header"].as_str(),
+            "{name}"
+        );
         keys.check_commitment(&commitment).unwrap();
         let chunk_size = check_chunk_size(case["chunk_size"].as_u64().unwrap()).unwrap();
         let bound = case.get("binding_tag").is_some();
@@ -260,5 +277,127 @@ fn the_sidecar_parser_refuses_each_malformation() {
     assert_eq!(
         header.check_digest(&EnvelopeDigest([6; 32])),
         Err(AuthError::SidecarOfAnotherObject)
+    );
+}
+
+#[test]
+fn the_auth_headers_round_trip_and_each_problem_is_named() {
+    use cse_core::{DEFAULT_PREFIX, Error, Field, ValueProblem, decode_auth_params};
+    let params = AuthParams {
+        chunk_size: 1 << 20,
+        commitment: Commitment([0xab; 32]),
+        binding: Binding::BucketKey,
+    };
+    let mut pairs = Vec::new();
+    params
+        .encode_headers(DEFAULT_PREFIX, |n, v| {
+            pairs.push((n.to_owned(), v.to_owned()))
+        })
+        .unwrap();
+    assert_eq!(
+        pairs,
+        [
+            ("x-oss-meta-cse-auth-version".to_owned(), "1".to_owned()),
+            (
+                "x-oss-meta-cse-auth-chunk-size".to_owned(),
+                "1048576".to_owned()
+            ),
+            (
+                "x-oss-meta-cse-auth-commitment".to_owned(),
+                "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=".to_owned()
+            ),
+            (
+                "x-oss-meta-cse-auth-binding".to_owned(),
+                "bucket-key".to_owned()
+            ),
+        ]
+    );
+    let decode = |pairs: &[(String, String)]| decode_auth_params(as_refs(pairs), DEFAULT_PREFIX);
+    assert_eq!(decode(&pairs), Ok(Some(params)));
+    // Names in any case; other metadata is ignored; no auth header at all is "not authenticated".
+    let mut shouty: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(n, v)| (n.to_ascii_uppercase(), v.clone()))
+        .collect();
+    shouty.push(("x-oss-meta-other".into(), "x".into()));
+    assert_eq!(decode(&shouty), Ok(Some(params)));
+    assert_eq!(decode(&[("x-oss-meta-other".into(), "x".into())]), Ok(None));
+
+    let with = |name: &str, value: Option<&str>| {
+        let mut p: Vec<(String, String)> = pairs
+            .iter()
+            .filter(|(n, _)| !n.ends_with(name))
+            .cloned()
+            .collect();
+        if let Some(v) = value {
+            p.push((format!("x-oss-meta-cse-auth-{name}"), v.to_owned()));
+        }
+        decode(&p)
+    };
+    let invalid = |field, problem| Err(Error::InvalidValue { field, problem });
+    assert_eq!(
+        with("version", None),
+        Err(Error::MissingHeader(Field::AuthVersion))
+    );
+    assert_eq!(
+        with("version", Some("2")),
+        invalid(Field::AuthVersion, ValueProblem::UnsupportedAuthVersion)
+    );
+    assert_eq!(
+        with("version", Some("1.0")),
+        Err(Error::InvalidNumber(Field::AuthVersion))
+    );
+    assert_eq!(
+        with("chunk-size", None),
+        Err(Error::MissingHeader(Field::AuthChunkSize))
+    );
+    assert_eq!(
+        with("chunk-size", Some("1000000")),
+        invalid(Field::AuthChunkSize, ValueProblem::AuthChunkSize)
+    );
+    assert_eq!(
+        with("commitment", None),
+        Err(Error::MissingHeader(Field::AuthCommitment))
+    );
+    assert_eq!(
+        with(
+            "commitment",
+            Some("q6urq6urq6urq6urq6urq6urq6urq6urq6urq6ur")
+        ),
+        Err(Error::InvalidBase64(Field::AuthCommitment)),
+        "30 bytes"
+    );
+    assert_eq!(
+        with("commitment", Some("not base64!")),
+        Err(Error::InvalidBase64(Field::AuthCommitment))
+    );
+    assert_eq!(
+        with("binding", Some("bucket")),
+        invalid(Field::AuthBinding, ValueProblem::UnknownBinding)
+    );
+    assert_eq!(
+        with("binding", None).unwrap().unwrap().binding,
+        Binding::None,
+        "an absent binding is none"
+    );
+    let mut twice = pairs.clone();
+    twice.push(("X-Oss-Meta-Cse-Auth-Version".into(), "1".into()));
+    assert_eq!(
+        decode(&twice),
+        Err(Error::DuplicateHeader(Field::AuthVersion))
+    );
+    // A lone stray header still announces authentication, so it cannot be ignored.
+    assert_eq!(
+        decode(&[("x-oss-meta-cse-auth-whatever".into(), "1".into())]),
+        Err(Error::MissingHeader(Field::AuthVersion))
+    );
+    let shown = Error::InvalidValue {
+        field: Field::AuthChunkSize,
+        problem: ValueProblem::AuthChunkSize,
+    }
+    .to_string();
+    assert!(
+        shown.contains("cse-auth-chunk-size") && shown.contains("power of two"),
+        "{shown}"
     );
 }
