@@ -75,7 +75,7 @@ def case(name, key, counter, headers, chunk_size, length, bucket=None, obj=None)
         chunk = ct[i * chunk_size:(i + 1) * chunk_size]
         last = b"\x01" if i == n - 1 else b"\x00"
         tags.append(keyed(k_chunk, digest + struct.pack(">Q", i) + chunk + last)[:16])
-    final = keyed(k_final, digest + struct.pack(">QQ", n, length) + b"".join(tags))[:16]
+    final = keyed(k_final, digest + b"".join(tags) + struct.pack(">QQ", n, length))[:16]
     binding = None
     if bucket is not None:
         msg = digest + struct.pack(">I", len(bucket)) + bucket + struct.pack(">I", len(obj)) + obj

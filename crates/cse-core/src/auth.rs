@@ -61,6 +61,32 @@ pub enum AuthError {
     Sidecar(SidecarProblem),
     /// The side-car was written for another object (its envelope digest differs).
     SidecarOfAnotherObject,
+    /// The side-car's chunk size differs from the object's `cse-auth-chunk-size`.
+    ChunkSizeMismatch,
+    /// The side-car describes an object of another length.
+    LengthMismatch {
+        /// The length in the side-car.
+        sidecar: u64,
+        /// The object's length.
+        object: u64,
+    },
+    /// The final tag over the chunk tags failed: a tag was changed, dropped, added or moved.
+    FinalTag,
+    /// A chunk's tag failed: its ciphertext was changed, or it was moved, or the object was cut
+    /// or extended there.
+    Chunk {
+        /// The chunk index.
+        index: u64,
+    },
+    /// The binding tag failed: the object was moved to another bucket or name.
+    BindingTag,
+    /// A multipart part size that is not a multiple of the chunk size.
+    PartSize {
+        /// The part size.
+        part_size: u64,
+        /// The chunk size.
+        chunk_size: u32,
+    },
 }
 
 /// What is wrong with a side-car.
@@ -97,6 +123,31 @@ impl fmt::Display for AuthError {
             ),
             Self::Sidecar(p) => write!(f, "the side-car is malformed: {p}"),
             Self::SidecarOfAnotherObject => f.write_str("the side-car belongs to another object"),
+            Self::ChunkSizeMismatch => {
+                f.write_str("the side-car's chunk size differs from the object's metadata")
+            }
+            Self::LengthMismatch { sidecar, object } => write!(
+                f,
+                "the side-car is for {sidecar} bytes, and the object has {object}"
+            ),
+            Self::FinalTag => f.write_str(
+                "final tag failed: the side-car's chunk tags were changed, dropped or reordered",
+            ),
+            Self::Chunk { index } => write!(
+                f,
+                "chunk {index} failed its tag: the object was changed, cut or reordered there"
+            ),
+            Self::BindingTag => {
+                f.write_str("binding tag failed: the object was moved to another bucket or name")
+            }
+            Self::PartSize {
+                part_size,
+                chunk_size,
+            } => write!(
+                f,
+                "part size {part_size} is not a multiple of the authentication chunk size \
+                 {chunk_size}: choose a part size that is"
+            ),
         }
     }
 }
@@ -322,14 +373,80 @@ impl AuthKeys {
         len: u64,
         chunks: impl ExactSizeIterator<Item = &'a Tag>,
     ) -> Tag {
+        let mut f = self.final_tagger(digest);
+        for tag in chunks {
+            f.push(tag);
+        }
+        f.finish(len)
+    }
+
+    /// A final-tag computation fed the chunk tags in order, for a writer that does not keep
+    /// them all (or does not know their number) in advance.
+    #[must_use]
+    pub fn final_tagger(&self, digest: &EnvelopeDigest) -> FinalTagger {
         let mut h = blake3::Hasher::new_keyed(&self.fin);
         h.update(&digest.0);
-        h.update(&(chunks.len() as u64).to_be_bytes());
-        h.update(&len.to_be_bytes());
-        for tag in chunks {
-            h.update(&tag.0);
+        FinalTagger { h, count: 0 }
+    }
+
+    /// Checks one chunk's ciphertext against its tag.
+    ///
+    /// # Errors
+    /// [`AuthError::Chunk`] naming the index.
+    pub fn check_chunk(
+        &self,
+        digest: &EnvelopeDigest,
+        index: u64,
+        last: bool,
+        ciphertext: &[u8],
+        expected: &Tag,
+    ) -> Result<(), AuthError> {
+        if self
+            .chunk_tag(digest, index, last, ciphertext)
+            .verify(expected)
+        {
+            Ok(())
+        } else {
+            Err(AuthError::Chunk { index })
         }
-        truncated(&h.finalize())
+    }
+
+    /// Checks a whole side-car against the object it should describe: the header, the envelope
+    /// digest, the chunk size and length, then the final tag over its chunk tags. Returns the
+    /// header; the tags are then [`SidecarHeader::tags`] of the same bytes.
+    ///
+    /// # Errors
+    /// The [`SidecarHeader::decode`] errors; [`AuthError::SidecarOfAnotherObject`],
+    /// [`AuthError::ChunkSizeMismatch`], [`AuthError::LengthMismatch`],
+    /// [`AuthError::FinalTag`], in that order.
+    pub fn check_sidecar(
+        &self,
+        digest: &EnvelopeDigest,
+        params: &AuthParams,
+        object_len: u64,
+        sidecar: &[u8],
+    ) -> Result<SidecarHeader, AuthError> {
+        let header = SidecarHeader::decode(sidecar)?;
+        header.check_digest(digest)?;
+        if header.chunk_size != params.chunk_size {
+            return Err(AuthError::ChunkSizeMismatch);
+        }
+        if header.len != object_len {
+            return Err(AuthError::LengthMismatch {
+                sidecar: header.len,
+                object: object_len,
+            });
+        }
+        let tags = header.tags(sidecar)?;
+        let mut f = self.final_tagger(digest);
+        for tag in tags {
+            f.push(&tag);
+        }
+        if f.finish(header.len).verify(&header.final_tag) {
+            Ok(header)
+        } else {
+            Err(AuthError::FinalTag)
+        }
     }
 
     /// The binding tag for `bucket` and object name `key`.
@@ -383,6 +500,119 @@ impl ChunkTagger {
     pub fn finish(mut self, last: bool) -> Tag {
         self.h.update(&[u8::from(last)]);
         truncated(&self.h.finalize())
+    }
+}
+
+/// The final tag, fed the chunk tags in order ([`AuthKeys::final_tagger`]).
+#[derive(Clone)]
+pub struct FinalTagger {
+    h: blake3::Hasher,
+    count: u64,
+}
+
+impl fmt::Debug for FinalTagger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FinalTagger")
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FinalTagger {
+    /// Feeds the next chunk tag.
+    pub fn push(&mut self, tag: &Tag) {
+        self.h.update(&tag.0);
+        self.count += 1;
+    }
+
+    /// The number of tags fed so far.
+    #[must_use]
+    pub const fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The final tag of an object of `len` bytes.
+    #[must_use]
+    pub fn finish(mut self, len: u64) -> Tag {
+        self.h.update(&self.count.to_be_bytes());
+        self.h.update(&len.to_be_bytes());
+        truncated(&self.h.finalize())
+    }
+}
+
+/// Checks that a multipart part size holds whole chunks, so that each part's tags depend on its
+/// own bytes only.
+///
+/// # Errors
+/// [`AuthError::PartSize`].
+pub const fn check_part_size(part_size: u64, chunk_size: u32) -> Result<(), AuthError> {
+    if part_size != 0 && part_size.is_multiple_of(chunk_size as u64) {
+        Ok(())
+    } else {
+        Err(AuthError::PartSize {
+            part_size,
+            chunk_size,
+        })
+    }
+}
+
+/// Tags ciphertext as it passes, in pieces of any length, chunk by chunk from chunk
+/// `first_index`: a whole object from 0, or one multipart part from its first chunk. A chunk's
+/// tag is given to the sink once the next byte arrives (it was not the last) or at
+/// [`finish`](Self::finish), which says whether the stream ends the object.
+#[derive(Debug)]
+pub struct ChunkStream<'k> {
+    keys: &'k AuthKeys,
+    digest: EnvelopeDigest,
+    chunk_size: u32,
+    index: u64,
+    filled: u32,
+    current: ChunkTagger,
+}
+
+impl<'k> ChunkStream<'k> {
+    /// A stream whose first byte starts chunk `first_index`.
+    #[must_use]
+    pub fn new(
+        keys: &'k AuthKeys,
+        digest: EnvelopeDigest,
+        chunk_size: u32,
+        first_index: u64,
+    ) -> Self {
+        Self {
+            current: keys.chunk_tagger(&digest, first_index),
+            keys,
+            digest,
+            chunk_size,
+            index: first_index,
+            filled: 0,
+        }
+    }
+
+    /// Feeds ciphertext; `sink(index, tag)` receives each chunk tag that is complete.
+    pub fn update(&mut self, mut ciphertext: &[u8], sink: &mut impl FnMut(u64, Tag)) {
+        while !ciphertext.is_empty() {
+            if self.filled == self.chunk_size {
+                let next = self.keys.chunk_tagger(&self.digest, self.index + 1);
+                let done = core::mem::replace(&mut self.current, next);
+                sink(self.index, done.finish(false));
+                self.index += 1;
+                self.filled = 0;
+            }
+            let room = (self.chunk_size - self.filled) as usize;
+            let (now, rest) = ciphertext.split_at(room.min(ciphertext.len()));
+            self.current.update(now);
+            // `now` is at most `room`, which is below 2^32.
+            self.filled += u32::try_from(now.len()).unwrap_or(self.chunk_size);
+            ciphertext = rest;
+        }
+    }
+
+    /// Ends the stream: gives the last chunk's tag to `sink`, flagged `last` when this stream
+    /// ends the object, and returns its index.
+    pub fn finish(self, last: bool, sink: &mut impl FnMut(u64, Tag)) -> u64 {
+        sink(self.index, self.current.finish(last));
+        self.index
     }
 }
 

@@ -401,3 +401,258 @@ fn the_auth_headers_round_trip_and_each_problem_is_named() {
         "{shown}"
     );
 }
+
+const CS: u32 = 1 << 16;
+
+fn object(len: usize, seed: u8) -> Vec<u8> {
+    // Not periodic, so that no two chunks are equal.
+    (0..len as u64)
+        .map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8 ^ seed)
+        .collect()
+}
+
+/// The reference: every chunk tagged whole with `chunk_tag`.
+fn reference_tags(keys: &AuthKeys, digest: &EnvelopeDigest, ct: &[u8]) -> Vec<Tag> {
+    let n = chunk_count(ct.len() as u64, CS);
+    (0..n)
+        .map(|i| {
+            let from = (i as usize * CS as usize).min(ct.len());
+            let to = (from + CS as usize).min(ct.len());
+            keys.chunk_tag(digest, i, i + 1 == n, &ct[from..to])
+        })
+        .collect()
+}
+
+fn setup() -> (AuthKeys, EnvelopeDigest, AuthParams) {
+    let material = cse_testkit::keystream::material([5; 32], [6; 16]);
+    let keys = AuthKeys::derive(&material);
+    let params = AuthParams {
+        chunk_size: CS,
+        commitment: keys.commitment(),
+        binding: Binding::None,
+    };
+    let pairs = vec![
+        (
+            "x-oss-meta-client-side-encryption-key".to_owned(),
+            "AQID".to_owned(),
+        ),
+        (
+            "x-oss-meta-client-side-encryption-start".to_owned(),
+            "BAUG".to_owned(),
+        ),
+        (
+            "x-oss-meta-client-side-encryption-cek-alg".to_owned(),
+            "AES/CTR/NoPadding".to_owned(),
+        ),
+        (
+            "x-oss-meta-client-side-encryption-wrap-alg".to_owned(),
+            "RSA/NONE/PKCS1Padding".to_owned(),
+        ),
+    ];
+    let envelope = decode_envelope(as_refs(&pairs), &DecodeOptions::default())
+        .unwrap()
+        .unwrap();
+    let digest = keys.envelope_digest(&envelope, &params);
+    (keys, digest, params)
+}
+
+fn sidecar(keys: &AuthKeys, digest: &EnvelopeDigest, len: u64, tags: &[Tag]) -> Vec<u8> {
+    let header = SidecarHeader {
+        chunk_size: CS,
+        len,
+        digest: *digest,
+        final_tag: keys.final_tag(digest, len, tags.iter()),
+        binding_tag: None,
+        signature: None,
+    };
+    let mut out = header.encode().to_vec();
+    for t in tags {
+        out.extend_from_slice(&t.0);
+    }
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn chunk_streams_in_any_pieces_and_any_part_order_give_the_reference_tags(
+        len in 0usize..(4 * CS as usize + 100),
+        cuts in proptest::collection::vec(1usize..100_000, 1..6),
+        blocks_per_part in 1u64..4,
+        seed in proptest::prelude::any::<u64>(),
+    ) {
+        let (keys, digest, _) = setup();
+        let ct = object(len, seed as u8);
+        let want = reference_tags(&keys, &digest, &ct);
+
+        let mut got = Vec::new();
+        let mut sink = |i: u64, t: Tag| got.push((i, t));
+        let mut stream = ChunkStream::new(&keys, digest, CS, 0);
+        let mut rest = &ct[..];
+        for &c in cuts.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (now, later) = rest.split_at(c.min(rest.len()));
+            stream.update(now, &mut sink);
+            rest = later;
+        }
+        let last = stream.finish(true, &mut sink);
+        proptest::prop_assert_eq!(last + 1, want.len() as u64);
+        let indexes: Vec<u64> = got.iter().map(|(i, _)| *i).collect();
+        proptest::prop_assert_eq!(indexes, (0..want.len() as u64).collect::<Vec<_>>());
+        proptest::prop_assert_eq!(got.iter().map(|(_, t)| *t).collect::<Vec<_>>(), want.clone());
+
+        // Multipart: parts of whole chunks, tagged in a shuffled order, give the same tags.
+        let part_size = u64::from(CS) * blocks_per_part;
+        check_part_size(part_size, CS).unwrap();
+        let parts = (len as u64).div_ceil(part_size).max(1);
+        let mut order: Vec<u64> = (1..=parts).collect();
+        cse_testkit::rng::shuffle(&mut order, seed);
+        let mut by_index = std::collections::BTreeMap::new();
+        for p in order {
+            let from = ((p - 1) * part_size) as usize;
+            let to = (from + part_size as usize).min(len);
+            let mut sink = |i: u64, t: Tag| {
+                proptest::prop_assert!(by_index.insert(i, t).is_none(), "chunk {} twice", i);
+                Ok(())
+            };
+            let mut errors = Vec::new();
+            let mut record = |i, t| { if let Err(e) = sink(i, t) { errors.push(e) } };
+            let mut stream = ChunkStream::new(&keys, digest, CS, (p - 1) * part_size / u64::from(CS));
+            stream.update(&ct[from..to], &mut record);
+            stream.finish(p == parts, &mut record);
+            proptest::prop_assert!(errors.is_empty());
+        }
+        proptest::prop_assert_eq!(by_index.into_values().collect::<Vec<_>>(), want);
+    }
+}
+
+#[test]
+fn every_tamper_class_is_detected() {
+    let (keys, digest, params) = setup();
+    let len = 3 * CS as usize + CS as usize / 2; // 3.5 chunks
+    let ct = object(len, 1);
+    let tags = reference_tags(&keys, &digest, &ct);
+    let good = sidecar(&keys, &digest, len as u64, &tags);
+    let header = keys
+        .check_sidecar(&digest, &params, len as u64, &good)
+        .unwrap();
+    assert_eq!(header.chunks(), 4);
+    let chunk = |ct: &[u8], i: u64| {
+        let from = (i as usize * CS as usize).min(ct.len());
+        ct[from..(from + CS as usize).min(ct.len())].to_vec()
+    };
+    let check_all = |ct: &[u8], tags: &[Tag]| -> Vec<u64> {
+        let n = chunk_count(ct.len() as u64, CS);
+        (0..n)
+            .filter(|&i| {
+                let t = tags.get(i as usize).copied().unwrap_or_default();
+                keys.check_chunk(&digest, i, i + 1 == n, &chunk(ct, i), &t)
+                    .is_err()
+            })
+            .collect()
+    };
+    assert!(check_all(&ct, &tags).is_empty());
+
+    // A flipped bit in the first, a middle and the last chunk fails that chunk only.
+    for (i, at) in [(0u64, 5usize), (1, CS as usize + 77), (3, len - 1)] {
+        let mut bad = ct.clone();
+        bad[at] ^= 0x10;
+        assert_eq!(check_all(&bad, &tags), vec![i], "bit flip at {at}");
+        assert_eq!(
+            keys.check_chunk(&digest, i, i == 3, &chunk(&bad, i), &tags[i as usize]),
+            Err(AuthError::Chunk { index: i })
+        );
+    }
+    // Truncation and extension, by one byte and by a whole chunk: the side-car disagrees on the
+    // length; a side-car rewritten for the new length fails its final tag (without the key,
+    // the old tags are all an attacker has), and the new last chunk fails its tag.
+    for new_len in [len - 1, len + 1, 2 * CS as usize, len + CS as usize] {
+        assert_eq!(
+            keys.check_sidecar(&digest, &params, new_len as u64, &good),
+            Err(AuthError::LengthMismatch {
+                sidecar: len as u64,
+                object: new_len as u64
+            })
+        );
+        let n = chunk_count(new_len as u64, CS) as usize;
+        let mut forged_tags = tags.clone();
+        forged_tags.resize(n, Tag::default());
+        let mut forged = SidecarHeader::decode(&good).unwrap();
+        forged.len = new_len as u64;
+        let mut bytes = forged.encode().to_vec();
+        for t in &forged_tags {
+            bytes.extend_from_slice(&t.0);
+        }
+        assert_eq!(
+            keys.check_sidecar(&digest, &params, new_len as u64, &bytes),
+            Err(AuthError::FinalTag),
+            "length {new_len}"
+        );
+        let mut moved = ct.clone();
+        moved.resize(new_len, 0xee);
+        assert!(
+            !check_all(&moved, &forged_tags).is_empty(),
+            "length {new_len}"
+        );
+    }
+    // Reordering: two tags swapped in the side-car fail the final tag; two chunks swapped in
+    // the object fail both chunks.
+    let mut swapped = tags.clone();
+    swapped.swap(0, 1);
+    assert_eq!(
+        keys.check_sidecar(&digest, &params, len as u64, &{
+            let mut b = good[..SIDECAR_HEADER_LEN].to_vec();
+            for t in &swapped {
+                b.extend_from_slice(&t.0);
+            }
+            b
+        }),
+        Err(AuthError::FinalTag)
+    );
+    let mut reordered = ct.clone();
+    let (a, b) = reordered.split_at_mut(CS as usize);
+    a.swap_with_slice(&mut b[..CS as usize]);
+    assert_eq!(check_all(&reordered, &tags), vec![0, 1]);
+    // Another object's side-car, and another object's envelope.
+    let other = cse_testkit::keystream::material([7; 32], [6; 16]);
+    let other_keys = AuthKeys::derive(&other);
+    let other_digest = EnvelopeDigest([1; 32]);
+    let foreign = sidecar(&other_keys, &other_digest, len as u64, &tags);
+    assert_eq!(
+        keys.check_sidecar(&digest, &params, len as u64, &foreign),
+        Err(AuthError::SidecarOfAnotherObject)
+    );
+    assert_eq!(
+        keys.check_sidecar(
+            &digest,
+            &AuthParams {
+                chunk_size: CS * 2,
+                ..params
+            },
+            len as u64,
+            &good
+        ),
+        Err(AuthError::ChunkSizeMismatch)
+    );
+    // The other object's keys cannot produce this object's tags.
+    assert!(
+        other_keys
+            .check_chunk(&digest, 0, false, &chunk(&ct, 0), &tags[0])
+            .is_err()
+    );
+    // Binding: the tag for one name fails for another.
+    let bound = keys.binding_tag(&digest, b"bucket", b"a/b");
+    assert!(bound.verify(&keys.binding_tag(&digest, b"bucket", b"a/b")));
+    assert!(!bound.verify(&keys.binding_tag(&digest, b"bucket", b"a/c")));
+    assert!(!bound.verify(&keys.binding_tag(&digest, b"bucke", b"ta/b")));
+    assert_eq!(
+        check_part_size(100_000, CS),
+        Err(AuthError::PartSize {
+            part_size: 100_000,
+            chunk_size: CS
+        })
+    );
+}
