@@ -25,6 +25,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::envelope::Envelope;
 use crate::key::ContentMaterial;
+use crate::stream::Origin;
 
 /// The version of the scheme this module implements (the `cse-auth-version` header and the
 /// side-car's version byte).
@@ -80,6 +81,22 @@ pub enum AuthError {
     },
     /// The binding tag failed: the object was moved to another bucket or name.
     BindingTag,
+    /// A chunk buffer of the wrong length for its index.
+    ChunkLength {
+        /// The chunk index.
+        index: u64,
+        /// The length chunk `index` has.
+        expected: u64,
+        /// The buffer's length.
+        actual: u64,
+    },
+    /// A chunk index past the object's last chunk.
+    ChunkIndex {
+        /// The index given.
+        index: u64,
+        /// The object's number of chunks.
+        chunks: u64,
+    },
     /// A multipart part size that is not a multiple of the chunk size.
     PartSize {
         /// The part size.
@@ -137,6 +154,17 @@ impl fmt::Display for AuthError {
                 f,
                 "chunk {index} failed its tag: the object was changed, cut or reordered there"
             ),
+            Self::ChunkLength {
+                index,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "chunk {index} has {expected} bytes, and {actual} were given"
+            ),
+            Self::ChunkIndex { index, chunks } => {
+                write!(f, "chunk {index} is past the object's {chunks} chunks")
+            }
             Self::BindingTag => {
                 f.write_str("binding tag failed: the object was moved to another bucket or name")
             }
@@ -613,6 +641,106 @@ impl<'k> ChunkStream<'k> {
     pub fn finish(self, last: bool, sink: &mut impl FnMut(u64, Tag)) -> u64 {
         sink(self.index, self.current.finish(last));
         self.index
+    }
+}
+
+/// Seals and opens an authenticated object one whole chunk at a time, each independently of the
+/// others: chunk `i` is the ciphertext at `i * chunk_size`, tagged with its index and whether it
+/// is the last. The calls take `&self`, so chunks can be sealed or opened on several threads at
+/// once, in any order. For an object whose length is known (a file, a multipart upload); a
+/// stream of unknown length is sealed with a [`Sealer`](crate::Sealer) and tagged with a
+/// [`ChunkStream`].
+///
+/// [`open_chunk`](Self::open_chunk) checks the tag *before* it decrypts: on failure the buffer
+/// still holds the ciphertext, and no plaintext of that chunk exists.
+pub struct ChunkCipher {
+    origin: Origin,
+    keys: AuthKeys,
+    digest: EnvelopeDigest,
+    chunk_size: u32,
+    len: u64,
+}
+
+impl fmt::Debug for ChunkCipher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkCipher")
+            .field("chunk_size", &self.chunk_size)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChunkCipher {
+    /// The chunk cipher of an object of `len` bytes with this material, envelope digest and
+    /// chunk size.
+    #[must_use]
+    pub fn new(
+        material: &ContentMaterial,
+        digest: EnvelopeDigest,
+        chunk_size: u32,
+        len: u64,
+    ) -> Self {
+        Self {
+            origin: Origin::of(material),
+            keys: AuthKeys::derive(material),
+            digest,
+            chunk_size,
+            len,
+        }
+    }
+
+    /// The object's number of chunks.
+    #[must_use]
+    pub const fn chunks(&self) -> u64 {
+        chunk_count(self.len, self.chunk_size)
+    }
+
+    /// The byte range of chunk `index` in the object.
+    ///
+    /// # Errors
+    /// [`AuthError::ChunkIndex`] past the last chunk.
+    pub fn chunk_range(&self, index: u64) -> Result<core::ops::Range<u64>, AuthError> {
+        let chunks = self.chunks();
+        if index >= chunks {
+            return Err(AuthError::ChunkIndex { index, chunks });
+        }
+        let start = index * u64::from(self.chunk_size);
+        Ok(start..(start + u64::from(self.chunk_size)).min(self.len))
+    }
+
+    fn check(&self, index: u64, buf: &[u8]) -> Result<(u64, bool), AuthError> {
+        let range = self.chunk_range(index)?;
+        let expected = range.end - range.start;
+        if buf.len() as u64 != expected {
+            return Err(AuthError::ChunkLength {
+                index,
+                expected,
+                actual: buf.len() as u64,
+            });
+        }
+        Ok((range.start, index + 1 == self.chunks()))
+    }
+
+    /// Encrypts chunk `index` (its whole plaintext) in place and returns its tag.
+    ///
+    /// # Errors
+    /// [`AuthError::ChunkIndex`], [`AuthError::ChunkLength`]; `buf` is unchanged.
+    pub fn seal_chunk(&self, index: u64, buf: &mut [u8]) -> Result<Tag, AuthError> {
+        let (offset, last) = self.check(index, buf)?;
+        self.origin.apply_at(offset, buf);
+        Ok(self.keys.chunk_tag(&self.digest, index, last, buf))
+    }
+
+    /// Checks chunk `index` (its whole ciphertext) against `tag`, then decrypts it in place.
+    ///
+    /// # Errors
+    /// [`AuthError::ChunkIndex`], [`AuthError::ChunkLength`], [`AuthError::Chunk`]; `buf` is
+    /// unchanged (still ciphertext).
+    pub fn open_chunk(&self, index: u64, buf: &mut [u8], tag: &Tag) -> Result<(), AuthError> {
+        let (offset, last) = self.check(index, buf)?;
+        self.keys.check_chunk(&self.digest, index, last, buf, tag)?;
+        self.origin.apply_at(offset, buf);
+        Ok(())
     }
 }
 

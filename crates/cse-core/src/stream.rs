@@ -24,7 +24,7 @@ type Aes256Ctr = ctr::Ctr128BE<Aes256Enc>;
 /// What a keystream is made from: the expanded key and the first counter block. A [`Sealer`]
 /// keeps it beside its running keystream for [`Sealer::split_to`] (`ctr`'s state can neither
 /// be cloned nor give its key back); an [`Opener`] does not. Wiped on drop.
-struct Origin {
+pub(crate) struct Origin {
     cipher: Aes256Enc,
     counter: [u8; 16],
 }
@@ -37,7 +37,7 @@ impl Drop for Origin {
 }
 
 impl Origin {
-    fn of(material: &ContentMaterial) -> Self {
+    pub(crate) fn of(material: &ContentMaterial) -> Self {
         Self {
             cipher: Aes256Enc::new(material.key().as_bytes().into()),
             counter: *material.counter().as_bytes(),
@@ -50,6 +50,11 @@ impl Origin {
             cipher: self.cipher.clone(),
             counter: self.counter,
         }
+    }
+
+    /// Applies the keystream from byte `offset` to `buf` (sealing and opening alike).
+    pub(crate) fn apply_at(&self, offset: u64, buf: &mut [u8]) {
+        self.keystream_at(offset).apply_in_place(buf);
     }
 
     /// The keystream at byte `offset`.

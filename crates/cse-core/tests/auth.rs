@@ -656,3 +656,76 @@ fn every_tamper_class_is_detected() {
         })
     );
 }
+
+#[test]
+fn chunks_sealed_on_threads_in_any_order_are_the_object_and_open_only_when_their_tag_holds() {
+    let (key, counter) = ([5; 32], [6; 16]);
+    let material = cse_testkit::keystream::material(key, counter);
+    let (keys, digest, _) = setup();
+    let plain = object(3 * CS as usize + 1234, 9);
+    let cipher = ChunkCipher::new(&material, digest, CS, plain.len() as u64);
+    assert_eq!(cipher.chunks(), 4);
+    let mut buf = plain.clone();
+    let mut pieces: Vec<(u64, &mut [u8])> = (0..4).zip(buf.chunks_mut(CS as usize)).collect();
+    pieces.reverse();
+    let tags: Vec<(u64, Tag)> = std::thread::scope(|s| {
+        let handles: Vec<_> = pieces
+            .into_iter()
+            .map(|(i, chunk)| {
+                let cipher = &cipher;
+                s.spawn(move || (i, cipher.seal_chunk(i, chunk).unwrap()))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        buf,
+        cse_testkit::keystream::reference_seal(&key, &counter, &plain),
+        "chunks sealed apart are the object's AES-CTR ciphertext"
+    );
+    let mut tags = tags;
+    tags.sort_by_key(|(i, _)| *i);
+    let tags: Vec<Tag> = tags.into_iter().map(|(_, t)| t).collect();
+    assert_eq!(tags, reference_tags(&keys, &digest, &buf));
+
+    let ciphertext = buf.clone();
+    for (i, chunk) in buf.chunks_mut(CS as usize).enumerate() {
+        cipher.open_chunk(i as u64, chunk, &tags[i]).unwrap();
+    }
+    assert_eq!(buf, plain);
+
+    // A tampered chunk is refused and stays ciphertext: none of its plaintext is released.
+    let mut chunk = ciphertext[CS as usize..2 * CS as usize].to_vec();
+    chunk[100] ^= 1;
+    let tampered = chunk.clone();
+    assert_eq!(
+        cipher.open_chunk(1, &mut chunk, &tags[1]),
+        Err(AuthError::Chunk { index: 1 })
+    );
+    assert_eq!(chunk, tampered);
+    // A chunk opened at another index fails too (it is bound to its place).
+    let mut moved = ciphertext[..CS as usize].to_vec();
+    assert_eq!(
+        cipher.open_chunk(1, &mut moved, &tags[0]),
+        Err(AuthError::Chunk { index: 1 })
+    );
+    assert_eq!(
+        cipher.open_chunk(3, &mut vec![0; 1233], &tags[3]),
+        Err(AuthError::ChunkLength {
+            index: 3,
+            expected: 1234,
+            actual: 1233
+        })
+    );
+    assert_eq!(
+        cipher.seal_chunk(4, &mut [0; 1]),
+        Err(AuthError::ChunkIndex {
+            index: 4,
+            chunks: 4
+        })
+    );
+    let empty = ChunkCipher::new(&material, digest, CS, 0);
+    let tag = empty.seal_chunk(0, &mut []).unwrap();
+    assert_eq!(tag, keys.chunk_tag(&digest, 0, true, &[]));
+    empty.open_chunk(0, &mut [], &tag).unwrap();
+}
