@@ -51,11 +51,6 @@ def case(name, key, counter, headers, chunk_size, length, bucket=None, obj=None)
     p = "x-oss-meta-client-side-encryption-"
     e = b"oss-cse/auth/v1 envelope"
     e += field(1, headers[p + "cek-alg"].encode())
-    e += field(2, headers[p + "wrap-alg"].encode())
-    if p + "matdesc" in headers:
-        e += field(3, headers[p + "matdesc"].encode())
-    e += field(4, base64.b64decode(headers[p + "key"]))
-    e += field(5, base64.b64decode(headers[p + "start"]))
     if p + "unencrypted-content-length" in headers:
         e += field(6, struct.pack(">Q", int(headers[p + "unencrypted-content-length"])))
     if p + "unencrypted-content-md5" in headers:
@@ -67,6 +62,7 @@ def case(name, key, counter, headers, chunk_size, length, bucket=None, obj=None)
     e += field(10, b"\x01")
     e += field(11, struct.pack(">Q", chunk_size))
     e += field(12, commitment)
+    e += field(13, b"\x01" if bucket is not None else b"\x00")
     digest = keyed(k_env, e)
     ct = ciphertext(length)
     n = max(1, -(-length // chunk_size))

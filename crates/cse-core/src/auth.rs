@@ -21,7 +21,7 @@ use core::fmt;
 use hkdf::Hkdf;
 use sha2::Sha256;
 use subtle::ConstantTimeEq as _;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize as _, ZeroizeOnDrop};
 
 use crate::envelope::Envelope;
 use crate::key::ContentMaterial;
@@ -36,6 +36,9 @@ pub const DEFAULT_CHUNK_SIZE: u32 = 1 << 20;
 pub const MIN_CHUNK_SIZE: u32 = 1 << 16;
 /// The largest chunk size allowed: 64 MiB.
 pub const MAX_CHUNK_SIZE: u32 = 1 << 26;
+/// The longest object a [`ChunkSealer`] seals: 64 TiB, above OSS's largest object (48.8 TiB).
+/// Its record of sealed chunks is then at most 128 MiB (at the smallest chunk size).
+pub const MAX_OBJECT_LEN: u64 = 1 << 46;
 /// The length of every tag.
 pub const TAG_LEN: usize = 16;
 /// The length of the side-car's fixed header.
@@ -81,6 +84,23 @@ pub enum AuthError {
     },
     /// The binding tag failed: the object was moved to another bucket or name.
     BindingTag,
+    /// The side-car's binding does not match the object's `cse-auth-binding` (a binding
+    /// flag removed or added), or a bound object was checked without its name.
+    BindingMismatch,
+    /// The side-car is signed, and this engine does not check writer signatures yet: it
+    /// refuses them rather than pass them unchecked.
+    SignatureUnsupported,
+    /// Chunk `index` was already sealed by this sealer: sealing it again would reuse its
+    /// keystream.
+    ChunkAlreadySealed {
+        /// The chunk index.
+        index: u64,
+    },
+    /// An object too long to keep a record of its chunks for.
+    TooLong {
+        /// The length given.
+        len: u64,
+    },
     /// A chunk buffer of the wrong length for its index.
     ChunkLength {
         /// The chunk index.
@@ -154,6 +174,21 @@ impl fmt::Display for AuthError {
                 f,
                 "chunk {index} failed its tag: the object was changed, cut or reordered there"
             ),
+            Self::BindingMismatch => f.write_str(
+                "the side-car's binding does not match the object's cse-auth-binding header, or \
+                 a bound object was read without its bucket and name",
+            ),
+            Self::SignatureUnsupported => f.write_str(
+                "the side-car is signed, and this version does not check writer signatures",
+            ),
+            Self::TooLong { len } => write!(
+                f,
+                "an object of {len} bytes is too long to seal chunk by chunk here"
+            ),
+            Self::ChunkAlreadySealed { index } => write!(
+                f,
+                "chunk {index} was already sealed: sealing it again would reuse its keystream"
+            ),
             Self::ChunkLength {
                 index,
                 expected,
@@ -223,9 +258,16 @@ pub struct Commitment(pub [u8; 32]);
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct EnvelopeDigest(pub [u8; 32]);
 
-/// A 128-bit tag (chunk, final or binding).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+/// A 128-bit tag (chunk, final or binding). `==` compares in constant time, as
+/// [`verify`](Self::verify) does.
+#[derive(Clone, Copy, Eq, Debug, Default)]
 pub struct Tag(pub [u8; TAG_LEN]);
+
+impl PartialEq for Tag {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
 
 impl Tag {
     /// Compares in constant time.
@@ -258,7 +300,7 @@ pub struct AuthParams {
 
 /// The commitment and the four MAC keys of one object, derived from its content material.
 /// Wiped on drop; `Debug` prints nothing secret.
-#[derive(Zeroize, ZeroizeOnDrop)]
+#[derive(ZeroizeOnDrop)]
 pub struct AuthKeys {
     commitment: [u8; 32],
     envelope: [u8; 32],
@@ -272,6 +314,16 @@ impl fmt::Debug for AuthKeys {
         f.debug_struct("AuthKeys")
             .field("commitment", &Commitment(self.commitment))
             .finish_non_exhaustive()
+    }
+}
+
+/// A BLAKE3 state that is wiped when dropped: a keyed one holds its key.
+#[derive(Clone)]
+struct Wiped(blake3::Hasher);
+
+impl Drop for Wiped {
+    fn drop(&mut self) {
+        self.0.zeroize();
     }
 }
 
@@ -343,30 +395,36 @@ impl AuthKeys {
     /// The envelope digest `H` of `envelope` with `params` (design doc, section 5).
     #[must_use]
     pub fn envelope_digest(&self, envelope: &Envelope, params: &AuthParams) -> EnvelopeDigest {
-        let mut h = blake3::Hasher::new_keyed(&self.envelope);
+        let mut h = Wiped(blake3::Hasher::new_keyed(&self.envelope));
+        let h = &mut h.0;
         h.update(ENVELOPE_LABEL);
-        field(&mut h, 1, envelope.cek_alg().as_bytes());
-        field(&mut h, 2, envelope.wrap_alg().as_bytes());
-        if !envelope.matdesc_text().is_empty() {
-            field(&mut h, 3, envelope.matdesc_text().as_bytes());
-        }
-        field(&mut h, 4, envelope.wrapped_key().as_bytes());
-        field(&mut h, 5, envelope.wrapped_counter().as_bytes());
+        // The wrapped key and counter block, wrap-alg and matdesc are not here: the commitment
+        // (field 12) already binds what they unwrap to, and leaving them out lets a rewrap to
+        // another master key keep every tag.
+        field(h, 1, envelope.cek_alg().as_bytes());
         if let Some(len) = envelope.unencrypted_content_length() {
-            field(&mut h, 6, &len.to_be_bytes());
+            field(h, 6, &len.to_be_bytes());
         }
         if let Some(md5) = envelope.unencrypted_content_md5() {
-            field(&mut h, 7, md5);
+            field(h, 7, md5);
         }
         if let Some(sizes) = envelope.multipart() {
-            field(&mut h, 8, &sizes.part_size.to_be_bytes());
+            field(h, 8, &sizes.part_size.to_be_bytes());
             if let Some(data) = sizes.data_size {
-                field(&mut h, 9, &data.to_be_bytes());
+                field(h, 9, &data.to_be_bytes());
             }
         }
-        field(&mut h, 10, &[AUTH_VERSION]);
-        field(&mut h, 11, &u64::from(params.chunk_size).to_be_bytes());
-        field(&mut h, 12, &params.commitment.0);
+        field(h, 10, &[AUTH_VERSION]);
+        field(h, 11, &u64::from(params.chunk_size).to_be_bytes());
+        field(h, 12, &params.commitment.0);
+        field(
+            h,
+            13,
+            &[match params.binding {
+                Binding::None => 0,
+                Binding::BucketKey => 1,
+            }],
+        );
         EnvelopeDigest(*h.finalize().as_bytes())
     }
 
@@ -376,7 +434,7 @@ impl AuthKeys {
         let mut h = blake3::Hasher::new_keyed(&self.chunk);
         h.update(&digest.0);
         h.update(&index.to_be_bytes());
-        ChunkTagger { h }
+        ChunkTagger { h: Wiped(h) }
     }
 
     /// The tag of chunk `index` whose whole ciphertext is `ciphertext`.
@@ -414,7 +472,10 @@ impl AuthKeys {
     pub fn final_tagger(&self, digest: &EnvelopeDigest) -> FinalTagger {
         let mut h = blake3::Hasher::new_keyed(&self.fin);
         h.update(&digest.0);
-        FinalTagger { h, count: 0 }
+        FinalTagger {
+            h: Wiped(h),
+            count: 0,
+        }
     }
 
     /// Checks one chunk's ciphertext against its tag.
@@ -440,18 +501,21 @@ impl AuthKeys {
     }
 
     /// Checks a whole side-car against the object it should describe: the header, the envelope
-    /// digest, the chunk size and length, then the final tag over its chunk tags. Returns the
-    /// header; the tags are then [`SidecarHeader::tags`] of the same bytes.
+    /// digest, the chunk size and length, the binding (with `name`, the bucket and object name
+    /// it was read from), then the final tag over its chunk tags. Returns the header; the tags
+    /// are then [`SidecarHeader::tags`] of the same bytes.
     ///
     /// # Errors
     /// The [`SidecarHeader::decode`] errors; [`AuthError::SidecarOfAnotherObject`],
     /// [`AuthError::ChunkSizeMismatch`], [`AuthError::LengthMismatch`],
-    /// [`AuthError::FinalTag`], in that order.
+    /// [`AuthError::BindingMismatch`], [`AuthError::BindingTag`],
+    /// [`AuthError::SignatureUnsupported`], [`AuthError::FinalTag`], in that order.
     pub fn check_sidecar(
         &self,
         digest: &EnvelopeDigest,
         params: &AuthParams,
         object_len: u64,
+        name: Option<(&[u8], &[u8])>,
         sidecar: &[u8],
     ) -> Result<SidecarHeader, AuthError> {
         let header = SidecarHeader::decode(sidecar)?;
@@ -464,6 +528,20 @@ impl AuthKeys {
                 sidecar: header.len,
                 object: object_len,
             });
+        }
+        // The binding mode is in the digest too, so a stripped cse-auth-binding header fails
+        // above; this catches a side-car whose flag was cleared or set.
+        match (params.binding, header.binding_tag, name) {
+            (Binding::None, None, _) => {}
+            (Binding::BucketKey, Some(tag), Some((bucket, key))) => {
+                if !self.binding_tag(digest, bucket, key).verify(&tag) {
+                    return Err(AuthError::BindingTag);
+                }
+            }
+            _ => return Err(AuthError::BindingMismatch),
+        }
+        if header.signature.is_some() {
+            return Err(AuthError::SignatureUnsupported);
         }
         let tags = header.tags(sidecar)?;
         let mut f = self.final_tagger(digest);
@@ -480,11 +558,11 @@ impl AuthKeys {
     /// The binding tag for `bucket` and object name `key`.
     #[must_use]
     pub fn binding_tag(&self, digest: &EnvelopeDigest, bucket: &[u8], key: &[u8]) -> Tag {
-        let mut h = blake3::Hasher::new_keyed(&self.binding);
-        h.update(&digest.0);
-        field_len(&mut h, bucket);
-        field_len(&mut h, key);
-        truncated(&h.finalize())
+        let mut h = Wiped(blake3::Hasher::new_keyed(&self.binding));
+        h.0.update(&digest.0);
+        field_len(&mut h.0, bucket);
+        field_len(&mut h.0, key);
+        truncated(&h.0.finalize())
     }
 }
 
@@ -508,7 +586,7 @@ pub fn signed_message(digest: &EnvelopeDigest, final_tag: &Tag) -> [u8; 25 + 32 
 /// is the object's last chunk.
 #[derive(Clone)]
 pub struct ChunkTagger {
-    h: blake3::Hasher,
+    h: Wiped,
 }
 
 impl fmt::Debug for ChunkTagger {
@@ -520,21 +598,21 @@ impl fmt::Debug for ChunkTagger {
 impl ChunkTagger {
     /// Feeds the next ciphertext bytes of the chunk.
     pub fn update(&mut self, ciphertext: &[u8]) {
-        self.h.update(ciphertext);
+        self.h.0.update(ciphertext);
     }
 
     /// The chunk's tag; `last` when it ends the object.
     #[must_use]
     pub fn finish(mut self, last: bool) -> Tag {
-        self.h.update(&[u8::from(last)]);
-        truncated(&self.h.finalize())
+        self.h.0.update(&[u8::from(last)]);
+        truncated(&self.h.0.finalize())
     }
 }
 
 /// The final tag, fed the chunk tags in order ([`AuthKeys::final_tagger`]).
 #[derive(Clone)]
 pub struct FinalTagger {
-    h: blake3::Hasher,
+    h: Wiped,
     count: u64,
 }
 
@@ -549,7 +627,7 @@ impl fmt::Debug for FinalTagger {
 impl FinalTagger {
     /// Feeds the next chunk tag.
     pub fn push(&mut self, tag: &Tag) {
-        self.h.update(&tag.0);
+        self.h.0.update(&tag.0);
         self.count += 1;
     }
 
@@ -562,9 +640,9 @@ impl FinalTagger {
     /// The final tag of an object of `len` bytes.
     #[must_use]
     pub fn finish(mut self, len: u64) -> Tag {
-        self.h.update(&self.count.to_be_bytes());
-        self.h.update(&len.to_be_bytes());
-        truncated(&self.h.finalize())
+        self.h.0.update(&self.count.to_be_bytes());
+        self.h.0.update(&len.to_be_bytes());
+        truncated(&self.h.0.finalize())
     }
 }
 
@@ -599,22 +677,35 @@ pub struct ChunkStream<'k> {
 }
 
 impl<'k> ChunkStream<'k> {
-    /// A stream whose first byte starts chunk `first_index`.
-    #[must_use]
+    /// A stream whose first byte starts chunk `first_index`. For a writer: tags are made as
+    /// the ciphertext passes, and nothing here verifies anything (a reader checks whole chunks,
+    /// [`ChunkCipher::open_chunk`], before it releases their plaintext).
+    ///
+    /// # Errors
+    /// [`AuthError::ChunkSize`]; [`AuthError::ChunkIndex`] when `first_index` starts past
+    /// 2^64 - 1 bytes.
     pub fn new(
         keys: &'k AuthKeys,
         digest: EnvelopeDigest,
         chunk_size: u32,
         first_index: u64,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, AuthError> {
+        let chunk_size = check_chunk_size(u64::from(chunk_size))?;
+        let chunks = u64::MAX / u64::from(chunk_size);
+        if first_index > chunks {
+            return Err(AuthError::ChunkIndex {
+                index: first_index,
+                chunks,
+            });
+        }
+        Ok(Self {
             current: keys.chunk_tagger(&digest, first_index),
             keys,
             digest,
             chunk_size,
             index: first_index,
             filled: 0,
-        }
+        })
     }
 
     /// Feeds ciphertext; `sink(index, tag)` receives each chunk tag that is complete.
@@ -644,16 +735,9 @@ impl<'k> ChunkStream<'k> {
     }
 }
 
-/// Seals and opens an authenticated object one whole chunk at a time, each independently of the
-/// others: chunk `i` is the ciphertext at `i * chunk_size`, tagged with its index and whether it
-/// is the last. The calls take `&self`, so chunks can be sealed or opened on several threads at
-/// once, in any order. For an object whose length is known (a file, a multipart upload); a
-/// stream of unknown length is sealed with a [`Sealer`](crate::Sealer) and tagged with a
-/// [`ChunkStream`].
-///
-/// [`open_chunk`](Self::open_chunk) checks the tag *before* it decrypts: on failure the buffer
-/// still holds the ciphertext, and no plaintext of that chunk exists.
-pub struct ChunkCipher {
+/// The chunks of one authenticated object of known length: chunk `i` is the ciphertext at
+/// `i * chunk_size`, tagged with its index and whether it is the last.
+struct Chunks {
     origin: Origin,
     keys: AuthKeys,
     digest: EnvelopeDigest,
@@ -661,55 +745,45 @@ pub struct ChunkCipher {
     len: u64,
 }
 
-impl fmt::Debug for ChunkCipher {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChunkCipher")
-            .field("chunk_size", &self.chunk_size)
-            .field("len", &self.len)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ChunkCipher {
-    /// The chunk cipher of an object of `len` bytes with this material, envelope digest and
-    /// chunk size.
-    #[must_use]
-    pub fn new(
+impl Chunks {
+    /// Checks the commitment, computes the digest from the envelope, checks the chunk size.
+    fn new(
         material: &ContentMaterial,
-        digest: EnvelopeDigest,
-        chunk_size: u32,
+        envelope: &Envelope,
+        params: &AuthParams,
         len: u64,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, AuthError> {
+        let chunk_size = check_chunk_size(u64::from(params.chunk_size))?;
+        let keys = AuthKeys::derive(material);
+        keys.check_commitment(&params.commitment)?;
+        Ok(Self {
             origin: Origin::of(material),
-            keys: AuthKeys::derive(material),
-            digest,
+            digest: keys.envelope_digest(envelope, params),
+            keys,
             chunk_size,
             len,
-        }
+        })
     }
 
-    /// The object's number of chunks.
-    #[must_use]
-    pub const fn chunks(&self) -> u64 {
+    const fn count(&self) -> u64 {
         chunk_count(self.len, self.chunk_size)
     }
 
-    /// The byte range of chunk `index` in the object.
-    ///
-    /// # Errors
-    /// [`AuthError::ChunkIndex`] past the last chunk.
-    pub fn chunk_range(&self, index: u64) -> Result<core::ops::Range<u64>, AuthError> {
-        let chunks = self.chunks();
+    fn range(&self, index: u64) -> Result<core::ops::Range<u64>, AuthError> {
+        let chunks = self.count();
         if index >= chunks {
             return Err(AuthError::ChunkIndex { index, chunks });
         }
+        // index < chunks, so the start is at most the length.
         let start = index * u64::from(self.chunk_size);
-        Ok(start..(start + u64::from(self.chunk_size)).min(self.len))
+        Ok(start
+            ..start
+                .saturating_add(u64::from(self.chunk_size))
+                .min(self.len))
     }
 
     fn check(&self, index: u64, buf: &[u8]) -> Result<(u64, bool), AuthError> {
-        let range = self.chunk_range(index)?;
+        let range = self.range(index)?;
         let expected = range.end - range.start;
         if buf.len() as u64 != expected {
             return Err(AuthError::ChunkLength {
@@ -718,17 +792,69 @@ impl ChunkCipher {
                 actual: buf.len() as u64,
             });
         }
-        Ok((range.start, index + 1 == self.chunks()))
+        Ok((range.start, index + 1 == self.count()))
     }
+}
 
-    /// Encrypts chunk `index` (its whole plaintext) in place and returns its tag.
+/// Opens an authenticated object one whole chunk at a time, each independently of the others,
+/// so chunks can be opened on several threads at once and a ranged read opens only its own.
+///
+/// [`open_chunk`](Self::open_chunk) checks the tag *before* it decrypts: on failure the buffer
+/// still holds the ciphertext, and no plaintext of that chunk exists. Made from the opened
+/// content material, the envelope and the object's authentication parameters, with the
+/// commitment checked and the envelope digest computed here, never taken from the side-car.
+pub struct ChunkCipher {
+    chunks: Chunks,
+}
+
+impl fmt::Debug for ChunkCipher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkCipher")
+            .field("chunk_size", &self.chunks.chunk_size)
+            .field("len", &self.chunks.len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChunkCipher {
+    /// The chunk opener of an object of `len` bytes.
     ///
     /// # Errors
-    /// [`AuthError::ChunkIndex`], [`AuthError::ChunkLength`]; `buf` is unchanged.
-    pub fn seal_chunk(&self, index: u64, buf: &mut [u8]) -> Result<Tag, AuthError> {
-        let (offset, last) = self.check(index, buf)?;
-        self.origin.apply_at(offset, buf);
-        Ok(self.keys.chunk_tag(&self.digest, index, last, buf))
+    /// [`AuthError::Commitment`] when `material` is not the one the object committed to (a
+    /// wrong master key, or a replaced key or start header); [`AuthError::ChunkSize`].
+    pub fn new(
+        material: &ContentMaterial,
+        envelope: &Envelope,
+        params: &AuthParams,
+        len: u64,
+    ) -> Result<Self, AuthError> {
+        Chunks::new(material, envelope, params, len).map(|chunks| Self { chunks })
+    }
+
+    /// The envelope digest, to check the side-car with ([`AuthKeys::check_sidecar`]).
+    #[must_use]
+    pub const fn digest(&self) -> EnvelopeDigest {
+        self.chunks.digest
+    }
+
+    /// The keys, to check the side-car with.
+    #[must_use]
+    pub const fn keys(&self) -> &AuthKeys {
+        &self.chunks.keys
+    }
+
+    /// The object's number of chunks.
+    #[must_use]
+    pub const fn chunks(&self) -> u64 {
+        self.chunks.count()
+    }
+
+    /// The byte range of chunk `index` in the object.
+    ///
+    /// # Errors
+    /// [`AuthError::ChunkIndex`] past the last chunk.
+    pub fn chunk_range(&self, index: u64) -> Result<core::ops::Range<u64>, AuthError> {
+        self.chunks.range(index)
     }
 
     /// Checks chunk `index` (its whole ciphertext) against `tag`, then decrypts it in place.
@@ -737,10 +863,101 @@ impl ChunkCipher {
     /// [`AuthError::ChunkIndex`], [`AuthError::ChunkLength`], [`AuthError::Chunk`]; `buf` is
     /// unchanged (still ciphertext).
     pub fn open_chunk(&self, index: u64, buf: &mut [u8], tag: &Tag) -> Result<(), AuthError> {
-        let (offset, last) = self.check(index, buf)?;
-        self.keys.check_chunk(&self.digest, index, last, buf, tag)?;
-        self.origin.apply_at(offset, buf);
+        let c = &self.chunks;
+        let (offset, last) = c.check(index, buf)?;
+        c.keys.check_chunk(&c.digest, index, last, buf, tag)?;
+        c.origin.apply_at(offset, buf);
         Ok(())
+    }
+}
+
+/// Seals an authenticated object of known length one whole chunk at a time, on any threads, in
+/// any order, each chunk once: a second [`seal_chunk`](Self::seal_chunk) of one index is refused,
+/// since it would reuse that chunk's keystream. Made from a [`SealedEnvelope`] (fresh material).
+///
+/// [`SealedEnvelope`]: crate::SealedEnvelope
+#[cfg(feature = "alloc")]
+pub struct ChunkSealer {
+    chunks: Chunks,
+    sealed: alloc::vec::Vec<core::sync::atomic::AtomicU32>,
+}
+
+#[cfg(feature = "alloc")]
+impl fmt::Debug for ChunkSealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkSealer")
+            .field("chunk_size", &self.chunks.chunk_size)
+            .field("len", &self.chunks.len)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl ChunkSealer {
+    /// The chunk sealer of `sealed`'s object of `len` bytes, with `params` (whose commitment
+    /// must be `sealed`'s: [`AuthKeys::commitment`]).
+    ///
+    /// # Errors
+    /// [`AuthError::Commitment`], [`AuthError::ChunkSize`]; [`AuthError::TooLong`] past
+    /// [`MAX_OBJECT_LEN`], or when the record of sealed chunks cannot be allocated.
+    pub fn new(
+        sealed: &crate::SealedEnvelope,
+        params: &AuthParams,
+        len: u64,
+    ) -> Result<Self, AuthError> {
+        let chunks = Chunks::new(sealed.material(), sealed.envelope(), params, len)?;
+        // One bit a chunk; an allocation that cannot be made is an error, not an abort.
+        let too_long = AuthError::TooLong { len };
+        if len > MAX_OBJECT_LEN {
+            return Err(too_long);
+        }
+        let words = usize::try_from(chunks.count().div_ceil(32)).map_err(|_| too_long)?;
+        let mut sealed = alloc::vec::Vec::new();
+        sealed.try_reserve_exact(words).map_err(|_| too_long)?;
+        sealed.resize_with(words, || core::sync::atomic::AtomicU32::new(0));
+        Ok(Self { chunks, sealed })
+    }
+
+    /// The envelope digest (for the side-car header).
+    #[must_use]
+    pub const fn digest(&self) -> EnvelopeDigest {
+        self.chunks.digest
+    }
+
+    /// The keys (for the final tag).
+    #[must_use]
+    pub const fn keys(&self) -> &AuthKeys {
+        &self.chunks.keys
+    }
+
+    /// The object's number of chunks.
+    #[must_use]
+    pub const fn chunks(&self) -> u64 {
+        self.chunks.count()
+    }
+
+    /// Encrypts chunk `index` (its whole plaintext) in place and returns its tag.
+    ///
+    /// # Errors
+    /// [`AuthError::ChunkIndex`], [`AuthError::ChunkLength`] (`buf` unchanged, the index
+    /// still free); [`AuthError::ChunkAlreadySealed`].
+    pub fn seal_chunk(&self, index: u64, buf: &mut [u8]) -> Result<Tag, AuthError> {
+        use core::sync::atomic::Ordering;
+        let c = &self.chunks;
+        let (offset, last) = c.check(index, buf)?;
+        let bit = 1u32 << (index % 32);
+        let word = usize::try_from(index / 32)
+            .ok()
+            .and_then(|w| self.sealed.get(w))
+            .ok_or(AuthError::ChunkIndex {
+                index,
+                chunks: c.count(),
+            })?;
+        if word.fetch_or(bit, Ordering::AcqRel) & bit != 0 {
+            return Err(AuthError::ChunkAlreadySealed { index });
+        }
+        c.origin.apply_at(offset, buf);
+        Ok(c.keys.chunk_tag(&c.digest, index, last, buf))
     }
 }
 
@@ -771,7 +988,9 @@ impl SidecarHeader {
     /// Where tag `index` starts in the side-car.
     #[must_use]
     pub const fn tag_offset(index: u64) -> u64 {
-        SIDECAR_HEADER_LEN as u64 + TAG_LEN as u64 * index
+        (TAG_LEN as u64)
+            .saturating_mul(index)
+            .saturating_add(SIDECAR_HEADER_LEN as u64)
     }
 
     /// The whole side-car's length.

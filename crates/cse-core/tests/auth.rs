@@ -424,6 +424,14 @@ fn reference_tags(keys: &AuthKeys, digest: &EnvelopeDigest, ct: &[u8]) -> Vec<Ta
 }
 
 fn setup() -> (AuthKeys, EnvelopeDigest, AuthParams) {
+    let (params, envelope) = setup_envelope();
+    let keys = AuthKeys::derive(&cse_testkit::keystream::material([5; 32], [6; 16]));
+    let digest = keys.envelope_digest(&envelope, &params);
+    (keys, digest, params)
+}
+
+/// The parameters and envelope of the tests' object (material `[5; 32]`, `[6; 16]`).
+fn setup_envelope() -> (AuthParams, cse_core::Envelope) {
     let material = cse_testkit::keystream::material([5; 32], [6; 16]);
     let keys = AuthKeys::derive(&material);
     let params = AuthParams {
@@ -452,8 +460,7 @@ fn setup() -> (AuthKeys, EnvelopeDigest, AuthParams) {
     let envelope = decode_envelope(as_refs(&pairs), &DecodeOptions::default())
         .unwrap()
         .unwrap();
-    let digest = keys.envelope_digest(&envelope, &params);
-    (keys, digest, params)
+    (params, envelope)
 }
 
 fn sidecar(keys: &AuthKeys, digest: &EnvelopeDigest, len: u64, tags: &[Tag]) -> Vec<u8> {
@@ -488,7 +495,7 @@ proptest::proptest! {
 
         let mut got = Vec::new();
         let mut sink = |i: u64, t: Tag| got.push((i, t));
-        let mut stream = ChunkStream::new(&keys, digest, CS, 0);
+        let mut stream = ChunkStream::new(&keys, digest, CS, 0).unwrap();
         let mut rest = &ct[..];
         for &c in cuts.iter().cycle() {
             if rest.is_empty() {
@@ -520,7 +527,8 @@ proptest::proptest! {
             };
             let mut errors = Vec::new();
             let mut record = |i, t| { if let Err(e) = sink(i, t) { errors.push(e) } };
-            let mut stream = ChunkStream::new(&keys, digest, CS, (p - 1) * part_size / u64::from(CS));
+            let mut stream =
+                ChunkStream::new(&keys, digest, CS, (p - 1) * part_size / u64::from(CS)).unwrap();
             stream.update(&ct[from..to], &mut record);
             stream.finish(p == parts, &mut record);
             proptest::prop_assert!(errors.is_empty());
@@ -537,7 +545,7 @@ fn every_tamper_class_is_detected() {
     let tags = reference_tags(&keys, &digest, &ct);
     let good = sidecar(&keys, &digest, len as u64, &tags);
     let header = keys
-        .check_sidecar(&digest, &params, len as u64, &good)
+        .check_sidecar(&digest, &params, len as u64, None, &good)
         .unwrap();
     assert_eq!(header.chunks(), 4);
     let chunk = |ct: &[u8], i: u64| {
@@ -571,7 +579,7 @@ fn every_tamper_class_is_detected() {
     // the old tags are all an attacker has), and the new last chunk fails its tag.
     for new_len in [len - 1, len + 1, 2 * CS as usize, len + CS as usize] {
         assert_eq!(
-            keys.check_sidecar(&digest, &params, new_len as u64, &good),
+            keys.check_sidecar(&digest, &params, new_len as u64, None, &good),
             Err(AuthError::LengthMismatch {
                 sidecar: len as u64,
                 object: new_len as u64
@@ -587,7 +595,7 @@ fn every_tamper_class_is_detected() {
             bytes.extend_from_slice(&t.0);
         }
         assert_eq!(
-            keys.check_sidecar(&digest, &params, new_len as u64, &bytes),
+            keys.check_sidecar(&digest, &params, new_len as u64, None, &bytes),
             Err(AuthError::FinalTag),
             "length {new_len}"
         );
@@ -603,7 +611,7 @@ fn every_tamper_class_is_detected() {
     let mut swapped = tags.clone();
     swapped.swap(0, 1);
     assert_eq!(
-        keys.check_sidecar(&digest, &params, len as u64, &{
+        keys.check_sidecar(&digest, &params, len as u64, None, &{
             let mut b = good[..SIDECAR_HEADER_LEN].to_vec();
             for t in &swapped {
                 b.extend_from_slice(&t.0);
@@ -622,7 +630,7 @@ fn every_tamper_class_is_detected() {
     let other_digest = EnvelopeDigest([1; 32]);
     let foreign = sidecar(&other_keys, &other_digest, len as u64, &tags);
     assert_eq!(
-        keys.check_sidecar(&digest, &params, len as u64, &foreign),
+        keys.check_sidecar(&digest, &params, len as u64, None, &foreign),
         Err(AuthError::SidecarOfAnotherObject)
     );
     assert_eq!(
@@ -633,9 +641,82 @@ fn every_tamper_class_is_detected() {
                 ..params
             },
             len as u64,
+            None,
             &good
         ),
         Err(AuthError::ChunkSizeMismatch)
+    );
+    // Binding: a bound object's side-car checks its name; clearing the flag, or dropping the
+    // binding header (which changes the digest), is caught; a signed side-car is refused.
+    let bound_params = AuthParams {
+        binding: Binding::BucketKey,
+        ..params
+    };
+    let (_, envelope) = setup_envelope();
+    let bound_digest = keys.envelope_digest(&envelope, &bound_params);
+    assert_ne!(bound_digest, digest, "the binding mode is in the digest");
+    let bound_tags = reference_tags(&keys, &bound_digest, &ct);
+    let mut bound_header =
+        SidecarHeader::decode(&sidecar(&keys, &bound_digest, len as u64, &bound_tags)).unwrap();
+    bound_header.binding_tag = Some(keys.binding_tag(&bound_digest, b"bkt", b"a/b"));
+    let with_tags = |h: &SidecarHeader| {
+        let mut b = h.encode().to_vec();
+        for t in &bound_tags {
+            b.extend_from_slice(&t.0);
+        }
+        b
+    };
+    let bound_sidecar = with_tags(&bound_header);
+    let name: Option<(&[u8], &[u8])> = Some((b"bkt", b"a/b"));
+    keys.check_sidecar(
+        &bound_digest,
+        &bound_params,
+        len as u64,
+        name,
+        &bound_sidecar,
+    )
+    .unwrap();
+    assert_eq!(
+        keys.check_sidecar(
+            &bound_digest,
+            &bound_params,
+            len as u64,
+            Some((b"bkt", b"a/c")),
+            &bound_sidecar
+        ),
+        Err(AuthError::BindingTag)
+    );
+    assert_eq!(
+        keys.check_sidecar(
+            &bound_digest,
+            &bound_params,
+            len as u64,
+            None,
+            &bound_sidecar
+        ),
+        Err(AuthError::BindingMismatch)
+    );
+    let stripped = with_tags(&SidecarHeader {
+        binding_tag: None,
+        ..bound_header
+    });
+    assert_eq!(
+        keys.check_sidecar(&bound_digest, &bound_params, len as u64, name, &stripped),
+        Err(AuthError::BindingMismatch),
+        "a cleared binding flag"
+    );
+    assert_eq!(
+        keys.check_sidecar(&digest, &params, len as u64, name, &stripped),
+        Err(AuthError::SidecarOfAnotherObject),
+        "a dropped cse-auth-binding header"
+    );
+    let signed = with_tags(&SidecarHeader {
+        signature: Some(([1; 32], [2; 64])),
+        ..bound_header
+    });
+    assert_eq!(
+        keys.check_sidecar(&bound_digest, &bound_params, len as u64, name, &signed),
+        Err(AuthError::SignatureUnsupported)
     );
     // The other object's keys cannot produce this object's tags.
     assert!(
@@ -660,11 +741,24 @@ fn every_tamper_class_is_detected() {
 #[test]
 fn chunks_sealed_on_threads_in_any_order_are_the_object_and_open_only_when_their_tag_holds() {
     let (key, counter) = ([5; 32], [6; 16]);
-    let material = cse_testkit::keystream::material(key, counter);
-    let (keys, digest, _) = setup();
+    let (keys, digest, params) = setup();
     let plain = object(3 * CS as usize + 1234, 9);
-    let cipher = ChunkCipher::new(&material, digest, CS, plain.len() as u64);
-    assert_eq!(cipher.chunks(), 4);
+    let len = plain.len() as u64;
+    let sealed = cse_core::SealedEnvelope::from_wrapped(
+        cse_testkit::keystream::material(key, counter),
+        cse_core::WRAP_ALG_RSA,
+        "",
+        &[1, 2, 3],
+        &[4, 5, 6],
+    )
+    .unwrap();
+    let sealer = ChunkSealer::new(&sealed, &params, len).unwrap();
+    assert_eq!(
+        sealer.digest(),
+        digest,
+        "the digest is computed from the envelope"
+    );
+    assert_eq!(sealer.chunks(), 4);
     let mut buf = plain.clone();
     let mut pieces: Vec<(u64, &mut [u8])> = (0..4).zip(buf.chunks_mut(CS as usize)).collect();
     pieces.reverse();
@@ -672,8 +766,8 @@ fn chunks_sealed_on_threads_in_any_order_are_the_object_and_open_only_when_their
         let handles: Vec<_> = pieces
             .into_iter()
             .map(|(i, chunk)| {
-                let cipher = &cipher;
-                s.spawn(move || (i, cipher.seal_chunk(i, chunk).unwrap()))
+                let sealer = &sealer;
+                s.spawn(move || (i, sealer.seal_chunk(i, chunk).unwrap()))
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
@@ -687,30 +781,55 @@ fn chunks_sealed_on_threads_in_any_order_are_the_object_and_open_only_when_their
     tags.sort_by_key(|(i, _)| *i);
     let tags: Vec<Tag> = tags.into_iter().map(|(_, t)| t).collect();
     assert_eq!(tags, reference_tags(&keys, &digest, &buf));
+    // Each chunk is sealed once: a second seal would reuse its keystream.
+    let mut again = plain[..CS as usize].to_vec();
+    assert_eq!(
+        sealer.seal_chunk(0, &mut again),
+        Err(AuthError::ChunkAlreadySealed { index: 0 })
+    );
+    assert_eq!(again, &plain[..CS as usize], "nothing was sealed");
 
+    let opener = ChunkCipher::new(
+        &cse_testkit::keystream::material(key, counter),
+        sealed.envelope(),
+        &params,
+        len,
+    )
+    .unwrap();
     let ciphertext = buf.clone();
     for (i, chunk) in buf.chunks_mut(CS as usize).enumerate() {
-        cipher.open_chunk(i as u64, chunk, &tags[i]).unwrap();
+        opener.open_chunk(i as u64, chunk, &tags[i]).unwrap();
     }
     assert_eq!(buf, plain);
 
+    // A wrong key (implicit rejection gives some other key) fails the commitment up front.
+    assert_eq!(
+        ChunkCipher::new(
+            &cse_testkit::keystream::material([6; 32], counter),
+            sealed.envelope(),
+            &params,
+            len
+        )
+        .map(|_| ()),
+        Err(AuthError::Commitment)
+    );
     // A tampered chunk is refused and stays ciphertext: none of its plaintext is released.
     let mut chunk = ciphertext[CS as usize..2 * CS as usize].to_vec();
     chunk[100] ^= 1;
     let tampered = chunk.clone();
     assert_eq!(
-        cipher.open_chunk(1, &mut chunk, &tags[1]),
+        opener.open_chunk(1, &mut chunk, &tags[1]),
         Err(AuthError::Chunk { index: 1 })
     );
     assert_eq!(chunk, tampered);
     // A chunk opened at another index fails too (it is bound to its place).
     let mut moved = ciphertext[..CS as usize].to_vec();
     assert_eq!(
-        cipher.open_chunk(1, &mut moved, &tags[0]),
+        opener.open_chunk(1, &mut moved, &tags[0]),
         Err(AuthError::Chunk { index: 1 })
     );
     assert_eq!(
-        cipher.open_chunk(3, &mut vec![0; 1233], &tags[3]),
+        opener.open_chunk(3, &mut vec![0; 1233], &tags[3]),
         Err(AuthError::ChunkLength {
             index: 3,
             expected: 1234,
@@ -718,14 +837,33 @@ fn chunks_sealed_on_threads_in_any_order_are_the_object_and_open_only_when_their
         })
     );
     assert_eq!(
-        cipher.seal_chunk(4, &mut [0; 1]),
+        sealer.seal_chunk(4, &mut [0; 1]),
         Err(AuthError::ChunkIndex {
             index: 4,
             chunks: 4
         })
     );
-    let empty = ChunkCipher::new(&material, digest, CS, 0);
+    let empty = ChunkSealer::new(&sealed, &params, 0).unwrap();
     let tag = empty.seal_chunk(0, &mut []).unwrap();
     assert_eq!(tag, keys.chunk_tag(&digest, 0, true, &[]));
-    empty.open_chunk(0, &mut [], &tag).unwrap();
+    ChunkCipher::new(sealed.material(), sealed.envelope(), &params, 0)
+        .unwrap()
+        .open_chunk(0, &mut [], &tag)
+        .unwrap();
+    assert_eq!(
+        ChunkSealer::new(&sealed, &params, u64::MAX).map(|_| ()),
+        Err(AuthError::TooLong { len: u64::MAX }),
+        "past 64 TiB"
+    );
+    assert_eq!(
+        ChunkSealer::new(&sealed, &params, MAX_OBJECT_LEN + 1).map(|_| ()),
+        Err(AuthError::TooLong {
+            len: MAX_OBJECT_LEN + 1
+        })
+    );
+    assert_eq!(
+        ChunkStream::new(&keys, digest, 0, 0).map(|_| ()),
+        Err(AuthError::ChunkSize { size: 0 }),
+        "a zero chunk size would never advance"
+    );
 }
