@@ -45,7 +45,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(Some(params)) = decode_auth_params(refs, DEFAULT_PREFIX) {
         let mut again = Vec::new();
         params
-            .encode_headers(DEFAULT_PREFIX, |n, v| again.push((n.to_owned(), v.to_owned())))
+            .encode_headers(DEFAULT_PREFIX, |n, v| {
+                again.push((n.to_owned(), v.to_owned()))
+            })
             .unwrap();
         let refs = again.iter().map(|(n, v)| (n.as_str(), v.as_str()));
         assert_eq!(decode_auth_params(refs, DEFAULT_PREFIX), Ok(Some(params)));
