@@ -19,7 +19,7 @@ use cse_benches::{material, plaintext};
 use cse_core::auth::{
     AuthKeys, AuthParams, Binding, ChunkCipher, ChunkSealer, DEFAULT_CHUNK_SIZE, Tag,
 };
-use cse_core::{Opener, SealedEnvelope, Sealer, WRAP_ALG_RSA};
+use cse_core::{ContentMaterial, Opener, SealedEnvelope, Sealer, WRAP_ALG_RSA};
 
 const DATA: usize = 64 << 20;
 const CHUNK: usize = DEFAULT_CHUNK_SIZE as usize;
@@ -37,6 +37,21 @@ fn on_threads(buf: &mut [u8], threads: usize, work: &(dyn Fn(u64, &mut [u8]) + S
                     work(i, chunk);
                 }
             });
+        }
+    });
+}
+
+/// The unauthenticated path on `n` threads: the keystream applied to `buf` in `n` slices, one
+/// `Sealer::split_to` piece a thread.
+fn split_keystream(material: &ContentMaterial, buf: &mut [u8], n: usize) {
+    let mut sealer = Sealer::with_len(material, buf.len() as u64);
+    let pieces: Vec<(Sealer, &mut [u8])> = buf
+        .chunks_mut(buf.len().div_ceil(n))
+        .map(|p| (sealer.split_to(p.len() as u64).unwrap(), p))
+        .collect();
+    thread::scope(|s| {
+        for (mut piece, p) in pieces {
+            s.spawn(move || piece.update_in_place(black_box(p)).unwrap());
         }
     });
 }
@@ -75,16 +90,7 @@ fn auth(c: &mut Criterion) {
     for n in [1, threads] {
         group.bench_function(format!("seal, unauthenticated, {n} threads"), |b| {
             b.iter(|| {
-                let mut sealer = Sealer::with_len(&material, DATA as u64);
-                let pieces: Vec<(Sealer, &mut [u8])> = buf
-                    .chunks_mut(DATA.div_ceil(n))
-                    .map(|p| (sealer.split_to(p.len() as u64).unwrap(), p))
-                    .collect();
-                thread::scope(|s| {
-                    for (mut piece, p) in pieces {
-                        s.spawn(move || piece.update_in_place(black_box(p)).unwrap());
-                    }
-                });
+                split_keystream(&material, &mut buf, n);
             });
         });
         group.bench_function(format!("seal, authenticated, {n} threads"), |b| {
@@ -107,16 +113,7 @@ fn auth(c: &mut Criterion) {
                     let mut opener = Opener::with_len(&material, DATA as u64);
                     opener.update_in_place(black_box(&mut buf)).unwrap();
                 } else {
-                    let mut sealer = Sealer::with_len(&material, DATA as u64);
-                    let pieces: Vec<(Sealer, &mut [u8])> = buf
-                        .chunks_mut(DATA.div_ceil(n))
-                        .map(|p| (sealer.split_to(p.len() as u64).unwrap(), p))
-                        .collect();
-                    thread::scope(|s| {
-                        for (mut piece, p) in pieces {
-                            s.spawn(move || piece.update_in_place(black_box(p)).unwrap());
-                        }
-                    });
+                    split_keystream(&material, &mut buf, n);
                 }
             });
         });

@@ -88,6 +88,16 @@ fn check_prefix(prefix: &str) -> Result<()> {
     }
 }
 
+/// The header name `prefix` + the field's suffix, for the encoders (`prefix` checked).
+fn header_name(prefix: &str, field: Field) -> FixedStr<MAX_NAME_LEN> {
+    let mut name = FixedStr::<MAX_NAME_LEN>::new();
+    // Both parts fit: the prefix is at most 64 bytes and every suffix is shorter than 64.
+    let _ = name
+        .push_str(prefix)
+        .and_then(|()| name.push_str(field.suffix()));
+    name
+}
+
 /// Whether `name` is `prefix` + `suffix`, ignoring ASCII case.
 pub(crate) fn name_is(name: &[u8], prefix: &str, suffix: &str) -> bool {
     name.len() == prefix.len() + suffix.len()
@@ -311,15 +321,7 @@ impl Envelope {
     /// [`Error::InvalidPrefix`].
     pub fn encode_headers(&self, prefix: &str, mut emit: impl FnMut(&str, &str)) -> Result<()> {
         check_prefix(prefix)?;
-        let mut put = |field: Field, value: &str| {
-            let mut name = FixedStr::<MAX_NAME_LEN>::new();
-            // Both parts fit: the prefix is at most 64 bytes and every suffix is shorter than 64.
-            let _ = name
-                .push_str(prefix)
-                .and_then(|()| name.push_str(field.suffix()));
-            let lower = name.as_str();
-            emit(lower, value);
-        };
+        let mut put = |field: Field, value: &str| emit(header_name(prefix, field).as_str(), value);
         let mut b64 = [0u8; BASE64_MAX];
         for (field, bytes) in [
             (Field::Key, &self.wrapped_key),
@@ -469,14 +471,7 @@ impl crate::auth::AuthParams {
     /// [`Error::InvalidPrefix`].
     pub fn encode_headers(&self, prefix: &str, mut emit: impl FnMut(&str, &str)) -> Result<()> {
         check_prefix(prefix)?;
-        let mut put = |field: Field, value: &str| {
-            let mut name = FixedStr::<MAX_NAME_LEN>::new();
-            // Both parts fit: the prefix is at most 64 bytes and every suffix is shorter.
-            let _ = name
-                .push_str(prefix)
-                .and_then(|()| name.push_str(field.suffix()));
-            emit(name.as_str(), value);
-        };
+        let mut put = |field: Field, value: &str| emit(header_name(prefix, field).as_str(), value);
         let mut digits = [0u8; 20];
         put(
             Field::AuthVersion,

@@ -28,7 +28,6 @@
 //! before anything was consumed (an interrupted first read) leaves the reader usable.
 
 use std::fs::File;
-use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
 
 use cse_core::{PartSealer, Sealer, StreamError};
@@ -38,7 +37,7 @@ use pyo3::types::{PyMemoryView, PySlice};
 
 use crate::buffer::{InBuf, OutBuf};
 use crate::error::{FinishedError, IntoPy as _, to_py};
-use crate::stream::{Piece, PyPartSealer, PySealer, Split, Transform};
+use crate::stream::{Piece, PyPartSealer, PySealer, Split};
 
 /// How much of the caller's buffer is read before it is handed to a thread to seal.
 pub const SEGMENT: usize = 256 * 1024;
@@ -48,22 +47,6 @@ pub const SEGMENT: usize = 256 * 1024;
 enum AnySealer {
     Whole(Sealer),
     Part(PartSealer),
-}
-
-impl Transform for AnySealer {
-    fn update_buf(&mut self, input: &[u8], output: &mut [u8]) -> Result<usize, StreamError> {
-        match self {
-            Self::Whole(s) => s.update(input, output),
-            Self::Part(s) => s.update(input, output),
-        }
-    }
-
-    fn in_place(&mut self, buf: &mut [u8]) -> Result<Range<usize>, StreamError> {
-        match self {
-            Self::Whole(s) => s.update_in_place(buf),
-            Self::Part(s) => s.update_in_place(buf),
-        }
-    }
 }
 
 impl Split for AnySealer {

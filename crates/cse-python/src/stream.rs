@@ -49,7 +49,7 @@ pub trait Transform: Send {
 
 /// A sealer that can hand the next bytes of its stream to a piece: [`Parallel`] splits chunks
 /// with it.
-pub trait Split: Transform {
+pub trait Split {
     /// The engine's `split_to`.
     fn split_to(&mut self, len: u64) -> Result<Sealer, StreamError>;
 }
@@ -126,7 +126,7 @@ pub struct Parallel<'a, S> {
     threads: usize,
 }
 
-impl<'a, S: Split> Parallel<'a, S> {
+impl<'a, S: Split + Transform> Parallel<'a, S> {
     pub fn new(sealer: &'a mut S, threads: usize) -> Self {
         Self { sealer, threads }
     }
@@ -174,7 +174,7 @@ impl<'a, S: Split> Parallel<'a, S> {
     }
 }
 
-impl<S: Split> Transform for Parallel<'_, S> {
+impl<S: Split + Transform> Transform for Parallel<'_, S> {
     fn update_buf(&mut self, input: &[u8], output: &mut [u8]) -> Result<usize, StreamError> {
         let len = input.len();
         let Some(piece) = self.piece_len(len) else {
