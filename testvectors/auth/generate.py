@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Known-answer vectors for authenticated objects, version 1 (docs/authenticated-objects.md),
 computed from the design document alone: HKDF-SHA256 from the standard library (RFC 5869 over
-hmac), BLAKE3 from the `blake3` package (the reference implementation's Python binding). Nothing
-here uses the engine.
+hmac), BLAKE3 from the `blake3` package (the reference implementation's Python binding), Ed25519
+from `cryptography` (OpenSSL's). Nothing here uses the engine.
 
-    python3 -m venv /tmp/v && /tmp/v/bin/pip install blake3==1.0.11
+    python3 -m venv /tmp/v && /tmp/v/bin/pip install blake3==1.0.11 cryptography
     /tmp/v/bin/python testvectors/auth/generate.py > testvectors/auth/vectors.json
 """
 
@@ -15,9 +15,10 @@ import json
 import struct
 
 import blake3
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 SALT = b"oss-cse/auth/v1"
-HEADER = 192
+HEADER = 208
 
 
 def hkdf(ikm: bytes, info: bytes, n: int = 32) -> bytes:
@@ -43,11 +44,12 @@ def ciphertext(n: int) -> bytes:
     return bytes((7 * i + 3) % 256 for i in range(n))
 
 
-def case(name, key, counter, headers, chunk_size, length, bucket=None, obj=None):
+def case(name, key, counter, headers, chunk_size, length, bucket=None, obj=None, writer=None):
     ikm = key + counter
     commitment = hkdf(ikm, b"commitment")
     k_env, k_chunk = hkdf(ikm, b"envelope key"), hkdf(ikm, b"chunk key")
     k_final, k_bind = hkdf(ikm, b"final key"), hkdf(ikm, b"binding key")
+    k_wrap = hkdf(ikm, b"wrapping key")
     p = "x-oss-meta-client-side-encryption-"
     e = b"oss-cse/auth/v1 envelope"
     e += field(1, headers[p + "cek-alg"].encode())
@@ -64,6 +66,12 @@ def case(name, key, counter, headers, chunk_size, length, bucket=None, obj=None)
     e += field(12, commitment)
     e += field(13, b"\x01" if bucket is not None else b"\x00")
     digest = keyed(k_env, e)
+    w = b"oss-cse/auth/v1 wrapping" + digest + field(2, headers[p + "wrap-alg"].encode())
+    if headers.get(p + "matdesc"):
+        w += field(3, headers[p + "matdesc"].encode())
+    w += field(4, base64.b64decode(headers[p + "key"]))
+    w += field(5, base64.b64decode(headers[p + "start"]))
+    wrapping = keyed(k_wrap, w)[:16]
     ct = ciphertext(length)
     n = max(1, -(-length // chunk_size))
     tags = []
@@ -76,8 +84,15 @@ def case(name, key, counter, headers, chunk_size, length, bucket=None, obj=None)
     if bucket is not None:
         msg = digest + struct.pack(">I", len(bucket)) + bucket + struct.pack(">I", len(obj)) + obj
         binding = keyed(k_bind, msg)[:16]
-    side = b"OSSCSEAT" + bytes([1, 1 if binding else 0, 0, 0]) + struct.pack(">IQQ", chunk_size, length, n)
-    side += digest + final + (binding or bytes(16)) + bytes(96)
+    signer = signature = None
+    if writer is not None:
+        sk = Ed25519PrivateKey.from_private_bytes(writer)
+        signer = sk.public_key().public_bytes_raw()
+        signature = sk.sign(b"oss-cse/auth/v1 signature" + digest + final)
+    flags = (1 if binding else 0) | (2 if signer else 0)
+    side = b"OSSCSEAT" + bytes([1, flags, 0, 0]) + struct.pack(">IQQ", chunk_size, length, n)
+    side += digest + final + wrapping + (binding or bytes(16))
+    side += (signer or bytes(32)) + (signature or bytes(64))
     assert len(side) == HEADER
     side += b"".join(tags)
     out = {
@@ -92,11 +107,15 @@ def case(name, key, counter, headers, chunk_size, length, bucket=None, obj=None)
         "envelope_digest": digest.hex(),
         "chunk_tags": [t.hex() for t in tags],
         "final_tag": final.hex(),
+        "wrapping_tag": wrapping.hex(),
         "sidecar_sha256": hashlib.sha256(side).hexdigest(),
         "sidecar_header": side[:HEADER].hex(),
     }
     if binding is not None:
         out["bucket"], out["object"], out["binding_tag"] = bucket.decode(), obj.decode(), binding.hex()
+    if writer is not None:
+        out["writer_seed"], out["writer_public"] = writer.hex(), signer.hex()
+        out["signature"] = signature.hex()
     return out
 
 
@@ -124,6 +143,8 @@ def main():
               p + "data-size": str(3 * k64 + 5)},
              k64, 3 * k64 + 5, b"my-bucket", "dir/\u00e9t\u00e9.bin".encode()),
         case("default chunk size", key, counter, dict(base), 1 << 20, (1 << 20) + 1),
+        case("signed by a writer", key, counter, {**base, p + "matdesc": '{"writer":"ci"}'},
+             k64, k64 + 17, writer=bytes(range(100, 132))),
     ]
     print(json.dumps({"version": 1, "cases": cases}, indent=1, ensure_ascii=False))
 

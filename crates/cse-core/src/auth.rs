@@ -5,12 +5,14 @@
 //!
 //! The pieces, in the order a reader uses them:
 //! 1. [`AuthKeys::derive`] (HKDF-SHA256 over the key and counter block) gives the commitment and
-//!    four MAC keys; [`AuthKeys::check_commitment`] compares the commitment with the header's.
-//! 2. [`AuthKeys::envelope_digest`] binds every envelope value and the authentication parameters.
+//!    five MAC keys; [`AuthKeys::check_commitment`] compares the commitment with the header's.
+//! 2. [`AuthKeys::envelope_digest`] binds the envelope values and the authentication parameters;
+//!    [`AuthKeys::wrapping_tag`] the wrapping fields a rewrap changes.
 //! 3. [`AuthKeys::chunk_tagger`] / [`AuthKeys::chunk_tag`] tag each chunk of ciphertext, with its
 //!    index and whether it ends the object; [`AuthKeys::final_tag`] covers the list;
 //!    [`AuthKeys::binding_tag`] binds a bucket and object name.
-//! 4. [`SidecarHeader`] is the side-car's fixed 192-byte header; tag `i` follows it at
+//! 4. [`ChunkPlan`] widens a ranged read to whole chunks; [`WriterKey`] signs a side-car.
+//! 5. [`SidecarHeader`] is the side-car's fixed 208-byte header; tag `i` follows it at
 //!    [`SidecarHeader::tag_offset`].
 //!
 //! The MAC is BLAKE3 in keyed mode, tags truncated to 128 bits (the design doc, section 11, says
@@ -42,10 +44,11 @@ pub const MAX_OBJECT_LEN: u64 = 1 << 46;
 /// The length of every tag.
 pub const TAG_LEN: usize = 16;
 /// The length of the side-car's fixed header.
-pub const SIDECAR_HEADER_LEN: usize = 192;
+pub const SIDECAR_HEADER_LEN: usize = 208;
 
 const SALT: &[u8] = b"oss-cse/auth/v1";
 const ENVELOPE_LABEL: &[u8] = b"oss-cse/auth/v1 envelope";
+const WRAPPING_LABEL: &[u8] = b"oss-cse/auth/v1 wrapping";
 const SIGNATURE_LABEL: &[u8] = b"oss-cse/auth/v1 signature";
 const MAGIC: &[u8; 8] = b"OSSCSEAT";
 
@@ -87,9 +90,18 @@ pub enum AuthError {
     /// The side-car's binding does not match the object's `cse-auth-binding` (a binding
     /// flag removed or added), or a bound object was checked without its name.
     BindingMismatch,
-    /// The side-car is signed, and this engine does not check writer signatures yet: it
-    /// refuses them rather than pass them unchecked.
+    /// The wrapping tag failed: the envelope's `wrap-alg`, `matdesc`, wrapped key or wrapped
+    /// counter block is not the one the side-car was written (or last rewrapped) for.
+    WrappingTag,
+    /// Trusted writer keys were given, and this build of the engine has no signature support
+    /// (the `ed25519` feature): it refuses rather than pass the object unchecked.
     SignatureUnsupported,
+    /// Trusted writer keys were given, and the side-car is not signed.
+    Unsigned,
+    /// The side-car is signed by a key that is not among the trusted writer keys.
+    UntrustedSigner,
+    /// The writer signature does not verify (Ed25519, strict).
+    Signature,
     /// Chunk `index` was already sealed by this sealer: sealing it again would reuse its
     /// keystream.
     ChunkAlreadySealed {
@@ -178,9 +190,22 @@ impl fmt::Display for AuthError {
                 "the side-car's binding does not match the object's cse-auth-binding header, or \
                  a bound object was read without its bucket and name",
             ),
-            Self::SignatureUnsupported => f.write_str(
-                "the side-car is signed, and this version does not check writer signatures",
+            Self::WrappingTag => f.write_str(
+                "wrapping tag failed: the wrap-alg, matdesc, key or start header was changed \
+                 (a rewrapped object needs its side-car rewrapped too)",
             ),
+            Self::SignatureUnsupported => f.write_str(
+                "trusted writer keys were given, and this build cannot check signatures (the \
+                 ed25519 feature is off)",
+            ),
+            Self::Unsigned => f.write_str(
+                "the side-car is not signed, and trusted writer keys were given: refusing an \
+                 object anyone with the public master key could have written",
+            ),
+            Self::UntrustedSigner => {
+                f.write_str("the side-car is signed by a writer key that is not trusted")
+            }
+            Self::Signature => f.write_str("writer signature failed: the side-car was changed"),
             Self::TooLong { len } => write!(
                 f,
                 "an object of {len} bytes is too long to seal chunk by chunk here"
@@ -298,7 +323,7 @@ pub struct AuthParams {
     pub binding: Binding,
 }
 
-/// The commitment and the four MAC keys of one object, derived from its content material.
+/// The commitment and the five MAC keys of one object, derived from its content material.
 /// Wiped on drop; `Debug` prints nothing secret.
 #[derive(ZeroizeOnDrop)]
 pub struct AuthKeys {
@@ -307,6 +332,7 @@ pub struct AuthKeys {
     chunk: [u8; 32],
     fin: [u8; 32],
     binding: [u8; 32],
+    wrapping: [u8; 32],
 }
 
 impl fmt::Debug for AuthKeys {
@@ -358,6 +384,7 @@ impl AuthKeys {
             chunk: [0; 32],
             fin: [0; 32],
             binding: [0; 32],
+            wrapping: [0; 32],
         };
         for (info, out) in [
             (&b"commitment"[..], &mut keys.commitment),
@@ -365,6 +392,7 @@ impl AuthKeys {
             (b"chunk key", &mut keys.chunk),
             (b"final key", &mut keys.fin),
             (b"binding key", &mut keys.binding),
+            (b"wrapping key", &mut keys.wrapping),
         ] {
             // 32 bytes is far below HKDF-SHA256's limit of 255 * 32.
             if hk.expand(info, out).is_err() {
@@ -398,9 +426,9 @@ impl AuthKeys {
         let mut h = Wiped(blake3::Hasher::new_keyed(&self.envelope));
         let h = &mut h.0;
         h.update(ENVELOPE_LABEL);
-        // The wrapped key and counter block, wrap-alg and matdesc are not here: the commitment
-        // (field 12) already binds what they unwrap to, and leaving them out lets a rewrap to
-        // another master key keep every tag.
+        // The wrapped key and counter block, wrap-alg and matdesc are not here but in the
+        // wrapping tag: the commitment (field 12) binds what they unwrap to, and keeping them
+        // out of H lets a rewrap to another master key keep every chunk tag and the signature.
         field(h, 1, envelope.cek_alg().as_bytes());
         if let Some(len) = envelope.unencrypted_content_length() {
             field(h, 6, &len.to_be_bytes());
@@ -426,6 +454,24 @@ impl AuthKeys {
             }],
         );
         EnvelopeDigest(*h.finalize().as_bytes())
+    }
+
+    /// The wrapping tag `W` of `envelope` (design doc, section 5): its `wrap-alg`, `matdesc` and
+    /// wrapped values, which `H` leaves out so that a rewrap changes only `W`.
+    #[must_use]
+    pub fn wrapping_tag(&self, digest: &EnvelopeDigest, envelope: &Envelope) -> Tag {
+        let mut h = Wiped(blake3::Hasher::new_keyed(&self.wrapping));
+        let h = &mut h.0;
+        h.update(WRAPPING_LABEL);
+        h.update(&digest.0);
+        field(h, 2, envelope.wrap_alg().as_bytes());
+        let matdesc = envelope.matdesc_text();
+        if !matdesc.is_empty() {
+            field(h, 3, matdesc.as_bytes());
+        }
+        field(h, 4, envelope.wrapped_key().as_bytes());
+        field(h, 5, envelope.wrapped_counter().as_bytes());
+        truncated(&h.finalize())
     }
 
     /// A tagger for chunk `index`, fed its ciphertext in any pieces.
@@ -500,38 +546,45 @@ impl AuthKeys {
         }
     }
 
-    /// Checks a whole side-car against the object it should describe: the header, the envelope
-    /// digest, the chunk size and length, the binding (with `name`, the bucket and object name
-    /// it was read from), then the final tag over its chunk tags. Returns the header; the tags
-    /// are then [`SidecarHeader::tags`] of the same bytes.
+    /// Checks a side-car's header against the object it should describe, in this order: the
+    /// header's encoding, the envelope digest, the chunk size and length, the wrapping tag,
+    /// the binding (against `expected.name`), and, when `expected.trusted` names writer keys,
+    /// the signature. The chunk tags are not read: a ranged read checks the ones it needs
+    /// ([`check_chunk`](Self::check_chunk), [`SidecarHeader::tag_at`]), a whole read checks
+    /// them all with [`check_tags`](Self::check_tags). `header` may be the whole side-car.
     ///
     /// # Errors
     /// The [`SidecarHeader::decode`] errors; [`AuthError::SidecarOfAnotherObject`],
     /// [`AuthError::ChunkSizeMismatch`], [`AuthError::LengthMismatch`],
-    /// [`AuthError::BindingMismatch`], [`AuthError::BindingTag`],
-    /// [`AuthError::SignatureUnsupported`], [`AuthError::FinalTag`], in that order.
-    pub fn check_sidecar(
+    /// [`AuthError::WrappingTag`], [`AuthError::BindingMismatch`], [`AuthError::BindingTag`],
+    /// [`AuthError::SignatureUnsupported`], [`AuthError::Unsigned`],
+    /// [`AuthError::UntrustedSigner`], [`AuthError::Signature`], in that order.
+    pub fn check_sidecar_header(
         &self,
         digest: &EnvelopeDigest,
-        params: &AuthParams,
-        object_len: u64,
-        name: Option<(&[u8], &[u8])>,
-        sidecar: &[u8],
+        expected: &Expected<'_>,
+        header: &[u8],
     ) -> Result<SidecarHeader, AuthError> {
-        let header = SidecarHeader::decode(sidecar)?;
+        let header = SidecarHeader::decode(header)?;
         header.check_digest(digest)?;
-        if header.chunk_size != params.chunk_size {
+        if header.chunk_size != expected.params.chunk_size {
             return Err(AuthError::ChunkSizeMismatch);
         }
-        if header.len != object_len {
+        if header.len != expected.len {
             return Err(AuthError::LengthMismatch {
                 sidecar: header.len,
-                object: object_len,
+                object: expected.len,
             });
+        }
+        if !self
+            .wrapping_tag(digest, expected.envelope)
+            .verify(&header.wrapping_tag)
+        {
+            return Err(AuthError::WrappingTag);
         }
         // The binding mode is in the digest too, so a stripped cse-auth-binding header fails
         // above; this catches a side-car whose flag was cleared or set.
-        match (params.binding, header.binding_tag, name) {
+        match (expected.params.binding, header.binding_tag, expected.name) {
             (Binding::None, None, _) => {}
             (Binding::BucketKey, Some(tag), Some((bucket, key))) => {
                 if !self.binding_tag(digest, bucket, key).verify(&tag) {
@@ -540,19 +593,53 @@ impl AuthKeys {
             }
             _ => return Err(AuthError::BindingMismatch),
         }
-        if header.signature.is_some() {
-            return Err(AuthError::SignatureUnsupported);
+        if !expected.trusted.is_empty() {
+            check_signature(&header, expected.trusted)?;
         }
-        let tags = header.tags(sidecar)?;
+        Ok(header)
+    }
+
+    /// Checks the final tag of `header` over all of its object's chunk tags.
+    ///
+    /// # Errors
+    /// [`AuthError::FinalTag`]; [`AuthError::Sidecar`] when `tags` does not hold exactly the
+    /// header's number of tags.
+    pub fn check_tags(
+        &self,
+        digest: &EnvelopeDigest,
+        header: &SidecarHeader,
+        tags: impl Iterator<Item = Tag>,
+    ) -> Result<(), AuthError> {
         let mut f = self.final_tagger(digest);
         for tag in tags {
             f.push(&tag);
         }
+        if f.count() != header.chunks() {
+            return Err(AuthError::Sidecar(SidecarProblem::TooShort));
+        }
         if f.finish(header.len).verify(&header.final_tag) {
-            Ok(header)
+            Ok(())
         } else {
             Err(AuthError::FinalTag)
         }
+    }
+
+    /// Checks a whole side-car: [`check_sidecar_header`](Self::check_sidecar_header), then its
+    /// length, then the final tag over its chunk tags ([`check_tags`](Self::check_tags)).
+    /// Returns the header; the tags are then [`SidecarHeader::tags`] of the same bytes.
+    ///
+    /// # Errors
+    /// Those of [`check_sidecar_header`](Self::check_sidecar_header); [`AuthError::Sidecar`]
+    /// for a side-car too short for its tags or with bytes after them; [`AuthError::FinalTag`].
+    pub fn check_sidecar(
+        &self,
+        digest: &EnvelopeDigest,
+        expected: &Expected<'_>,
+        sidecar: &[u8],
+    ) -> Result<SidecarHeader, AuthError> {
+        let header = self.check_sidecar_header(digest, expected, sidecar)?;
+        self.check_tags(digest, &header, header.tags(sidecar)?)?;
+        Ok(header)
     }
 
     /// The binding tag for `bucket` and object name `key`.
@@ -570,6 +657,148 @@ fn field_len(h: &mut blake3::Hasher, value: &[u8]) {
     let len = u32::try_from(value.len()).unwrap_or(u32::MAX);
     h.update(&len.to_be_bytes());
     h.update(value);
+}
+
+/// What an authenticated read of a byte range reads and checks (design doc, section 10): the
+/// request widened to whole chunks, the side-car bytes with their tags, and the plaintext to
+/// release once they verify.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkPlan {
+    /// The chunks to read and check, in order.
+    pub chunks: core::ops::Range<u64>,
+    /// The object bytes those chunks cover (read them, then check chunk by chunk).
+    pub body: core::ops::Range<u64>,
+    /// The side-car bytes holding their tags ([`SidecarHeader::tag_at`] with
+    /// `first = chunks.start`).
+    pub tags: core::ops::Range<u64>,
+    /// The object bytes to release, or `None` when the range is not satisfiable. The plan
+    /// then checks the last chunk, whose `last` flag authenticates the length, and the caller
+    /// reports [`unsatisfiable`](Self::unsatisfiable) only after it verified.
+    pub release: Option<core::ops::Range<u64>>,
+    len: u64,
+}
+
+impl ChunkPlan {
+    /// Plans a read of `range` from an object of `len` bytes cut into `chunk_size` chunks.
+    ///
+    /// # Errors
+    /// [`AuthError::ChunkSize`].
+    pub fn new(range: crate::ByteRange, len: u64, chunk_size: u32) -> Result<Self, AuthError> {
+        let cs = u64::from(check_chunk_size(u64::from(chunk_size))?);
+        let count = chunk_count(len, chunk_size);
+        let (chunks, release) = match range.resolve(len) {
+            // last < len, so last / cs < count and the chunk ends are at most len.
+            Ok((first, last)) => (first / cs..last / cs + 1, Some(first..last + 1)),
+            Err(_) => (count - 1..count, None),
+        };
+        let body = chunks.start * cs..chunks.end.saturating_mul(cs).min(len);
+        let tags = SidecarHeader::tag_offset(chunks.start)..SidecarHeader::tag_offset(chunks.end);
+        Ok(Self {
+            chunks,
+            body,
+            tags,
+            release,
+            len,
+        })
+    }
+
+    /// The error for a range this plan found unsatisfiable (after its chunk verified).
+    #[must_use]
+    pub const fn unsatisfiable(&self) -> crate::Error {
+        crate::Error::RangeNotSatisfiable {
+            object_len: Some(self.len),
+        }
+    }
+}
+
+/// What a side-car is checked against: the object as the reader found it.
+#[derive(Clone, Copy, Debug)]
+pub struct Expected<'a> {
+    /// The object's envelope (for the wrapping tag).
+    pub envelope: &'a Envelope,
+    /// The object's authentication parameters.
+    pub params: &'a AuthParams,
+    /// The object's length.
+    pub len: u64,
+    /// The bucket and object name it was read from, for a bound object.
+    pub name: Option<(&'a [u8], &'a [u8])>,
+    /// The trusted writers' Ed25519 public keys; empty means signatures are not checked.
+    pub trusted: &'a [[u8; 32]],
+}
+
+#[cfg(feature = "ed25519")]
+fn check_signature(header: &SidecarHeader, trusted: &[[u8; 32]]) -> Result<(), AuthError> {
+    let (signer, signature) = header.signature.as_ref().ok_or(AuthError::Unsigned)?;
+    // Public values only: the comparison need not be constant-time.
+    if !trusted.contains(signer) {
+        return Err(AuthError::UntrustedSigner);
+    }
+    let key = ed25519_dalek::VerifyingKey::from_bytes(signer).map_err(|_| AuthError::Signature)?;
+    let signature = ed25519_dalek::Signature::from_bytes(signature);
+    key.verify_strict(
+        &signed_message(&header.digest, &header.final_tag),
+        &signature,
+    )
+    .map_err(|_| AuthError::Signature)
+}
+
+#[cfg(not(feature = "ed25519"))]
+const fn check_signature(_header: &SidecarHeader, _trusted: &[[u8; 32]]) -> Result<(), AuthError> {
+    Err(AuthError::SignatureUnsupported)
+}
+
+/// A writer's Ed25519 signing key (design doc, section 9). Wiped on drop; `Debug` shows only
+/// the public key.
+#[cfg(feature = "ed25519")]
+pub struct WriterKey(ed25519_dalek::SigningKey);
+
+#[cfg(feature = "ed25519")]
+impl fmt::Debug for WriterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriterKey")
+            .field("public", &self.public())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "ed25519")]
+impl WriterKey {
+    /// The key whose 32-byte secret seed (RFC 8032) is `seed`.
+    #[must_use]
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        Self(ed25519_dalek::SigningKey::from_bytes(seed))
+    }
+
+    /// A fresh key from `rng`.
+    #[must_use]
+    pub fn generate(rng: &mut impl rand_core::CryptoRng) -> Self {
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let key = Self::from_seed(&seed);
+        seed.zeroize();
+        key
+    }
+
+    /// The secret seed, for storing the key (the caller wipes it).
+    #[must_use]
+    pub fn seed(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        zeroize::Zeroizing::new(self.0.to_bytes())
+    }
+
+    /// The public key, which readers list as trusted.
+    #[must_use]
+    pub fn public(&self) -> [u8; 32] {
+        self.0.verifying_key().to_bytes()
+    }
+
+    /// Signs `header` (its digest and final tag): sets its signer and signature.
+    pub fn sign(&self, header: &mut SidecarHeader) {
+        use ed25519_dalek::Signer as _;
+        let signature = self
+            .0
+            .sign(&signed_message(&header.digest, &header.final_tag));
+        header.signature = Some((self.public(), signature.to_bytes()));
+    }
 }
 
 /// The message a writer signs: the label, `H` and the final tag (design doc, section 9).
@@ -972,6 +1201,8 @@ pub struct SidecarHeader {
     pub digest: EnvelopeDigest,
     /// The final tag.
     pub final_tag: Tag,
+    /// The wrapping tag.
+    pub wrapping_tag: Tag,
     /// The binding tag, when the object is bound.
     pub binding_tag: Option<Tag>,
     /// The writer's Ed25519 public key and signature, when signed.
@@ -999,7 +1230,7 @@ impl SidecarHeader {
         Self::tag_offset(self.chunks())
     }
 
-    /// The header's 192 bytes.
+    /// The header's 208 bytes.
     #[must_use]
     pub fn encode(&self) -> [u8; SIDECAR_HEADER_LEN] {
         let mut out = [0u8; SIDECAR_HEADER_LEN];
@@ -1011,17 +1242,18 @@ impl SidecarHeader {
         out[24..32].copy_from_slice(&self.chunks().to_be_bytes());
         out[32..64].copy_from_slice(&self.digest.0);
         out[64..80].copy_from_slice(&self.final_tag.0);
+        out[80..96].copy_from_slice(&self.wrapping_tag.0);
         if let Some(b) = self.binding_tag {
-            out[80..96].copy_from_slice(&b.0);
+            out[96..112].copy_from_slice(&b.0);
         }
         if let Some((key, sig)) = &self.signature {
-            out[96..128].copy_from_slice(key);
-            out[128..192].copy_from_slice(sig);
+            out[112..144].copy_from_slice(key);
+            out[144..208].copy_from_slice(sig);
         }
         out
     }
 
-    /// Decodes the header at the start of `bytes` (at least its 192 bytes; the tags may follow).
+    /// Decodes the header at the start of `bytes` (at least its 208 bytes; the tags may follow).
     ///
     /// # Errors
     /// [`AuthError::Sidecar`] naming the problem; [`AuthError::ChunkSize`].
@@ -1061,12 +1293,14 @@ impl SidecarHeader {
         take(32..64, &mut digest);
         let mut final_tag = [0u8; TAG_LEN];
         take(64..80, &mut final_tag);
+        let mut wrapping_tag = [0u8; TAG_LEN];
+        take(80..96, &mut wrapping_tag);
         let unused = |r: core::ops::Range<usize>| h[r].iter().all(|&b| b == 0);
         let binding_tag = if flags & 1 == 1 {
             let mut b = [0u8; TAG_LEN];
-            take(80..96, &mut b);
+            take(96..112, &mut b);
             Some(Tag(b))
-        } else if unused(80..96) {
+        } else if unused(96..112) {
             None
         } else {
             return Err(bad(SidecarProblem::UnusedField));
@@ -1074,10 +1308,10 @@ impl SidecarHeader {
         let signature = if flags & 2 == 2 {
             let mut key = [0u8; 32];
             let mut sig = [0u8; 64];
-            take(96..128, &mut key);
-            take(128..192, &mut sig);
+            take(112..144, &mut key);
+            take(144..208, &mut sig);
             Some((key, sig))
-        } else if unused(96..192) {
+        } else if unused(112..208) {
             None
         } else {
             return Err(bad(SidecarProblem::UnusedField));
@@ -1087,6 +1321,7 @@ impl SidecarHeader {
             len,
             digest: EnvelopeDigest(digest),
             final_tag: Tag(final_tag),
+            wrapping_tag: Tag(wrapping_tag),
             binding_tag,
             signature,
         })
@@ -1113,6 +1348,27 @@ impl SidecarHeader {
                     Tag(tag)
                 })),
         }
+    }
+
+    /// Tag `index`, read from `tags`: the side-car's bytes from
+    /// [`tag_offset`](Self::tag_offset)`(first)` on, as a ranged read of it returns them.
+    ///
+    /// # Errors
+    /// [`AuthError::ChunkIndex`] for an index before `first` or past the last chunk;
+    /// [`AuthError::Sidecar`] when `tags` is too short to hold it.
+    pub fn tag_at(&self, tags: &[u8], first: u64, index: u64) -> Result<Tag, AuthError> {
+        let chunks = self.chunks();
+        if index < first || index >= chunks {
+            return Err(AuthError::ChunkIndex { index, chunks });
+        }
+        let at = usize::try_from(index - first)
+            .ok()
+            .and_then(|i| i.checked_mul(TAG_LEN))
+            .and_then(|at| tags.get(at..at.checked_add(TAG_LEN)?))
+            .ok_or(AuthError::Sidecar(SidecarProblem::TooShort))?;
+        let mut tag = [0u8; TAG_LEN];
+        tag.copy_from_slice(at);
+        Ok(Tag(tag))
     }
 
     /// Checks that the side-car belongs to the object whose digest is `digest`.

@@ -127,6 +127,9 @@ pub enum ValueProblem {
     AuthChunkSize,
     /// `cse-auth-binding` is neither `none` nor `bucket-key`.
     UnknownBinding,
+    /// Beside `cse-auth-version`, a `cse-auth-*` header this version does not define: a field
+    /// this reader would otherwise ignore unchecked.
+    UnknownAuthHeader,
 }
 
 impl ValueProblem {
@@ -141,6 +144,10 @@ impl ValueProblem {
             }
             Self::AuthChunkSize => "must be a power of two from 65536 to 67108864",
             Self::UnknownBinding => "must be none or bucket-key",
+            Self::UnknownAuthHeader => {
+                "comes with a cse-auth-* header that version 1 does not define; the object was \
+                 written by a newer version"
+            }
         }
     }
 }

@@ -115,6 +115,7 @@
 //! # Features
 //! - `alloc` (default): parsed [`MatDesc`], the [`Keyring`], owned header lists.
 //! - `rsa` (default): [`RsaMasterCipher`].
+//! - `ed25519` (default): writer signatures on authenticated objects (`auth::WriterKey`).
 //! - `legacy`: the 2018 oss2 format, read-only.
 #![no_std]
 #![forbid(unsafe_code)]

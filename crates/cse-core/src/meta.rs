@@ -400,7 +400,8 @@ const AUTH_FIELDS: [Field; 4] = [
 /// but the version, chunk size or commitment is not; [`Error::InvalidNumber`]; and
 /// [`Error::InvalidValue`] for an unknown version ([`ValueProblem::UnsupportedAuthVersion`]), a
 /// chunk size out of range ([`ValueProblem::AuthChunkSize`]) or an unknown binding
-/// ([`ValueProblem::UnknownBinding`]); [`Error::InvalidBase64`] for a commitment that is not
+/// ([`ValueProblem::UnknownBinding`]), or another `cse-auth-*` header beside them
+/// ([`ValueProblem::UnknownAuthHeader`]); [`Error::InvalidBase64`] for a commitment that is not
 /// strict base64 of 32 bytes.
 pub fn decode_auth_params<'h, I, K, V>(
     headers: I,
@@ -413,6 +414,19 @@ where
 {
     use crate::auth::{AUTH_VERSION, AuthParams, Binding, Commitment, check_chunk_size};
     check_prefix(prefix)?;
+    let mut known = 0usize;
+    let mut stems = 0usize;
+    let headers = headers.into_iter().inspect(|(name, _)| {
+        let name = name.as_ref();
+        if has_stem(name, prefix, AUTH_HEADER_STEM) {
+            stems += 1;
+            known += usize::from(
+                AUTH_FIELDS
+                    .iter()
+                    .any(|field| name_is(name, prefix, field.suffix())),
+            );
+        }
+    });
     let ([version, chunk_size, commitment, binding], any) =
         collect(headers, prefix, AUTH_HEADER_STEM, &AUTH_FIELDS)?;
     if !any {
@@ -426,6 +440,12 @@ where
         return Err(Error::InvalidValue {
             field: Field::AuthVersion,
             problem: ValueProblem::UnsupportedAuthVersion,
+        });
+    }
+    if known != stems {
+        return Err(Error::InvalidValue {
+            field: Field::AuthVersion,
+            problem: ValueProblem::UnknownAuthHeader,
         });
     }
     let size = number(

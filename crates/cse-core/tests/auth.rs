@@ -31,7 +31,8 @@ fn the_vectors_match_the_design() {
     let text = std::fs::read_to_string(testvectors().join("auth/vectors.json")).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     let cases = doc["cases"].as_array().unwrap();
-    assert!(cases.len() >= 6);
+    assert!(cases.len() >= 7);
+    assert!(cases.iter().any(|c| c.get("signature").is_some()));
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let material = cse_testkit::keystream::material(
@@ -136,14 +137,35 @@ fn the_vectors_match_the_design() {
             assert_eq!(got, tag(b.as_str().unwrap()), "{name}");
             got
         });
-        let header = SidecarHeader {
+        let wrapping_tag = keys.wrapping_tag(&digest, &envelope);
+        assert_eq!(
+            wrapping_tag,
+            tag(case["wrapping_tag"].as_str().unwrap()),
+            "{name}"
+        );
+        let mut header = SidecarHeader {
             chunk_size,
             len,
             digest,
             final_tag,
+            wrapping_tag,
             binding_tag,
             signature: None,
         };
+        if let Some(seed) = case.get("writer_seed") {
+            let writer = WriterKey::from_seed(&hex32(seed.as_str().unwrap()));
+            assert_eq!(
+                hex::encode(writer.public()),
+                case["writer_public"].as_str().unwrap()
+            );
+            writer.sign(&mut header);
+            let (_, signature) = header.signature.unwrap();
+            assert_eq!(
+                hex::encode(signature),
+                case["signature"].as_str().unwrap(),
+                "{name}"
+            );
+        }
         let encoded = header.encode();
         assert_eq!(
             hex::encode(encoded),
@@ -164,6 +186,24 @@ fn the_vectors_match_the_design() {
         assert_eq!(decoded, header, "{name}");
         decoded.check_digest(&digest).unwrap();
         assert_eq!(decoded.tags(&sidecar).unwrap().collect::<Vec<_>>(), tags);
+        let trusted: Vec<[u8; 32]> = header.signature.iter().map(|(k, _)| *k).collect();
+        let expected = Expected {
+            envelope: &envelope,
+            params: &params,
+            len,
+            name: binding_tag.map(|_| {
+                (
+                    case["bucket"].as_str().unwrap().as_bytes(),
+                    case["object"].as_str().unwrap().as_bytes(),
+                )
+            }),
+            trusted: &trusted,
+        };
+        assert_eq!(
+            keys.check_sidecar(&digest, &expected, &sidecar),
+            Ok(header),
+            "{name}"
+        );
         for i in 0..n {
             let at = SidecarHeader::tag_offset(i) as usize;
             assert_eq!(&sidecar[at..at + TAG_LEN], &tags[i as usize].0);
@@ -219,6 +259,7 @@ fn the_sidecar_parser_refuses_each_malformation() {
         len: 100_000,
         digest: EnvelopeDigest([7; 32]),
         final_tag: Tag([8; 16]),
+        wrapping_tag: Tag([9; 16]),
         binding_tag: None,
         signature: None,
     };
@@ -233,7 +274,7 @@ fn the_sidecar_parser_refuses_each_malformation() {
     };
     use SidecarProblem as P;
     assert_eq!(
-        SidecarHeader::decode(&good[..191]),
+        SidecarHeader::decode(&good[..SIDECAR_HEADER_LEN - 1]),
         Err(AuthError::Sidecar(P::TooShort))
     );
     assert_eq!(problem(&|h| h[0] = b'X'), Err(AuthError::Sidecar(P::Magic)));
@@ -255,12 +296,12 @@ fn the_sidecar_parser_refuses_each_malformation() {
         Err(AuthError::Sidecar(P::ChunkCount))
     );
     assert_eq!(
-        problem(&|h| h[90] = 1),
+        problem(&|h| h[100] = 1),
         Err(AuthError::Sidecar(P::UnusedField)),
         "a binding tag without the flag"
     );
     assert_eq!(
-        problem(&|h| h[150] = 1),
+        problem(&|h| h[160] = 1),
         Err(AuthError::Sidecar(P::UnusedField)),
         "a signature without the flag"
     );
@@ -431,7 +472,7 @@ fn setup() -> (AuthKeys, EnvelopeDigest, AuthParams) {
 }
 
 /// The parameters and envelope of the tests' object (material `[5; 32]`, `[6; 16]`).
-fn setup_envelope() -> (AuthParams, cse_core::Envelope) {
+fn setup_pairs() -> (AuthParams, Vec<(String, String)>) {
     let material = cse_testkit::keystream::material([5; 32], [6; 16]);
     let keys = AuthKeys::derive(&material);
     let params = AuthParams {
@@ -457,10 +498,35 @@ fn setup_envelope() -> (AuthParams, cse_core::Envelope) {
             "RSA/NONE/PKCS1Padding".to_owned(),
         ),
     ];
+    (params, pairs)
+}
+
+fn setup_envelope() -> (AuthParams, cse_core::Envelope) {
+    let (params, pairs) = setup_pairs();
     let envelope = decode_envelope(as_refs(&pairs), &DecodeOptions::default())
         .unwrap()
         .unwrap();
     (params, envelope)
+}
+
+/// The whole side-car check against `setup_envelope`'s envelope, no writer keys trusted.
+fn check(
+    keys: &AuthKeys,
+    digest: &EnvelopeDigest,
+    params: &AuthParams,
+    len: u64,
+    name: Option<(&[u8], &[u8])>,
+    sidecar: &[u8],
+) -> Result<SidecarHeader, AuthError> {
+    let (_, envelope) = setup_envelope();
+    let expected = Expected {
+        envelope: &envelope,
+        params,
+        len,
+        name,
+        trusted: &[],
+    };
+    keys.check_sidecar(digest, &expected, sidecar)
 }
 
 fn sidecar(keys: &AuthKeys, digest: &EnvelopeDigest, len: u64, tags: &[Tag]) -> Vec<u8> {
@@ -469,6 +535,7 @@ fn sidecar(keys: &AuthKeys, digest: &EnvelopeDigest, len: u64, tags: &[Tag]) -> 
         len,
         digest: *digest,
         final_tag: keys.final_tag(digest, len, tags.iter()),
+        wrapping_tag: keys.wrapping_tag(digest, &setup_envelope().1),
         binding_tag: None,
         signature: None,
     };
@@ -544,9 +611,7 @@ fn every_tamper_class_is_detected() {
     let ct = object(len, 1);
     let tags = reference_tags(&keys, &digest, &ct);
     let good = sidecar(&keys, &digest, len as u64, &tags);
-    let header = keys
-        .check_sidecar(&digest, &params, len as u64, None, &good)
-        .unwrap();
+    let header = check(&keys, &digest, &params, len as u64, None, &good).unwrap();
     assert_eq!(header.chunks(), 4);
     let chunk = |ct: &[u8], i: u64| {
         let from = (i as usize * CS as usize).min(ct.len());
@@ -579,7 +644,7 @@ fn every_tamper_class_is_detected() {
     // the old tags are all an attacker has), and the new last chunk fails its tag.
     for new_len in [len - 1, len + 1, 2 * CS as usize, len + CS as usize] {
         assert_eq!(
-            keys.check_sidecar(&digest, &params, new_len as u64, None, &good),
+            check(&keys, &digest, &params, new_len as u64, None, &good),
             Err(AuthError::LengthMismatch {
                 sidecar: len as u64,
                 object: new_len as u64
@@ -595,7 +660,7 @@ fn every_tamper_class_is_detected() {
             bytes.extend_from_slice(&t.0);
         }
         assert_eq!(
-            keys.check_sidecar(&digest, &params, new_len as u64, None, &bytes),
+            check(&keys, &digest, &params, new_len as u64, None, &bytes),
             Err(AuthError::FinalTag),
             "length {new_len}"
         );
@@ -611,7 +676,7 @@ fn every_tamper_class_is_detected() {
     let mut swapped = tags.clone();
     swapped.swap(0, 1);
     assert_eq!(
-        keys.check_sidecar(&digest, &params, len as u64, None, &{
+        check(&keys, &digest, &params, len as u64, None, &{
             let mut b = good[..SIDECAR_HEADER_LEN].to_vec();
             for t in &swapped {
                 b.extend_from_slice(&t.0);
@@ -630,11 +695,12 @@ fn every_tamper_class_is_detected() {
     let other_digest = EnvelopeDigest([1; 32]);
     let foreign = sidecar(&other_keys, &other_digest, len as u64, &tags);
     assert_eq!(
-        keys.check_sidecar(&digest, &params, len as u64, None, &foreign),
+        check(&keys, &digest, &params, len as u64, None, &foreign),
         Err(AuthError::SidecarOfAnotherObject)
     );
     assert_eq!(
-        keys.check_sidecar(
+        check(
+            &keys,
             &digest,
             &AuthParams {
                 chunk_size: CS * 2,
@@ -668,7 +734,8 @@ fn every_tamper_class_is_detected() {
     };
     let bound_sidecar = with_tags(&bound_header);
     let name: Option<(&[u8], &[u8])> = Some((b"bkt", b"a/b"));
-    keys.check_sidecar(
+    check(
+        &keys,
         &bound_digest,
         &bound_params,
         len as u64,
@@ -677,7 +744,8 @@ fn every_tamper_class_is_detected() {
     )
     .unwrap();
     assert_eq!(
-        keys.check_sidecar(
+        check(
+            &keys,
             &bound_digest,
             &bound_params,
             len as u64,
@@ -687,7 +755,8 @@ fn every_tamper_class_is_detected() {
         Err(AuthError::BindingTag)
     );
     assert_eq!(
-        keys.check_sidecar(
+        check(
+            &keys,
             &bound_digest,
             &bound_params,
             len as u64,
@@ -701,23 +770,105 @@ fn every_tamper_class_is_detected() {
         ..bound_header
     });
     assert_eq!(
-        keys.check_sidecar(&bound_digest, &bound_params, len as u64, name, &stripped),
+        check(
+            &keys,
+            &bound_digest,
+            &bound_params,
+            len as u64,
+            name,
+            &stripped
+        ),
         Err(AuthError::BindingMismatch),
         "a cleared binding flag"
     );
     assert_eq!(
-        keys.check_sidecar(&digest, &params, len as u64, name, &stripped),
+        check(&keys, &digest, &params, len as u64, name, &stripped),
         Err(AuthError::SidecarOfAnotherObject),
         "a dropped cse-auth-binding header"
     );
-    let signed = with_tags(&SidecarHeader {
-        signature: Some(([1; 32], [2; 64])),
-        ..bound_header
-    });
+    // The envelope's wrapping fields: a changed matdesc, wrap-alg or wrapped key fails the
+    // wrapping tag, and nothing before it.
+    for (header, value) in [
+        ("matdesc", r#"{"k":"v"}"#),
+        ("wrap-alg", "KMS/ALICLOUD"),
+        ("key", "AQIE"),
+        ("start", "BAUH"),
+    ] {
+        let (_, mut pairs) = setup_pairs();
+        let name = format!("x-oss-meta-client-side-encryption-{header}");
+        pairs.retain(|(n, _)| *n != name);
+        pairs.push((name, value.to_owned()));
+        let changed = decode_envelope(as_refs(&pairs), &DecodeOptions::default())
+            .unwrap()
+            .unwrap();
+        let expected = Expected {
+            envelope: &changed,
+            params: &params,
+            len: len as u64,
+            name: None,
+            trusted: &[],
+        };
+        assert_eq!(
+            keys.envelope_digest(&changed, &params),
+            digest,
+            "{header} is not in H"
+        );
+        assert_eq!(
+            keys.check_sidecar(&digest, &expected, &good),
+            Err(AuthError::WrappingTag),
+            "{header}"
+        );
+    }
+    // Signatures: checked only when writer keys are trusted; then an unsigned side-car, another
+    // signer, and a changed signature or final tag are each refused.
+    let writer = WriterKey::from_seed(&[42; 32]);
+    let other_writer = WriterKey::from_seed(&[43; 32]);
+    let mut signed_header = SidecarHeader::decode(&good).unwrap();
+    writer.sign(&mut signed_header);
+    let signed = |h: &SidecarHeader| {
+        let mut b = h.encode().to_vec();
+        b.extend_from_slice(&good[SIDECAR_HEADER_LEN..]);
+        b
+    };
+    let (_, envelope) = setup_envelope();
+    let trusting = |trusted: &[[u8; 32]], sidecar: &[u8]| {
+        let expected = Expected {
+            envelope: &envelope,
+            params: &params,
+            len: len as u64,
+            name: None,
+            trusted,
+        };
+        keys.check_sidecar(&digest, &expected, sidecar)
+    };
+    let me = [writer.public()];
+    assert_eq!(trusting(&me, &signed(&signed_header)), Ok(signed_header));
     assert_eq!(
-        keys.check_sidecar(&bound_digest, &bound_params, len as u64, name, &signed),
-        Err(AuthError::SignatureUnsupported)
+        trusting(
+            &[other_writer.public(), writer.public()],
+            &signed(&signed_header)
+        ),
+        Ok(signed_header)
     );
+    assert_eq!(trusting(&me, &good), Err(AuthError::Unsigned));
+    assert_eq!(
+        trusting(&[other_writer.public()], &signed(&signed_header)),
+        Err(AuthError::UntrustedSigner)
+    );
+    let mut bad_sig = signed_header;
+    if let Some((_, sig)) = bad_sig.signature.as_mut() {
+        sig[10] ^= 1;
+    }
+    assert_eq!(trusting(&me, &signed(&bad_sig)), Err(AuthError::Signature));
+    let mut other_final = signed_header;
+    other_final.final_tag.0[0] ^= 1;
+    assert_eq!(
+        trusting(&me, &signed(&other_final)),
+        Err(AuthError::Signature)
+    );
+    // Untrusted, a signature is not checked (nobody to trust it for).
+    assert_eq!(trusting(&[], &signed(&bad_sig)), Ok(bad_sig));
+    assert!(!format!("{writer:?}").contains(&hex::encode([42u8; 32])));
     // The other object's keys cannot produce this object's tags.
     assert!(
         other_keys
@@ -865,5 +1016,110 @@ fn chunks_sealed_on_threads_in_any_order_are_the_object_and_open_only_when_their
         ChunkStream::new(&keys, digest, 0, 0).map(|_| ()),
         Err(AuthError::ChunkSize { size: 0 }),
         "a zero chunk size would never advance"
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// A ranged read's plan covers exactly the whole chunks that hold the requested bytes, and
+    /// an unsatisfiable range still checks the last chunk (whose flag authenticates the length).
+    #[test]
+    fn a_chunk_plan_covers_the_range_with_whole_chunks(
+        len in 0u64..(5 << 16),
+        a in 0u64..(6 << 16),
+        b in 0u64..(6 << 16),
+        kind in 0u8..3,
+    ) {
+        let range = match kind {
+            0 => cse_core::ByteRange::Bounded { first: a.min(b), last: a.max(b) },
+            1 => cse_core::ByteRange::From { first: a },
+            _ => cse_core::ByteRange::Suffix { len: a },
+        };
+        let plan = ChunkPlan::new(range, len, CS).unwrap();
+        let cs = u64::from(CS);
+        let n = chunk_count(len, CS);
+        proptest::prop_assert!(plan.chunks.start < plan.chunks.end && plan.chunks.end <= n);
+        proptest::prop_assert_eq!(plan.body.start, plan.chunks.start * cs);
+        proptest::prop_assert_eq!(plan.body.end, (plan.chunks.end * cs).min(len));
+        proptest::prop_assert_eq!(
+            plan.tags.clone(),
+            SidecarHeader::tag_offset(plan.chunks.start)..SidecarHeader::tag_offset(plan.chunks.end)
+        );
+        match (range.resolve(len), &plan.release) {
+            (Ok((first, last)), Some(release)) => {
+                proptest::prop_assert_eq!(release.clone(), first..last + 1);
+                // The first and last chunks hold the first and last bytes.
+                proptest::prop_assert_eq!(plan.chunks.start, first / cs);
+                proptest::prop_assert_eq!(plan.chunks.end - 1, last / cs);
+            }
+            (Err(e), None) => {
+                proptest::prop_assert_eq!(e, plan.unsatisfiable());
+                proptest::prop_assert_eq!(plan.chunks.clone(), n - 1..n);
+            }
+            (r, p) => proptest::prop_assert!(false, "resolve {:?} but plan {:?}", r, p),
+        }
+    }
+}
+
+#[test]
+fn tags_are_read_from_a_ranged_slice_of_the_sidecar() {
+    let header = SidecarHeader {
+        chunk_size: CS,
+        len: 5 * u64::from(CS),
+        digest: EnvelopeDigest([1; 32]),
+        final_tag: Tag([2; 16]),
+        wrapping_tag: Tag([3; 16]),
+        binding_tag: None,
+        signature: None,
+    };
+    let slice: Vec<u8> = (2u8..5).flat_map(|i| [i; TAG_LEN]).collect(); // tags 2, 3, 4
+    assert_eq!(header.tag_at(&slice, 2, 3), Ok(Tag([3; TAG_LEN])));
+    assert_eq!(header.tag_at(&slice, 2, 4), Ok(Tag([4; TAG_LEN])));
+    assert_eq!(
+        header.tag_at(&slice, 2, 1),
+        Err(AuthError::ChunkIndex {
+            index: 1,
+            chunks: 5
+        })
+    );
+    assert_eq!(
+        header.tag_at(&slice, 2, 5),
+        Err(AuthError::ChunkIndex {
+            index: 5,
+            chunks: 5
+        })
+    );
+    assert_eq!(
+        header.tag_at(&slice[..40], 2, 4),
+        Err(AuthError::Sidecar(SidecarProblem::TooShort))
+    );
+}
+
+#[test]
+fn an_unknown_cse_auth_header_beside_a_valid_set_is_refused() {
+    use cse_core::{DEFAULT_PREFIX, Error, Field, ValueProblem, decode_auth_params};
+    let params = AuthParams {
+        chunk_size: 1 << 20,
+        commitment: Commitment([0xab; 32]),
+        binding: Binding::None,
+    };
+    let mut headers = Vec::new();
+    params
+        .encode_headers(DEFAULT_PREFIX, |n, v| {
+            headers.push((n.to_owned(), v.to_owned()));
+        })
+        .unwrap();
+    assert_eq!(
+        decode_auth_params(as_refs(&headers), DEFAULT_PREFIX),
+        Ok(Some(params))
+    );
+    headers.push(("X-OSS-META-CSE-AUTH-SIGNER".to_owned(), "me".to_owned()));
+    assert_eq!(
+        decode_auth_params(as_refs(&headers), DEFAULT_PREFIX),
+        Err(Error::InvalidValue {
+            field: Field::AuthVersion,
+            problem: ValueProblem::UnknownAuthHeader
+        })
     );
 }
