@@ -146,6 +146,11 @@ Examples:
   cse keygen --private-out master-private.pem --public-out master-public.pem
   cse keygen --private-out master-private.pem --public-out master-public.pem \\
       --bits 4096
+  cse keygen --signing --private-out writer.pem --public-out writer.pub
+
+With --signing, the pair is an Ed25519 writer key for authenticated objects
+(PKCS#8 and SPKI PEM): cse encrypt --authenticate --sign-key writer.pem signs
+the side-car, and cse decrypt --trust writer.pub refuses anything else.
 
 The private key file is created with mode 0600. Existing files are not
 replaced unless --force is given. Keep the private key: without it the
@@ -161,6 +166,9 @@ pub struct KeygenArgs {
     /// The RSA modulus size.
     #[arg(long, value_enum, default_value = "2048")]
     pub bits: Bits,
+    /// Make an Ed25519 writer (signing) key instead of an RSA master key.
+    #[arg(long, conflicts_with = "bits")]
+    pub signing: bool,
     /// Replace existing key files.
     #[arg(long)]
     pub force: bool,
@@ -177,13 +185,22 @@ Examples:
       --matdesc '{\"key\":\"2024\"}'
   tar c docs | cse encrypt --public-key master-public.pem \\
       --in - --out docs.tar.enc --meta-out docs.meta.json
+  cse encrypt --public-key master-public.pem --authenticate \\
+      --auth-out photo.tags --sign-key writer.pem \\
+      --in photo.jpg --out photo.jpg.enc --meta-out photo.meta.json
 
 Upload the ciphertext as the object body and every META.json entry as a
 request header (PutObject). With --part-size, META.json adds part-size and
 data-size, the headers of InitiateMultipartUpload and every UploadPart; part
 K is the K-th run of N ciphertext bytes. Nothing is written at --out or
 --meta-out unless encryption succeeds, and then both are. Ciphertext is not
-written to a terminal (--out - on a terminal) unless --force is given.", output_rule!(), exit_codes!()))]
+written to a terminal (--out - on a terminal) unless --force is given.
+
+With --authenticate (docs/authenticated-objects.md), META.json gains
+x-oss-meta-cse-auth-* entries (a key commitment and the chunk size) and
+--auth-out gets the side-car: a 208-byte header and a 16-byte tag per chunk.
+The ciphertext and the other entries are unchanged, so every official SDK
+still reads the object; only readers that check the side-car detect changes.", output_rule!(), exit_codes!()))]
 pub struct EncryptArgs {
     /// The master public key: PKCS#1 or SPKI PEM (a private key PEM works too).
     #[arg(long, value_name = "PUB.pem")]
@@ -208,6 +225,22 @@ pub struct EncryptArgs {
     /// required with --part-size and standard input.
     #[arg(long, value_name = "N")]
     pub size: Option<u64>,
+    /// Authenticate the object (key commitment and chunk tags, docs/authenticated-objects.md):
+    /// the metadata gains cse-auth-* entries and the tags go to --auth-out.
+    #[arg(long, requires = "auth_out")]
+    pub authenticate: bool,
+    /// Where to write the side-car (the chunk tags) of an authenticated object.
+    #[arg(long, value_name = "TAGS", requires = "authenticate")]
+    pub auth_out: Option<PathBuf>,
+    /// The authenticated chunk size: a power of two from 64KiB to 64MiB (default 1MiB). With
+    /// --part-size, the part size must be a multiple of it.
+    #[arg(long, value_name = "N", value_parser = parse_size, requires = "authenticate")]
+    pub auth_chunk_size: Option<u64>,
+    /// Sign the side-car with this writer key (made by cse keygen --signing), so that readers
+    /// who --trust its public key can tell this object from one forged with the public master
+    /// key.
+    #[arg(long, value_name = "W.pem", requires = "authenticate")]
+    pub sign_key: Option<PathBuf>,
     /// Replace existing --out and --meta-out files, and write the ciphertext even to a terminal.
     #[arg(long)]
     pub force: bool,
@@ -223,6 +256,8 @@ Examples:
       --in photo.jpg.enc --out head.bin --range bytes=0-1023
   cse decrypt --private-key master-private.pem --meta photo.meta.json \\
       --in photo.jpg.enc --out - --range bytes=-100 | xxd
+  cse decrypt --private-key master-private.pem --meta photo.meta.json \\
+      --in photo.jpg.enc --out photo.jpg --auth photo.tags --trust writer.pub
 
 Ranges follow RFC 9110: bytes=A-B (inclusive, clamped to the end), bytes=A-
 (to the end), bytes=-N (the last N bytes; all of a shorter object). Only the
@@ -231,7 +266,14 @@ ciphertext bytes the range needs are read. A range that selects nothing
 Objects in the 2018 oss2 format (x-oss-meta-oss-crypto-* headers, wrap-alg
 rsa) are read too. Without --strict, an object whose metadata has no
 envelope is copied unchanged, as the SDKs do, with a warning. Nothing is
-written at --out unless decryption succeeds (standard output excepted).", output_rule!(), exit_codes!()))]
+written at --out unless decryption succeeds (standard output excepted).
+
+An object whose META.json announces authentication (cse-auth-version) needs
+its side-car, --auth TAGS: the key commitment is checked first, then the
+side-car (and, with --trust, its writer signature), then each chunk before
+its plaintext is written. A ranged read checks only the chunks it touches.
+Any failed check exits 1 and names it: commitment, chunk N, final tag,
+side-car missing. --require-auth also refuses objects without it.", output_rule!(), exit_codes!()))]
 pub struct DecryptArgs {
     /// The master private key: PKCS#1 or PKCS#8 PEM.
     #[arg(long, value_name = "PRIV.pem")]
@@ -251,6 +293,18 @@ pub struct DecryptArgs {
     /// Refuse an object whose metadata carries no encryption envelope.
     #[arg(long)]
     pub strict: bool,
+    /// The object's side-car (cse encrypt --auth-out): check the key commitment, the side-car
+    /// and every chunk read before any of its plaintext is released. Needed whenever the
+    /// metadata announces authentication (cse-auth-version).
+    #[arg(long, value_name = "TAGS")]
+    pub auth: Option<PathBuf>,
+    /// Refuse an object that is not authenticated: no cse-auth-* metadata, or no --auth.
+    #[arg(long)]
+    pub require_auth: bool,
+    /// Trust this writer's public key (cse keygen --signing; repeatable): refuse an object
+    /// whose side-car is not signed by one of them.
+    #[arg(long, value_name = "W.pub", requires = "auth")]
+    pub trust: Vec<PathBuf>,
     /// Replace an existing --out file.
     #[arg(long)]
     pub force: bool,
@@ -292,7 +346,9 @@ Lengths, plaintext MD5 and multipart sizes are kept; other metadata entries
 are copied. The material description is --matdesc, or none (the old one
 named the old key). Apply the new metadata with CopyObject
 (x-oss-metadata-directive: REPLACE). A 2018-format (oss2) envelope is
-rewritten in the current format. --meta-out must differ from --meta.", output_rule!(), exit_codes!()))]
+rewritten in the current format. --meta-out must differ from --meta. An
+authenticated object needs --auth TAGS --auth-out NEW.tags: its side-car
+covers the wrapped key, and is rewritten beside the new metadata.", output_rule!(), exit_codes!()))]
 pub struct RewrapArgs {
     /// The current master private key.
     #[arg(long, value_name = "OLD.pem")]
@@ -312,7 +368,14 @@ pub struct RewrapArgs {
     /// The new private key: unwrap the new envelope and check it holds the same key material.
     #[arg(long, value_name = "NEW_PRIV.pem")]
     pub verify_private_key: Option<PathBuf>,
-    /// Replace an existing --meta-out file.
+    /// The side-car of an authenticated object: checked, and rewritten at --auth-out with the
+    /// new envelope's wrapping tag (the chunk tags and any signature are kept).
+    #[arg(long, value_name = "TAGS", requires = "auth_out")]
+    pub auth: Option<PathBuf>,
+    /// Where to write the rewrapped side-car.
+    #[arg(long, value_name = "NEW.tags", requires = "auth")]
+    pub auth_out: Option<PathBuf>,
+    /// Replace existing --meta-out and --auth-out files.
     #[arg(long)]
     pub force: bool,
 }

@@ -2,7 +2,13 @@
 
 use std::ops::Range;
 
+use cse_core::auth::{
+    AuthError, AuthParams, ChunkCipher, ChunkPlan, SIDECAR_HEADER_LEN, SidecarHeader,
+};
 use cse_core::{BodyPlan, ByteRange, Error, Opener, plan_range};
+use zeroize::Zeroizing;
+
+use crate::auth::SidecarFile;
 
 use crate::cli::DecryptArgs;
 use crate::error::{CliError, CliResult, Context as _};
@@ -41,6 +47,8 @@ pub fn run(args: &DecryptArgs) -> CliResult<()> {
             input.describe()
         )));
     }
+    let auth_params = crate::auth::params(&headers, &origin)?;
+    check_policy(args, &sealed, auth_params.is_some(), &origin)?;
     let material = match &sealed {
         Sealed::None if args.strict => {
             return Err(CliError::core(&origin, Error::NotEncrypted));
@@ -61,6 +69,20 @@ pub fn run(args: &DecryptArgs) -> CliResult<()> {
     // The plaintext is the secret: a new file is owner-only.
     let mut output = Output::create(&args.output, "--out", Mode::Private, args.force)?;
     let what = format!("--in {}", input.describe());
+
+    if let (Some(params), Some(path), Sealed::Current(envelope), Some(material)) =
+        (&auth_params, &args.auth, &sealed, &material)
+    {
+        let trusted = crate::auth::load_trusted(&args.trust, "--trust")?;
+        let object = Authenticated {
+            envelope,
+            params,
+            material,
+            trusted: &trusted,
+        };
+        object.open(path, range, &mut input, &mut output, &what)?;
+        return output.commit();
+    }
 
     match (range, material) {
         (None, None) => {
@@ -106,6 +128,140 @@ pub fn run(args: &DecryptArgs) -> CliResult<()> {
         }
     }
     output.commit()
+}
+
+/// Refuses what the authentication policy refuses, before any key is used: an announced
+/// side-car not given, a side-car given for an object that announces none, and, with
+/// `--require-auth`, any object that is not authenticated.
+fn check_policy(
+    args: &DecryptArgs,
+    sealed: &Sealed,
+    announced: bool,
+    origin: &str,
+) -> CliResult<()> {
+    let current = matches!(sealed, Sealed::Current(_));
+    match (announced, &args.auth) {
+        (true, _) if !current => Err(CliError::failed(format!(
+            "authentication failed: {origin} has cse-auth-* entries but no current-format \
+             envelope to authenticate"
+        ))),
+        (true, None) => Err(CliError::failed(format!(
+            "authentication failed: side-car missing: {origin} announces an authenticated \
+             object (cse-auth-version); pass its side-car with --auth TAGS"
+        ))),
+        (false, Some(path)) => Err(CliError::failed(format!(
+            "authentication failed: --auth {} was given, but {origin} has no cse-auth-* \
+             entries: the object was not authenticated, or its authentication metadata was \
+             removed",
+            path.display()
+        ))),
+        (false, None) if args.require_auth => Err(CliError::failed(format!(
+            "authentication failed: --require-auth, and {origin} has no cse-auth-* entries: \
+             the object is not authenticated"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// An authenticated object being read: every chunk is checked before its plaintext leaves.
+struct Authenticated<'a> {
+    envelope: &'a cse_core::Envelope,
+    params: &'a AuthParams,
+    material: &'a cse_core::ContentMaterial,
+    trusted: &'a [[u8; 32]],
+}
+
+impl Authenticated<'_> {
+    /// Checks the commitment and the side-car, then opens the chunks the read needs (all of
+    /// them, or those `range` touches) into `output`.
+    fn open(
+        &self,
+        sidecar_path: &std::path::Path,
+        range: Option<ByteRange>,
+        input: &mut Input,
+        output: &mut Output,
+        what: &str,
+    ) -> CliResult<()> {
+        let mut sidecar = SidecarFile::open(sidecar_path)?;
+        // A stream's length is the side-car's, checked against the bytes as they come.
+        let len = match input.len() {
+            Some(len) => len,
+            None => {
+                SidecarHeader::decode(sidecar.header())
+                    .map_err(crate::auth::failed)?
+                    .len
+            }
+        };
+        self.envelope.check_stored_len(len).ctx(what)?;
+        let cipher = ChunkCipher::new(self.material, self.envelope, self.params, len)
+            .map_err(crate::auth::failed)?;
+        let (keys, digest) = (cipher.keys(), cipher.digest());
+        let expected = crate::auth::expected(self.envelope, self.params, len, self.trusted);
+        let header = keys
+            .check_sidecar_header(&digest, &expected, sidecar.header())
+            .map_err(crate::auth::failed)?;
+        let plan = match range {
+            Some(range) => ChunkPlan::new(range, len, header.chunk_size),
+            None => ChunkPlan::whole(len, header.chunk_size),
+        }
+        .map_err(crate::auth::failed)?;
+        let whole = range.is_none() || !self.trusted.is_empty();
+        // A whole read checks the final tag over every tag first; so does a ranged read with
+        // trusted writers, since the signature covers the final tag. Otherwise a ranged read
+        // reads only the tags of its chunks.
+        let (tags, first) = if whole {
+            let bytes = sidecar.whole(&header)?;
+            let tags = header.tags(&bytes).map_err(crate::auth::failed)?;
+            keys.check_tags(&digest, &header, tags)
+                .map_err(crate::auth::failed)?;
+            (bytes[SIDECAR_HEADER_LEN..].to_vec(), 0)
+        } else {
+            (sidecar.range(plan.tags.clone())?, plan.chunks.start)
+        };
+        if range.is_some() {
+            input.seek_to(plan.body.start)?;
+        }
+        let release = plan.release.clone().unwrap_or(0..0);
+        let bar = progress(Some(plan.body.end - plan.body.start));
+        let mut buf = Zeroizing::new(vec![0u8; header.chunk_size as usize]);
+        for index in plan.chunks.clone() {
+            let chunk = cipher.chunk_range(index).map_err(crate::auth::failed)?;
+            // At most the chunk size, which is at most 64 MiB.
+            let n = usize::try_from(chunk.end - chunk.start).unwrap_or(usize::MAX);
+            let buf = &mut buf[..n];
+            if input.read_full(buf)? != n {
+                return Err(crate::auth::failed(AuthError::Chunk { index }));
+            }
+            let tag = header
+                .tag_at(&tags, first, index)
+                .map_err(crate::auth::failed)?;
+            cipher
+                .open_chunk(index, buf, &tag)
+                .map_err(crate::auth::failed)?;
+            let from = release.start.max(chunk.start);
+            let to = release.end.min(chunk.end);
+            if from < to {
+                // Inside this chunk, so below its length.
+                let at = |x: u64| usize::try_from(x - chunk.start).unwrap_or(n);
+                output.write_all(&buf[at(from)..at(to)])?;
+            }
+            bar.inc(n as u64);
+        }
+        bar.finish_and_clear();
+        if range.is_none() && input.read_full(&mut [0u8; 1])? != 0 {
+            return Err(CliError::core(what, Error::Extended { expected: len }));
+        }
+        match plan.release {
+            Some(_) => Ok(()),
+            None => Err(CliError::core(
+                format!(
+                    "--range {}",
+                    range.map(|r| r.to_string()).unwrap_or_default()
+                ),
+                plan.unsatisfiable(),
+            )),
+        }
+    }
 }
 
 /// The bytes of the local file to read for `range`: what a server honouring the planned

@@ -64,6 +64,10 @@ fn steps(dir: &Path) -> CliResult<()> {
         matdesc: Some(r#"{"purpose":"cse demo"}"#.to_owned()),
         part_size: None,
         size: None,
+        authenticate: false,
+        auth_out: None,
+        auth_chunk_size: None,
+        sign_key: None,
         force: false,
     })?;
     stdout::write_line(format_args!(
@@ -83,6 +87,9 @@ fn steps(dir: &Path) -> CliResult<()> {
         output: range_out.clone(),
         range: Some(DEMO_RANGE.to_owned()),
         strict: true,
+        auth: None,
+        require_auth: false,
+        trust: Vec::new(),
         force: false,
     })?;
     let got = fs::read(&range_out).map_err(io_err(&range_out))?;
@@ -106,6 +113,9 @@ fn steps(dir: &Path) -> CliResult<()> {
         output: whole_out.clone(),
         range: None,
         strict: true,
+        auth: None,
+        require_auth: false,
+        trust: Vec::new(),
         force: false,
     })?;
     let whole = fs::read(&whole_out).map_err(io_err(&whole_out))?;

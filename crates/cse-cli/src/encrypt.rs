@@ -1,9 +1,9 @@
 //! `cse encrypt`: plaintext in, ciphertext and META.json out.
 
-use cse_core::{
-    DEFAULT_PREFIX, Envelope, Error, MultipartContext, RsaMasterCipher, SealedEnvelope,
-};
+use cse_core::auth::AuthKeys;
+use cse_core::{DEFAULT_PREFIX, Envelope, Error, MultipartContext, SealedEnvelope};
 
+use crate::auth::Tagging;
 use crate::cli::EncryptArgs;
 use crate::error::{CliError, CliResult, Context as _};
 use crate::files::{
@@ -50,9 +50,30 @@ pub fn run(args: &EncryptArgs) -> CliResult<()> {
         args.force,
     )?;
     let meta_output = Output::create(&args.meta_out, "--meta-out", Mode::Normal, args.force)?;
+    let chunk_size = args
+        .authenticate
+        .then(|| crate::auth::chunk_size(args.auth_chunk_size))
+        .transpose()?;
+    let writer = args
+        .sign_key
+        .as_deref()
+        .map(|path| crate::auth::load_writer_key(path, "--sign-key"))
+        .transpose()?;
+    let auth_output = args
+        .auth_out
+        .as_deref()
+        .map(|path| Output::create(path, "--auth-out", Mode::Normal, args.force))
+        .transpose()?;
 
-    let envelope = match args.part_size {
-        None => seal_single(&master, &mut input, len, &mut output)?,
+    let sealed = SealedEnvelope::seal(&master, &mut rng()).ctx("--public-key")?;
+    // The MAC keys come from the fresh material, before a multipart context takes it.
+    let keys = chunk_size.map(|_| AuthKeys::derive(sealed.material()));
+    let what = format!("--in {}", input.describe());
+    let plan = match args.part_size {
+        None => Plan::Single(Box::new(match len {
+            Some(len) => sealed.with_unencrypted_content_length(len),
+            None => sealed,
+        })),
         Some(part_size) => {
             let Some(len) = len else {
                 return Err(CliError::usage(
@@ -60,38 +81,77 @@ pub fn run(args: &EncryptArgs) -> CliResult<()> {
                      give --in a file, or pass --size N with standard input",
                 ));
             };
-            seal_parts(&master, &mut input, part_size, len, &mut output)?
+            if let Some(chunk_size) = chunk_size {
+                crate::auth::check_parts(part_size, chunk_size)?;
+            }
+            Plan::Parts(Box::new(
+                MultipartContext::new(sealed, part_size, len)
+                    .ctx(format!("--part-size {part_size} for {len} bytes"))?,
+            ))
         }
     };
-    let headers = envelope.to_headers(DEFAULT_PREFIX).ctx("--meta-out")?;
-    write_meta(meta_output, &headers, output)
+    let envelope = plan.envelope().clone();
+    let mut tagging = match (&keys, chunk_size) {
+        (Some(keys), Some(chunk_size)) => Some(Tagging::new(keys, &envelope, chunk_size)?),
+        _ => None,
+    };
+    let mut passed = |ciphertext: &[u8]| {
+        if let Some(tagging) = &mut tagging {
+            tagging.update(ciphertext);
+        }
+    };
+    match &plan {
+        Plan::Single(sealed) => {
+            seal_single(sealed, &mut input, len, &mut output, &what, &mut passed)?
+        }
+        Plan::Parts(upload) => seal_parts(upload, &mut input, &mut output, &what, &mut passed)?,
+    }
+    let mut headers = envelope.to_headers(DEFAULT_PREFIX).ctx("--meta-out")?;
+    let mut outputs = vec![output];
+    if let (Some(tagging), Some(mut auth_output)) = (tagging, auth_output) {
+        headers.extend(tagging.headers()?);
+        auth_output.write_all(&tagging.finish(&envelope, writer.as_ref()))?;
+        outputs.push(auth_output);
+    }
+    write_meta(meta_output, &headers, outputs)
 }
 
-/// Commits the ciphertext and the metadata beside it, both or neither.
+/// How the plaintext is sealed: one stream, or the parts of a multipart upload.
+enum Plan {
+    Single(Box<SealedEnvelope>),
+    Parts(Box<MultipartContext>),
+}
+
+impl Plan {
+    const fn envelope(&self) -> &Envelope {
+        match self {
+            Self::Single(sealed) => sealed.envelope(),
+            Self::Parts(upload) => upload.envelope(),
+        }
+    }
+}
+
+/// Commits the ciphertext, the side-car and the metadata beside them, all or none.
 fn write_meta(
     mut meta_output: Output,
     headers: &[(String, String)],
-    output: Output,
+    mut outputs: Vec<Output>,
 ) -> CliResult<()> {
     meta_output.write_all(meta_file::to_json(headers).as_bytes())?;
-    Output::commit_all(vec![output, meta_output])
+    outputs.push(meta_output);
+    Output::commit_all(outputs)
 }
 
-/// One PutObject stream: the whole plaintext under one sealer.
+/// One PutObject stream: the whole plaintext under one sealer. `passed` sees the ciphertext.
 fn seal_single(
-    master: &RsaMasterCipher,
+    sealed: &SealedEnvelope,
     input: &mut Input,
     len: Option<u64>,
     output: &mut Output,
-) -> CliResult<Envelope> {
-    let sealed = SealedEnvelope::seal(master, &mut rng()).ctx("--public-key")?;
-    let sealed = match len {
-        Some(len) => sealed.with_unencrypted_content_length(len),
-        None => sealed,
-    };
+    what: &str,
+    passed: &mut dyn FnMut(&[u8]),
+) -> CliResult<()> {
     let mut sealer = sealed.sealer();
-    let envelope = sealed.envelope().clone();
-    let what = format!("--in {}", input.describe());
     let bar = progress(len);
     let mut io = IoBuf::new();
     let buf = io.as_mut_slice();
@@ -102,33 +162,31 @@ fn seal_single(
         }
         sealer
             .update_in_place(&mut buf[..n])
-            .map_err(|e| grew(&what, e))?;
+            .map_err(|e| grew(what, e))?;
+        passed(&buf[..n]);
         output.write_all(&buf[..n])?;
         bar.inc(n as u64);
     }
     bar.finish_and_clear();
-    sealer.finish().map_err(|e| grew(&what, e))?;
-    Ok(envelope)
+    sealer.finish().map_err(|e| grew(what, e))?;
+    Ok(())
 }
 
 /// A multipart upload's parts, sealed in order with their own sealers: the concatenation is the
 /// single-stream ciphertext, which is what proves the part counters right.
 fn seal_parts(
-    master: &RsaMasterCipher,
+    upload: &MultipartContext,
     input: &mut Input,
-    part_size: u64,
-    len: u64,
     output: &mut Output,
-) -> CliResult<Envelope> {
-    let sealed = SealedEnvelope::seal(master, &mut rng()).ctx("--public-key")?;
-    let upload = MultipartContext::new(sealed, part_size, len)
-        .ctx(format!("--part-size {part_size} for {len} bytes"))?;
-    let what = format!("--in {}", input.describe());
+    what: &str,
+    passed: &mut dyn FnMut(&[u8]),
+) -> CliResult<()> {
+    let len = upload.data_size();
     let bar = progress(Some(len));
     let mut io = IoBuf::new();
     let buf = io.as_mut_slice();
     for part in 1..=upload.part_count() {
-        let mut sealer = upload.part_sealer(part).ctx(&what)?;
+        let mut sealer = upload.part_sealer(part).ctx(what)?;
         while sealer.remaining() > 0 {
             let want = usize::try_from(sealer.remaining()).map_or(BUF_LEN, |r| r.min(BUF_LEN));
             let n = input.read_full(&mut buf[..want])?;
@@ -137,17 +195,18 @@ fn seal_parts(
             }
             sealer
                 .update_in_place(&mut buf[..n])
-                .map_err(|e| grew(&what, e))?;
+                .map_err(|e| grew(what, e))?;
+            passed(&buf[..n]);
             output.write_all(&buf[..n])?;
             bar.inc(n as u64);
         }
-        sealer.finish().map_err(|e| grew(&what, e))?;
+        sealer.finish().map_err(|e| grew(what, e))?;
     }
     bar.finish_and_clear();
     if input.read_full(&mut buf[..1])? != 0 {
-        return Err(grew(&what, Error::Extended { expected: len }));
+        return Err(grew(what, Error::Extended { expected: len }));
     }
-    Ok(upload.envelope().clone())
+    Ok(())
 }
 
 /// A length error while sealing: the input was longer or shorter than declared.

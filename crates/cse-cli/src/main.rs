@@ -34,6 +34,7 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod auth;
 mod cli;
 mod decrypt;
 mod demo;

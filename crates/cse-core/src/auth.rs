@@ -702,6 +702,21 @@ impl ChunkPlan {
         })
     }
 
+    /// Plans a whole read: every chunk, every byte (an empty object has one empty chunk).
+    ///
+    /// # Errors
+    /// [`AuthError::ChunkSize`].
+    pub fn whole(len: u64, chunk_size: u32) -> Result<Self, AuthError> {
+        let count = chunk_count(len, check_chunk_size(u64::from(chunk_size))?);
+        Ok(Self {
+            chunks: 0..count,
+            body: 0..len,
+            tags: SidecarHeader::tag_offset(0)..SidecarHeader::tag_offset(count),
+            release: Some(0..len),
+            len,
+        })
+    }
+
     /// The error for a range this plan found unsatisfiable (after its chunk verified).
     #[must_use]
     pub const fn unsatisfiable(&self) -> crate::Error {
