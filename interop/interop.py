@@ -463,13 +463,18 @@ def section_cse2sdk(t: Tally, cse: Cse, fake: fakeoss.FakeOSS, work: str) -> Non
 
     jobs = []
     for n in (0, 1, 15, 16, 17, 4096, 1048576 + 13):
-        jobs.append((f"cse-{n}", default, n, None, None))
+        jobs.append((f"cse-{n}", default, n, None, None, False))
     jobs += [
-        ("cse-part16-333", default, 333, 16, None),
-        ("cse-part65536-200007", default, 200007, 65536, None),
-        ("cse-part102400-350003", default, 350003, 102400, None),
-        ("cse-matdesc-4096", default, 4096, None, MATDESC),
-        ("cse-rsa3072-5000", big, 5000, None, None),
+        ("cse-part16-333", default, 333, 16, None, False),
+        ("cse-part65536-200007", default, 200007, 65536, None, False),
+        ("cse-part102400-350003", default, 350003, 102400, None, False),
+        ("cse-matdesc-4096", default, 4096, None, MATDESC, False),
+        ("cse-rsa3072-5000", big, 5000, None, None, False),
+        # Authenticated objects (docs/authenticated-objects.md): the SDKs must read them exactly
+        # as the unauthenticated ones; the cse-auth-* metadata is unknown to them.
+        ("cse-auth-0", default, 0, None, None, True),
+        ("cse-auth-200007", default, 200007, None, None, True),
+        ("cse-auth-part131072-350003", default, 350003, 131072, None, True),
     ]
 
     clients = {}
@@ -481,7 +486,7 @@ def section_cse2sdk(t: Tally, cse: Cse, fake: fakeoss.FakeOSS, work: str) -> Non
             "oss2-matdesc": oss2_bucket(fake.endpoint, ks["public_pem"], ks["private_pem"], MATDESC),
         }
 
-    for name, label, n, part_size, matdesc in jobs:
+    for name, label, n, part_size, matdesc, auth in jobs:
         if label not in keysets:
             continue
         ks = keysets[label]
@@ -492,10 +497,15 @@ def section_cse2sdk(t: Tally, cse: Cse, fake: fakeoss.FakeOSS, work: str) -> Non
         ct_path = os.path.join(jwork, "cipher.bin")
         meta_path = os.path.join(jwork, "meta.json")
 
+        tags_path = os.path.join(jwork, "cipher.tags")
+
         def encrypt(pt=pt, ks=ks, part_size=part_size, matdesc=matdesc, plain_path=plain_path,
-                    ct_path=ct_path, meta_path=meta_path, name=name) -> Optional[str]:
+                    ct_path=ct_path, meta_path=meta_path, name=name, auth=auth,
+                    tags_path=tags_path) -> Optional[str]:
             args = ["encrypt", "--public-key", ks["public"], "--in", plain_path, "--out", ct_path,
                     "--meta-out", meta_path]
+            if auth:
+                args += ["--authenticate", "--auth-out", tags_path, "--auth-chunk-size", "65536"]
             if part_size:
                 args += ["--part-size", str(part_size)]
             if matdesc:
@@ -510,6 +520,10 @@ def section_cse2sdk(t: Tally, cse: Cse, fake: fakeoss.FakeOSS, work: str) -> Non
                    "meta is not a flat JSON object of strings")
             low = {k.lower(): v for k, v in meta.items()}
             expect(all(k.startswith("x-oss-meta-") for k in low), f"non-metadata names: {sorted(low)}")
+            if auth:
+                expect(low.get("x-oss-meta-cse-auth-version") == "1", f"no auth marker: {sorted(low)}")
+                chunks = max(1, -(-len(pt) // 65536))
+                expect(os.path.getsize(tags_path) == 208 + 16 * chunks, "side-car size")
             expect(low.get(CSE_PREFIX + "cek-alg") == "AES/CTR/NoPadding", f"cek-alg {low.get(CSE_PREFIX + 'cek-alg')}")
             expect(low.get(CSE_PREFIX + "wrap-alg") == "RSA/NONE/PKCS1Padding", f"wrap-alg {low.get(CSE_PREFIX + 'wrap-alg')}")
             for h in ("key", "start"):
@@ -532,6 +546,14 @@ def section_cse2sdk(t: Tally, cse: Cse, fake: fakeoss.FakeOSS, work: str) -> Non
                 k[len("x-oss-meta-"):]: v for k, v in low.items()}))
             stored = fake.get_raw(BUCKET, name)
             expect(stored.data == ct and stored.meta == low, "fake OSS did not store the object as uploaded")
+            if auth:
+                # What the SDKs read back verifies with cse: the metadata OSS returns, the body.
+                got_meta = write(os.path.join(jwork, "stored.meta.json"), json.dumps(stored.meta).encode())
+                got_ct = write(os.path.join(jwork, "stored.bin"), stored.data)
+                out = os.path.join(jwork, "verified.bin")
+                p = cse("decrypt", "--private-key", ks["private"], "--meta", got_meta, "--in", got_ct,
+                        "--out", out, "--auth", tags_path, "--require-auth", "--force")
+                expect(p.returncode == 0 and read(out) == pt, f"cse --auth: exit {p.returncode}: {_err(p)}")
             if matdesc:
                 return f"matdesc header {low[CSE_PREFIX + 'matdesc']!r}"
             return None
