@@ -9,9 +9,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use cse_core::auth::{
-    AuthError, AuthKeys, AuthParams, Binding, ChunkStream, DEFAULT_CHUNK_SIZE, EnvelopeDigest,
-    Expected, SIDECAR_HEADER_LEN, SidecarHeader, TAG_LEN, Tag, WriterKey, check_chunk_size,
-    check_part_size,
+    AuthError, AuthParams, DEFAULT_CHUNK_SIZE, Expected, SIDECAR_HEADER_LEN, SidecarHeader,
+    WriterKey, check_chunk_size, check_part_size,
 };
 use cse_core::{DEFAULT_PREFIX, Envelope, decode_auth_params};
 use ed25519_dalek::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _};
@@ -87,88 +86,18 @@ pub fn check_parts(part_size: u64, chunk_size: u32) -> CliResult<()> {
     check_part_size(part_size, chunk_size).map_err(|e| CliError::usage(format!("--part-size: {e}")))
 }
 
-/// A writer's side-car in the making: the chunk tags of the ciphertext as it passes.
-pub struct Tagging<'k> {
-    keys: &'k AuthKeys,
-    params: AuthParams,
-    digest: EnvelopeDigest,
-    stream: ChunkStream<'k>,
-    tags: Vec<Tag>,
-    len: u64,
-}
-
-impl<'k> Tagging<'k> {
-    /// Starts tagging the object whose final envelope is `envelope`.
-    ///
-    /// # Errors
-    /// Exit 2 for a bad chunk size.
-    pub fn new(keys: &'k AuthKeys, envelope: &Envelope, chunk_size: u32) -> CliResult<Self> {
-        let params = AuthParams {
-            chunk_size,
-            commitment: keys.commitment(),
-            binding: Binding::None,
-        };
-        let digest = keys.envelope_digest(envelope, &params);
-        let stream = ChunkStream::new(keys, digest, chunk_size, 0)
-            .map_err(|e| CliError::usage(format!("--auth-chunk-size: {e}")))?;
-        Ok(Self {
-            keys,
-            params,
-            digest,
-            stream,
-            tags: Vec::new(),
-            len: 0,
+/// The metadata entries announcing authentication, to add to the envelope's.
+///
+/// # Errors
+/// Exit 2 (never for the default prefix).
+pub fn headers(params: &AuthParams) -> CliResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    params
+        .encode_headers(DEFAULT_PREFIX, |n, v| {
+            out.push((n.to_owned(), v.to_owned()))
         })
-    }
-
-    /// The metadata entries announcing authentication, to add to the envelope's.
-    pub fn headers(&self) -> CliResult<Vec<(String, String)>> {
-        let mut out = Vec::new();
-        self.params
-            .encode_headers(DEFAULT_PREFIX, |n, v| {
-                out.push((n.to_owned(), v.to_owned()))
-            })
-            .ctx("the authentication headers")?;
-        Ok(out)
-    }
-
-    /// Feeds the next ciphertext bytes.
-    pub fn update(&mut self, ciphertext: &[u8]) {
-        let tags = &mut self.tags;
-        self.stream.update(ciphertext, &mut |_, tag| tags.push(tag));
-        self.len += ciphertext.len() as u64;
-    }
-
-    /// The side-car's bytes: the header (signed with `writer` when given) and every tag.
-    pub fn finish(self, envelope: &Envelope, writer: Option<&WriterKey>) -> Vec<u8> {
-        let Self {
-            keys,
-            params,
-            digest,
-            stream,
-            mut tags,
-            len,
-        } = self;
-        stream.finish(true, &mut |_, tag| tags.push(tag));
-        let mut header = SidecarHeader {
-            chunk_size: params.chunk_size,
-            len,
-            digest,
-            final_tag: keys.final_tag(&digest, len, tags.iter()),
-            wrapping_tag: keys.wrapping_tag(&digest, envelope),
-            binding_tag: None,
-            signature: None,
-        };
-        if let Some(writer) = writer {
-            writer.sign(&mut header);
-        }
-        let mut out = Vec::with_capacity(SIDECAR_HEADER_LEN + TAG_LEN * tags.len());
-        out.extend_from_slice(&header.encode());
-        for tag in &tags {
-            out.extend_from_slice(&tag.0);
-        }
-        out
-    }
+        .ctx("the authentication headers")?;
+    Ok(out)
 }
 
 /// The object's authentication parameters from its metadata, if it announces any.

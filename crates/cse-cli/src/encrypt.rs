@@ -1,9 +1,8 @@
 //! `cse encrypt`: plaintext in, ciphertext and META.json out.
 
-use cse_core::auth::AuthKeys;
+use cse_core::auth::{AuthKeys, Binding, SidecarSigner, SidecarWriter};
 use cse_core::{DEFAULT_PREFIX, Envelope, Error, MultipartContext, SealedEnvelope};
 
-use crate::auth::Tagging;
 use crate::cli::EncryptArgs;
 use crate::error::{CliError, CliResult, Context as _};
 use crate::files::{
@@ -92,7 +91,10 @@ pub fn run(args: &EncryptArgs) -> CliResult<()> {
     };
     let envelope = plan.envelope().clone();
     let mut tagging = match (&keys, chunk_size) {
-        (Some(keys), Some(chunk_size)) => Some(Tagging::new(keys, &envelope, chunk_size)?),
+        (Some(keys), Some(chunk_size)) => Some(
+            SidecarWriter::new(keys, &envelope, chunk_size, Binding::None)
+                .map_err(|e| CliError::usage(format!("--auth-chunk-size: {e}")))?,
+        ),
         _ => None,
     };
     let mut passed = |ciphertext: &[u8]| {
@@ -109,8 +111,11 @@ pub fn run(args: &EncryptArgs) -> CliResult<()> {
     let mut headers = envelope.to_headers(DEFAULT_PREFIX).ctx("--meta-out")?;
     let mut outputs = vec![output];
     if let (Some(tagging), Some(mut auth_output)) = (tagging, auth_output) {
-        headers.extend(tagging.headers()?);
-        auth_output.write_all(&tagging.finish(&envelope, writer.as_ref()))?;
+        headers.extend(crate::auth::headers(tagging.params())?);
+        let sidecar = tagging
+            .finish(None, writer.as_ref().map(|w| w as &dyn SidecarSigner))
+            .map_err(crate::auth::failed)?;
+        auth_output.write_all(&sidecar)?;
         outputs.push(auth_output);
     }
     write_meta(meta_output, &headers, outputs)

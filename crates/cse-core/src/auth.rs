@@ -46,6 +46,9 @@ pub const TAG_LEN: usize = 16;
 /// The length of the side-car's fixed header.
 pub const SIDECAR_HEADER_LEN: usize = 208;
 
+/// What an object's name gains to name its side-car in the same bucket: `<key>.cse-auth`.
+pub const SIDECAR_SUFFIX: &str = ".cse-auth";
+
 const SALT: &[u8] = b"oss-cse/auth/v1";
 const ENVELOPE_LABEL: &[u8] = b"oss-cse/auth/v1 envelope";
 const WRAPPING_LABEL: &[u8] = b"oss-cse/auth/v1 wrapping";
@@ -910,9 +913,12 @@ pub const fn check_part_size(part_size: u64, chunk_size: u32) -> Result<(), Auth
 /// `first_index`: a whole object from 0, or one multipart part from its first chunk. A chunk's
 /// tag is given to the sink once the next byte arrives (it was not the last) or at
 /// [`finish`](Self::finish), which says whether the stream ends the object.
+///
+/// `K` is how the stream holds the keys: `&AuthKeys`, or an owner such as `Arc<AuthKeys>` for a
+/// stream that must outlive the caller's frame (a request body).
 #[derive(Debug)]
-pub struct ChunkStream<'k> {
-    keys: &'k AuthKeys,
+pub struct ChunkStream<K: core::borrow::Borrow<AuthKeys>> {
+    keys: K,
     digest: EnvelopeDigest,
     chunk_size: u32,
     index: u64,
@@ -920,7 +926,7 @@ pub struct ChunkStream<'k> {
     current: ChunkTagger,
 }
 
-impl<'k> ChunkStream<'k> {
+impl<K: core::borrow::Borrow<AuthKeys>> ChunkStream<K> {
     /// A stream whose first byte starts chunk `first_index`. For a writer: tags are made as
     /// the ciphertext passes, and nothing here verifies anything (a reader checks whole chunks,
     /// [`ChunkCipher::open_chunk`], before it releases their plaintext).
@@ -929,7 +935,7 @@ impl<'k> ChunkStream<'k> {
     /// [`AuthError::ChunkSize`]; [`AuthError::ChunkIndex`] when `first_index` starts past
     /// 2^64 - 1 bytes.
     pub fn new(
-        keys: &'k AuthKeys,
+        keys: K,
         digest: EnvelopeDigest,
         chunk_size: u32,
         first_index: u64,
@@ -943,7 +949,7 @@ impl<'k> ChunkStream<'k> {
             });
         }
         Ok(Self {
-            current: keys.chunk_tagger(&digest, first_index),
+            current: keys.borrow().chunk_tagger(&digest, first_index),
             keys,
             digest,
             chunk_size,
@@ -956,7 +962,10 @@ impl<'k> ChunkStream<'k> {
     pub fn update(&mut self, mut ciphertext: &[u8], sink: &mut impl FnMut(u64, Tag)) {
         while !ciphertext.is_empty() {
             if self.filled == self.chunk_size {
-                let next = self.keys.chunk_tagger(&self.digest, self.index + 1);
+                let next = self
+                    .keys
+                    .borrow()
+                    .chunk_tagger(&self.digest, self.index + 1);
                 let done = core::mem::replace(&mut self.current, next);
                 sink(self.index, done.finish(false));
                 self.index += 1;
@@ -974,8 +983,135 @@ impl<'k> ChunkStream<'k> {
     /// Ends the stream: gives the last chunk's tag to `sink`, flagged `last` when this stream
     /// ends the object, and returns its index.
     pub fn finish(self, last: bool, sink: &mut impl FnMut(u64, Tag)) -> u64 {
+        self.finish_keys(last, sink).0
+    }
+
+    /// As [`finish`](Self::finish), and gives the keys back.
+    pub fn finish_keys(self, last: bool, sink: &mut impl FnMut(u64, Tag)) -> (u64, K) {
         sink(self.index, self.current.finish(last));
-        self.index
+        (self.index, self.keys)
+    }
+}
+
+/// A writer's whole side-car, made as the ciphertext passes: the chunk tags in order, then, at
+/// [`finish`](Self::finish), the header with the final, wrapping and binding tags and, when a
+/// writer key is given, its signature. For a stream of any length (the last chunk is known
+/// only at the end); the tags cost 16 bytes a chunk of memory.
+#[cfg(feature = "alloc")]
+#[derive(Debug)]
+pub struct SidecarWriter<K: core::borrow::Borrow<AuthKeys>> {
+    stream: ChunkStream<K>,
+    params: AuthParams,
+    digest: EnvelopeDigest,
+    wrapping_tag: Tag,
+    tags: alloc::vec::Vec<Tag>,
+    len: u64,
+}
+
+#[cfg(feature = "alloc")]
+impl<K: core::borrow::Borrow<AuthKeys>> SidecarWriter<K> {
+    /// The side-car of the object whose final envelope is `envelope`, with `keys` derived from
+    /// its material, cut into `chunk_size` chunks, bound as `binding` says.
+    ///
+    /// # Errors
+    /// [`AuthError::ChunkSize`].
+    pub fn new(
+        keys: K,
+        envelope: &Envelope,
+        chunk_size: u32,
+        binding: Binding,
+    ) -> Result<Self, AuthError> {
+        let k = keys.borrow();
+        let params = AuthParams {
+            chunk_size: check_chunk_size(u64::from(chunk_size))?,
+            commitment: k.commitment(),
+            binding,
+        };
+        let digest = k.envelope_digest(envelope, &params);
+        let wrapping_tag = k.wrapping_tag(&digest, envelope);
+        Ok(Self {
+            stream: ChunkStream::new(keys, digest, chunk_size, 0)?,
+            params,
+            digest,
+            wrapping_tag,
+            tags: alloc::vec::Vec::new(),
+            len: 0,
+        })
+    }
+
+    /// The parameters to write as the object's `cse-auth-*` metadata
+    /// ([`AuthParams::encode_headers`]), with the envelope, before the body.
+    #[must_use]
+    pub const fn params(&self) -> &AuthParams {
+        &self.params
+    }
+
+    /// Feeds the next ciphertext bytes.
+    pub fn update(&mut self, ciphertext: &[u8]) {
+        let tags = &mut self.tags;
+        self.stream.update(ciphertext, &mut |_, tag| tags.push(tag));
+        self.len = self.len.saturating_add(ciphertext.len() as u64);
+    }
+
+    /// The side-car's bytes. `name` (bucket, object name) is required for a bound object;
+    /// `writer` signs.
+    ///
+    /// # Errors
+    /// [`AuthError::BindingMismatch`] for a bound object without `name`.
+    pub fn finish(
+        self,
+        name: Option<(&[u8], &[u8])>,
+        writer: Option<&dyn SidecarSigner>,
+    ) -> Result<alloc::vec::Vec<u8>, AuthError> {
+        let Self {
+            stream,
+            params,
+            digest,
+            wrapping_tag,
+            mut tags,
+            len,
+        } = self;
+        let (_, keys) = stream.finish_keys(true, &mut |_, tag| tags.push(tag));
+        let keys = keys.borrow();
+        let binding_tag = match (params.binding, name) {
+            (Binding::None, _) => None,
+            (Binding::BucketKey, Some((bucket, key))) => {
+                Some(keys.binding_tag(&digest, bucket, key))
+            }
+            (Binding::BucketKey, None) => return Err(AuthError::BindingMismatch),
+        };
+        let mut header = SidecarHeader {
+            chunk_size: params.chunk_size,
+            len,
+            digest,
+            final_tag: keys.final_tag(&digest, len, tags.iter()),
+            wrapping_tag,
+            binding_tag,
+            signature: None,
+        };
+        if let Some(writer) = writer {
+            writer.sign_header(&mut header);
+        }
+        let mut out = alloc::vec::Vec::with_capacity(SIDECAR_HEADER_LEN + TAG_LEN * tags.len());
+        out.extend_from_slice(&header.encode());
+        for tag in &tags {
+            out.extend_from_slice(&tag.0);
+        }
+        Ok(out)
+    }
+}
+
+/// Signs a side-car header: [`WriterKey`] with the `ed25519` feature, or a signer of the
+/// caller's (a key in an HSM) that sets [`SidecarHeader::signature`] over [`signed_message`].
+pub trait SidecarSigner {
+    /// Sets the header's signer and signature.
+    fn sign_header(&self, header: &mut SidecarHeader);
+}
+
+#[cfg(feature = "ed25519")]
+impl SidecarSigner for WriterKey {
+    fn sign_header(&self, header: &mut SidecarHeader) {
+        self.sign(header);
     }
 }
 

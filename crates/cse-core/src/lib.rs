@@ -170,7 +170,7 @@ pub use matdesc::MatDesc;
 pub use meta::{
     AUTH_HEADER_STEM, DEFAULT_PREFIX, DecodeOptions, ENVELOPE_HEADER_STEM, MissingEnvelope,
     RANGE_BEHAVIOR_HEADER, RANGE_BEHAVIOR_STANDARD, decode_auth_params, decode_envelope,
-    decode_list_parts_envelope, is_envelope_header,
+    decode_list_parts_envelope, is_auth_header, is_envelope_header,
 };
 #[cfg(feature = "alloc")]
 pub use meta_file::{MAX_META_FILE_LEN, MetaFileError, meta_file_text, parse_meta_file};

@@ -380,6 +380,13 @@ pub fn is_envelope_header(name: &[u8], prefix: &str) -> bool {
     has_stem(name, prefix, ENVELOPE_HEADER_STEM)
 }
 
+/// Whether a header name is an authenticated-object header (`prefix` + `cse-auth-*`), for an
+/// adapter that must strip stale ones when it writes a new envelope.
+#[must_use]
+pub fn is_auth_header(name: &[u8], prefix: &str) -> bool {
+    has_stem(name, prefix, AUTH_HEADER_STEM)
+}
+
 /// The stem of the authenticated-object headers (`docs/authenticated-objects.md`, section 3):
 /// outside the `client-side-encryption-` family, which OSS validates and the SDKs copy.
 pub const AUTH_HEADER_STEM: &str = "cse-auth-";

@@ -1123,3 +1123,40 @@ fn an_unknown_cse_auth_header_beside_a_valid_set_is_refused() {
         })
     );
 }
+
+#[test]
+fn a_sidecar_writer_fed_in_pieces_writes_a_sidecar_the_reader_accepts() {
+    let (keys, _, _) = setup();
+    let (_, envelope) = setup_envelope();
+    let ct = object(2 * CS as usize + 999, 4);
+    for binding in [Binding::None, Binding::BucketKey] {
+        let mut writer = SidecarWriter::new(&keys, &envelope, CS, binding).unwrap();
+        let params = *writer.params();
+        assert_eq!(params.commitment, keys.commitment());
+        for piece in ct.chunks(7777) {
+            writer.update(piece);
+        }
+        let name: Option<(&[u8], &[u8])> = Some((b"bkt", b"a/b"));
+        let signer = WriterKey::from_seed(&[3; 32]);
+        let sidecar = writer
+            .finish(name, Some(&signer as &dyn SidecarSigner))
+            .unwrap();
+        let digest = keys.envelope_digest(&envelope, &params);
+        let trusted = [signer.public()];
+        let expected = Expected {
+            envelope: &envelope,
+            params: &params,
+            len: ct.len() as u64,
+            name,
+            trusted: &trusted,
+        };
+        let header = keys.check_sidecar(&digest, &expected, &sidecar).unwrap();
+        assert_eq!(
+            header.tags(&sidecar).unwrap().collect::<Vec<_>>(),
+            reference_tags(&keys, &digest, &ct)
+        );
+        assert_eq!(header.binding_tag.is_some(), binding == Binding::BucketKey);
+    }
+    let bound = SidecarWriter::new(&keys, &envelope, CS, Binding::BucketKey).unwrap();
+    assert_eq!(bound.finish(None, None), Err(AuthError::BindingMismatch));
+}

@@ -1,6 +1,7 @@
 //! The envelope to and from a [`HeaderMap`], and the PutObject header rewrite.
 
-use cse_core::{DecodeOptions, Envelope, SealedEnvelope, is_envelope_header};
+use cse_core::auth::AuthParams;
+use cse_core::{DecodeOptions, Envelope, SealedEnvelope, is_auth_header, is_envelope_header};
 use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -12,8 +13,10 @@ const CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
 /// Writes `envelope` into `headers` under `prefix` (usually [`cse_core::DEFAULT_PREFIX`]).
 ///
 /// Every envelope header already in `headers` is removed first, so a stale field (an old
-/// `unencrypted-content-md5`, say) never survives next to the new envelope. Other headers are
-/// left alone. On error `headers` is unchanged.
+/// `unencrypted-content-md5`, say) never survives next to the new envelope; so is every
+/// authenticated-object header (`cse-auth-*`), whose commitment named the old content key (a
+/// new one goes in with [`encode_auth_params`]). Other headers are left alone. On error
+/// `headers` is unchanged.
 ///
 /// # Errors
 /// [`Error::Core`] with [`cse_core::Error::InvalidPrefix`] for a prefix the engine refuses;
@@ -38,7 +41,10 @@ pub fn encode_envelope(envelope: &Envelope, prefix: &str, headers: &mut HeaderMa
     }
     let stale: Vec<HeaderName> = headers
         .keys()
-        .filter(|name| is_envelope_header(name.as_str().as_bytes(), prefix))
+        .filter(|name| {
+            let name = name.as_str().as_bytes();
+            is_envelope_header(name, prefix) || is_auth_header(name, prefix)
+        })
         .cloned()
         .collect();
     for name in &stale {
@@ -48,6 +54,50 @@ pub fn encode_envelope(envelope: &Envelope, prefix: &str, headers: &mut HeaderMa
         headers.insert(name, value);
     }
     Ok(())
+}
+
+/// Writes an authenticated object's parameters (`cse-auth-*`, the marker that announces its
+/// side-car) into `headers` under `prefix`, after [`encode_envelope`].
+///
+/// # Errors
+/// As [`encode_envelope`].
+pub fn encode_auth_params(
+    params: &AuthParams,
+    prefix: &str,
+    headers: &mut HeaderMap,
+) -> Result<()> {
+    let mut pairs = Vec::new();
+    let mut unencodable = None;
+    params.encode_headers(prefix, |name, value| {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(name), Ok(value)) => pairs.push((name, value)),
+            _ => {
+                unencodable.get_or_insert_with(|| name.to_owned());
+            }
+        }
+    })?;
+    if let Some(name) = unencodable {
+        return Err(Error::UnencodableHeader { name });
+    }
+    for (name, value) in pairs {
+        headers.insert(name, value);
+    }
+    Ok(())
+}
+
+/// Reads an object's authentication parameters, as [`cse_core::decode_auth_params`] does:
+/// `Ok(None)` when it announces none.
+///
+/// # Errors
+/// [`Error::Core`] with the engine's error, which names the header.
+pub fn decode_auth_params(headers: &HeaderMap, prefix: &str) -> Result<Option<AuthParams>> {
+    let pairs = headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()));
+    Ok(cse_core::decode_auth_params(pairs, prefix)?)
 }
 
 /// Reads an envelope from response (or request) headers, as [`cse_core::decode_envelope`]

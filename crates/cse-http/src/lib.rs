@@ -85,7 +85,9 @@ mod range;
 
 pub use body::{CipherBody, OpenBody, SealBody};
 pub use error::{BoxError, Error, Result};
-pub use headers::{decode_envelope, encode_envelope, prepare_put_headers};
+pub use headers::{
+    decode_auth_params, decode_envelope, encode_auth_params, encode_envelope, prepare_put_headers,
+};
 pub use range::{
     decode_range, decode_range_response, encode_range, prepare_get_headers, rewrite_range_response,
 };

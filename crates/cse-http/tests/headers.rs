@@ -143,6 +143,34 @@ fn encode_replaces_a_stale_envelope_and_keeps_other_metadata() {
 }
 
 #[test]
+fn encode_drops_stale_authentication_headers_and_the_new_ones_round_trip() {
+    use cse_core::auth::{AuthParams, Binding, Commitment};
+    let mut headers = map(&[
+        ("X-Oss-Meta-Cse-Auth-Version", "1"),
+        ("x-oss-meta-cse-auth-commitment", "c3RhbGU="),
+        ("x-oss-meta-cse-auth-chunk-size", "65536"),
+        ("x-oss-meta-owner", "alice"),
+    ]);
+    encode_envelope(&kms_envelope(), DEFAULT_PREFIX, &mut headers).unwrap();
+    assert!(headers.keys().all(|k| !k.as_str().contains("cse-auth")));
+    assert_eq!(
+        cse_http::decode_auth_params(&headers, DEFAULT_PREFIX).unwrap(),
+        None
+    );
+    let params = AuthParams {
+        chunk_size: 1 << 20,
+        commitment: Commitment([9; 32]),
+        binding: Binding::BucketKey,
+    };
+    cse_http::encode_auth_params(&params, DEFAULT_PREFIX, &mut headers).unwrap();
+    assert_eq!(
+        cse_http::decode_auth_params(&headers, DEFAULT_PREFIX).unwrap(),
+        Some(params)
+    );
+    assert_eq!(headers["x-oss-meta-owner"], "alice");
+}
+
+#[test]
 fn decode_from_mixed_case_names() {
     let headers = map(&[
         ("X-OSS-META-CLIENT-SIDE-ENCRYPTION-KEY", "d3JhcHBlZC1rZXk="),
