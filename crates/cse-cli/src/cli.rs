@@ -474,7 +474,17 @@ command with --abort. Prints the object, its length and its ETag.
       --part-size 8MiB --checkpoint big.iso.checkpoint
 
 Resuming unwraps the content key from the envelope FILE recorded, so
---checkpoint takes the private key (--private-key) instead of --public-key.", oss_credentials!(), oss_exit_codes!()))]
+--checkpoint takes the private key (--private-key) instead of --public-key.
+
+  cse put --endpoint https://oss-cn-hangzhou.aliyuncs.com --bucket my-bucket \\
+      --object photos/photo.jpg --public-key master-public.pem --in photo.jpg \\
+      --authenticate --sign-key writer.pem
+
+With --authenticate (or --require-auth) the object carries cse-auth-*
+metadata and its side-car goes up as OBJECT.cse-auth after it; the object
+itself is byte for byte what the SDKs read. In this version an authenticated
+upload is one PutObject of a file (up to 5 GiB): --part-size and standard
+input are refused with it.", oss_credentials!(), oss_exit_codes!()))]
 pub struct PutArgs {
     /// Where to upload.
     #[command(flatten)]
@@ -518,6 +528,23 @@ pub struct PutArgs {
     /// The material description naming the master key: a JSON object of strings.
     #[arg(long, value_name = "JSON")]
     pub matdesc: Option<String>,
+    /// Authenticate the object (docs/authenticated-objects.md): cse-auth-* metadata with the
+    /// envelope, and the side-car uploaded as OBJECT.cse-auth once the object is stored.
+    #[arg(long)]
+    pub authenticate: bool,
+    /// The policy `require`: always authenticate (the same as --authenticate for put).
+    #[arg(long)]
+    pub require_auth: bool,
+    /// The authenticated chunk size: a power of two from 64KiB to 64MiB (default 1MiB).
+    #[arg(long, value_name = "N", value_parser = parse_size)]
+    pub auth_chunk_size: Option<u64>,
+    /// Bind the tags to the bucket and object name: a copy to another name then fails
+    /// verification until it is rebound.
+    #[arg(long)]
+    pub bind: bool,
+    /// Sign the side-car with this writer key (cse keygen --signing).
+    #[arg(long, value_name = "W.pem")]
+    pub sign_key: Option<PathBuf>,
 }
 
 /// `cse get`.
@@ -537,7 +564,17 @@ requested, and exactly the requested plaintext is written. A range that
 selects nothing fails with exit status 1. Without --strict, an object with no
 envelope is copied as stored, with a warning. Objects in the 2018 oss2 format
 are refused: decrypt them with cse decrypt. Nothing is written at --out
-unless the whole read succeeds (standard output excepted).", output_rule!(), oss_credentials!(), oss_exit_codes!()))]
+unless the whole read succeeds (standard output excepted).
+
+An object whose metadata announces authentication (cse-auth-version) is
+verified: its key commitment, its side-car OBJECT.cse-auth, and each chunk
+before its plaintext is written (only the chunks a range touches). A failed
+check exits 1 and names it. --require-auth refuses unauthenticated objects;
+--trust W.pub refuses objects not signed by a trusted writer.
+
+  cse get --endpoint https://oss-cn-hangzhou.aliyuncs.com --bucket my-bucket \\
+      --object photos/photo.jpg --private-key master-private.pem \\
+      --out photo.jpg --require-auth --trust writer.pub", output_rule!(), oss_credentials!(), oss_exit_codes!()))]
 pub struct GetArgs {
     /// Where to download from.
     #[command(flatten)]
@@ -554,6 +591,14 @@ pub struct GetArgs {
     /// Refuse an object that carries no encryption envelope.
     #[arg(long)]
     pub strict: bool,
+    /// Refuse an object that is not authenticated (no cse-auth-* metadata). An object whose
+    /// metadata announces authentication is always verified, with or without this.
+    #[arg(long)]
+    pub require_auth: bool,
+    /// Trust this writer's public key (repeatable): refuse an object whose side-car is not
+    /// signed by one of them.
+    #[arg(long, value_name = "W.pub")]
+    pub trust: Vec<PathBuf>,
     /// Replace an existing --out file.
     #[arg(long)]
     pub force: bool,

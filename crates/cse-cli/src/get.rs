@@ -26,11 +26,14 @@ pub fn run(args: &GetArgs) -> CliResult<()> {
         .as_deref()
         .map(|text| ByteRange::parse(text).ctx(format!("--range {text}")))
         .transpose()?;
-    check_distinct(
-        &[(&args.output, "--out")],
-        &[(&args.private_key, "--private-key")],
-    )?;
+    let mut inputs = vec![(args.private_key.as_path(), "--private-key")];
+    inputs.extend(args.trust.iter().map(|p| (p.as_path(), "--trust")));
+    check_distinct(&[(&args.output, "--out")], &inputs)?;
     let key = load_private_key(&args.private_key, "--private-key")?;
+    let verify = cse_oss::Verify {
+        require: args.require_auth,
+        trusted: crate::auth::load_trusted(&args.trust, "--trust")?,
+    };
     let plain = oss::client(&args.oss)?;
     // The plaintext is the secret: a new file is owner-only.
     let mut output = Output::create(&args.output, "--out", Mode::Private, args.force)?;
@@ -40,7 +43,7 @@ pub fn run(args: &GetArgs) -> CliResult<()> {
     let staged = output.temp_path().is_some();
     oss::runtime(1)?.block_on(async {
         tokio::select! {
-            fetched = fetch(&client, args, range, &mut output) => fetched,
+            fetched = fetch(&client, args, range, &verify, &mut output) => fetched,
             signal = cancel.wait() => {
                 let stopped = CliError::interrupted(signal);
                 Err(if staged {
@@ -66,10 +69,37 @@ async fn fetch(
     client: &EncryptionClient,
     args: &GetArgs,
     range: Option<ByteRange>,
+    verify: &cse_oss::Verify,
     output: &mut Output,
 ) -> CliResult<()> {
     let url = oss::object_url(&args.oss);
     let key_name = format!("--private-key {}", args.private_key.display());
+    let key_error = |e| match e {
+        cse_oss::Error::Core(core @ (Error::Unwrap | Error::WrapAlgMismatch)) => {
+            CliError::core(format!("{url}: {key_name}"), core)
+        }
+        other => oss::error(&url, other),
+    };
+    // An object whose metadata announces authentication is read only through its checks.
+    if let Some(mut verified) = client
+        .get_object_verified(&args.oss.bucket, &args.oss.object, range, verify)
+        .await
+        .map_err(key_error)?
+    {
+        let bar = progress(Some(verified.content_length()));
+        while let Some(chunk) = verified.chunk().await.map_err(|e| oss::error(&url, e))? {
+            output.write_all(&chunk)?;
+            bar.inc(chunk.len() as u64);
+        }
+        bar.finish_and_clear();
+        return Ok(());
+    }
+    if !verify.trusted.is_empty() {
+        return Err(CliError::failed(format!(
+            "{url}: authentication failed: --trust was given, and the object is not \
+             authenticated (no cse-auth-* metadata)"
+        )));
+    }
     let got = client
         .get_object_range(&args.oss.bucket, &args.oss.object, range)
         .await

@@ -86,7 +86,10 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
         ));
     }
     let file_len = input.len().filter(|_| !is_stdio(&args.input));
+    let auth = authentication(args, file_len)?;
     let multipart = match args.part_size {
+        // An authenticated upload is one PutObject (checked above).
+        _ if auth.is_some() => None,
         // A large file goes up in parts without being asked: one PutObject of gigabytes is
         // one request to lose and redo whole.
         None => match file_len {
@@ -117,6 +120,24 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
 
     let Some((part_size, len, parts)) = multipart else {
         let client = EncryptionClient::new(plain, Box::new(master));
+        if let (Some(len), Some(auth)) = (file_len, &auth) {
+            drop(input);
+            let out = oss::runtime(1)?
+                .block_on(client.put_object_from_file_authenticated(
+                    bucket,
+                    key,
+                    &args.input,
+                    &[],
+                    auth,
+                ))
+                .map_err(|e| oss::error(&url, e))?;
+            let how = format!(
+                "one PutObject, authenticated (side-car {})",
+                cse_oss::sidecar_key(key)
+            );
+            stdout::write_line(summary(&url, len, &how, &out))?;
+            return Ok(());
+        }
         if let Some(len) = file_len {
             drop(input);
             // Read, sealed and sent a piece at a time: constant memory at any size.
@@ -228,6 +249,62 @@ pub fn run(args: &PutArgs) -> CliResult<()> {
         format!("a multipart upload of {parts} parts")
     };
     stdout::write_line(summary(&url, len, &how, &out))
+}
+
+/// The authentication an upload asked for, checked against what this version can authenticate.
+fn authentication(
+    args: &PutArgs,
+    file_len: Option<u64>,
+) -> CliResult<Option<cse_oss::Authenticate>> {
+    if !(args.authenticate || args.require_auth) {
+        for (given, flag) in [
+            (args.auth_chunk_size.is_some(), "--auth-chunk-size"),
+            (args.bind, "--bind"),
+            (args.sign_key.is_some(), "--sign-key"),
+        ] {
+            if given {
+                return Err(CliError::usage(format!(
+                    "{flag} is for authenticated uploads: add --authenticate"
+                )));
+            }
+        }
+        return Ok(None);
+    }
+    if args.part_size.is_some() || args.checkpoint.is_some() {
+        return Err(CliError::usage(
+            "an authenticated upload is one PutObject in this version: drop --part-size and \
+             --checkpoint (files up to 5 GiB)",
+        ));
+    }
+    match file_len {
+        None => {
+            return Err(CliError::usage(
+                "an authenticated upload reads a file in this version: give --in a regular file, \
+                 not standard input (or cse encrypt --authenticate, then upload)",
+            ));
+        }
+        Some(len) if len > cse_oss::MAX_PUT_OBJECT_LEN => {
+            return Err(CliError::usage(format!(
+                "--in is {len} bytes, more than the 5 GiB one PutObject carries; an \
+                 authenticated upload is one PutObject in this version"
+            )));
+        }
+        Some(_) => {}
+    }
+    let writer = args
+        .sign_key
+        .as_deref()
+        .map(|path| crate::auth::load_writer_key(path, "--sign-key"))
+        .transpose()?;
+    Ok(Some(cse_oss::Authenticate {
+        chunk_size: crate::auth::chunk_size(args.auth_chunk_size)?,
+        binding: if args.bind {
+            cse_core::auth::Binding::BucketKey
+        } else {
+            cse_core::auth::Binding::None
+        },
+        writer: writer.map(Arc::new),
+    }))
 }
 
 /// `cse put ... --checkpoint FILE --abort`: aborts the upload FILE records and removes FILE.

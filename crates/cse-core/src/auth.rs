@@ -69,6 +69,10 @@ pub enum AuthError {
     },
     /// The side-car is not a version-1 side-car: what is wrong with it.
     Sidecar(SidecarProblem),
+    /// The object's metadata announces a side-car (`cse-auth-version`), and there is none.
+    SidecarMissing,
+    /// Authentication is required, and the object announces none (no `cse-auth-*` metadata).
+    NotAuthenticated,
     /// The side-car was written for another object (its envelope digest differs).
     SidecarOfAnotherObject,
     /// The side-car's chunk size differs from the object's `cse-auth-chunk-size`.
@@ -175,6 +179,14 @@ impl fmt::Display for AuthError {
             ),
             Self::Sidecar(p) => write!(f, "the side-car is malformed: {p}"),
             Self::SidecarOfAnotherObject => f.write_str("the side-car belongs to another object"),
+            Self::SidecarMissing => f.write_str(
+                "side-car missing: the object's metadata announces one (cse-auth-version), and \
+                 without it nothing can be verified",
+            ),
+            Self::NotAuthenticated => f.write_str(
+                "the object is not authenticated (no cse-auth-* metadata), and authentication \
+                 is required",
+            ),
             Self::ChunkSizeMismatch => {
                 f.write_str("the side-car's chunk size differs from the object's metadata")
             }

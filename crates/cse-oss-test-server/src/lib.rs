@@ -565,6 +565,13 @@ impl TestServer {
         lock(&self.state.objects).insert((bucket.to_owned(), key.to_owned()), object);
     }
 
+    /// Removes an object, as a DeleteObject of someone else would; whether it was there.
+    pub fn remove_object(&self, bucket: &str, key: &str) -> bool {
+        lock(&self.state.objects)
+            .remove(&(bucket.to_owned(), key.to_owned()))
+            .is_some()
+    }
+
     /// Replaces (or with `None` removes) the metadata header `name` of the upload `upload_id`,
     /// as a hostile server would change what ListParts reports.
     pub fn set_upload_meta(&self, upload_id: &str, name: &str, value: Option<&str>) {

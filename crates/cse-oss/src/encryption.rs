@@ -566,7 +566,7 @@ impl EncryptionClient {
         }
     }
 
-    fn decode(&self, headers: &HeaderMap) -> Result<Option<Envelope>> {
+    pub(crate) fn decode(&self, headers: &HeaderMap) -> Result<Option<Envelope>> {
         let options = DecodeOptions {
             missing: self.missing,
             ..DecodeOptions::default()
@@ -621,8 +621,47 @@ impl EncryptionClient {
         path: &std::path::Path,
         headers: &[(String, String)],
     ) -> Result<PutObjectOutput> {
+        self.put_file(bucket, key, path, headers, None).await
+    }
+
+    /// As [`put_object_from_file`](Self::put_object_from_file), authenticated
+    /// (`docs/authenticated-objects.md`): the `cse-auth-*` metadata goes with the envelope, the
+    /// chunk tags are made as the ciphertext is sent, and once the object is stored its side-car
+    /// goes up as the object `<key>.cse-auth` ([`sidecar_key`](crate::sidecar_key)). The
+    /// ciphertext and the other metadata are exactly those of an unauthenticated upload, so the
+    /// official SDKs read the object as before.
+    ///
+    /// # Errors
+    /// As [`put_object_from_file`](Self::put_object_from_file); [`Error::InvalidArgument`] for
+    /// a key too long to name its side-car; a failed side-car upload after the object was
+    /// stored is returned as it is (the object then fails every verified read until the
+    /// upload is repeated).
+    pub async fn put_object_from_file_authenticated(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &std::path::Path,
+        headers: &[(String, String)],
+        auth: &crate::Authenticate,
+    ) -> Result<PutObjectOutput> {
+        self.put_file(bucket, key, path, headers, Some(auth)).await
+    }
+
+    async fn put_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &std::path::Path,
+        headers: &[(String, String)],
+        auth: Option<&crate::Authenticate>,
+    ) -> Result<PutObjectOutput> {
         check_bucket(bucket)?;
         check_key(key)?;
+        let sidecar_key = auth.map(|_| crate::sidecar_key(key));
+        if let Some(sidecar_key) = &sidecar_key {
+            check_key(sidecar_key)?;
+        }
+        let sidecar = Arc::new(std::sync::Mutex::new(None));
         let len = tokio::fs::metadata(path)
             .await
             .map_err(io_error(path))?
@@ -641,14 +680,44 @@ impl EncryptionClient {
                 if let Ok(mut crc) = sent_crc.lock() {
                     *crc = None;
                 }
+                // Each attempt's own material, so its own commitment and tags.
+                let writer = match auth {
+                    Some(auth) => {
+                        let writer = auth.writer(sealed.material(), sealed.envelope())?;
+                        cse_http::encode_auth_params(
+                            writer.params(),
+                            DEFAULT_PREFIX,
+                            &mut headers,
+                        )?;
+                        if let Ok(mut slot) = sidecar.lock() {
+                            *slot = None;
+                        }
+                        Some((writer, Arc::clone(&sidecar)))
+                    }
+                    None => None,
+                };
                 let body =
-                    FileBody::whole(path, len, sealed.sealer(), Arc::clone(&sent_crc)).await?;
+                    FileBody::whole(path, len, sealed.sealer(), Arc::clone(&sent_crc), writer)
+                        .await?;
                 Ok((Some(headers), reqwest::Body::wrap(body)))
             })
             .await?;
         let sent = sent_crc.lock().ok().and_then(|crc| *crc);
         check_sent_crc("PutObject", resp.headers(), sent)?;
-        Ok(PutObjectOutput::from_headers(resp.headers()))
+        let out = PutObjectOutput::from_headers(resp.headers());
+        if let (Some(auth), Some(sidecar_key)) = (auth, sidecar_key) {
+            let writer = sidecar.lock().ok().and_then(|mut slot| slot.take()).ok_or(
+                Error::UnexpectedResponse {
+                    operation: "PutObject",
+                    problem: "the server answered before the whole body was sent".to_owned(),
+                },
+            )?;
+            let bytes = auth.finish(writer, bucket, key)?;
+            self.client
+                .put_object(bucket, &sidecar_key, bytes.into(), HeaderMap::new())
+                .await?;
+        }
+        Ok(out)
     }
 
     /// PutObject of a plaintext `body` streamed as it is sealed and sent, in constant memory:

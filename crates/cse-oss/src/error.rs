@@ -67,6 +67,10 @@ pub enum Error {
     Core(cse_core::Error),
     /// The HTTP adapter refused a header or a range; see [`cse_http::Error`].
     Http(cse_http::Error),
+    /// An authenticated object failed a check (commitment, side-car, chunk N, final tag,
+    /// signature), or authentication was required and absent; see
+    /// [`cse_core::auth::AuthError`]. No plaintext of a failed chunk was returned.
+    Auth(cse_core::auth::AuthError),
     /// An argument is not usable.
     InvalidArgument {
         /// The argument.
@@ -181,6 +185,7 @@ impl fmt::Display for Error {
             ),
             Self::Core(e) => fmt::Display::fmt(e, f),
             Self::Http(e) => fmt::Display::fmt(e, f),
+            Self::Auth(e) => write!(f, "authentication failed: {e}"),
             Self::InvalidArgument { name, problem } => write!(f, "argument {name}: {problem}"),
             Self::MissingCredentials => f.write_str(
                 "no OSS credentials: pass them explicitly or set OSS_ACCESS_KEY_ID and \

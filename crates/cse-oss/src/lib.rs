@@ -108,6 +108,7 @@
 //! The in-memory OSS-API server the tests run against is the unpublished
 //! `cse-oss-test-server` crate of this workspace.
 
+mod auth;
 mod checkpoint;
 mod client;
 mod crc64;
@@ -119,6 +120,7 @@ mod time;
 mod transfer;
 mod xml;
 
+pub use auth::{Authenticate, VerifiedObject, Verify, sidecar_key};
 pub use checkpoint::{CheckpointState, PartRecord, UploadCheckpoint, key_check};
 pub use client::{
     Addressing, Credentials, DEFAULT_REGION, ObjectMeta, OssClient, OssClientBuilder,
@@ -131,6 +133,7 @@ pub use encryption::{
 };
 pub use error::{Error, Result, ServiceError};
 pub use kms::KmsMasterKey;
+pub use part_body::MAX_PUT_OBJECT_LEN;
 pub use transfer::{CancelToken, DownloadOptions, ProgressHook, UploadIdHook, UploadOptions};
 
 /// The engine, re-exported so that one dependency gives the whole client: master keys

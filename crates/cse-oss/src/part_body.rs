@@ -71,12 +71,20 @@ impl FileBody {
         len: u64,
         sealer: Sealer,
         crc: Arc<SyncMutex<Option<u64>>>,
+        sidecar: Option<SidecarSlot>,
     ) -> Result<Self> {
         let file = PieceFile::open(path, 0).await?;
+        let mut sidecar = sidecar;
         if len == 0 {
-            // hyper sends an empty body without polling it: its CRC is known now.
+            // hyper sends an empty body without polling it: its CRC is known now, and so is
+            // its side-car (one empty chunk).
             if let Ok(mut done) = crc.lock() {
                 *done = Some(Crc64::new().value());
+            }
+            if let Some((writer, slot)) = sidecar.take()
+                && let Ok(mut slot) = slot.lock()
+            {
+                *slot = Some(writer);
             }
         }
         Ok(Self::new(
@@ -87,6 +95,7 @@ impl FileBody {
                 left: len,
                 crc: Crc64::new(),
                 done: crc,
+                sidecar,
             })),
             len,
         ))
@@ -261,6 +270,13 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
+/// An authenticated upload's side-car writer, fed the ciphertext as it is sent; it lands in
+/// the slot once the whole body was sealed, for the caller to finish and upload.
+pub(crate) type SidecarSlot = (
+    cse_core::auth::SidecarWriter<Arc<cse_core::auth::AuthKeys>>,
+    Arc<SyncMutex<Option<cse_core::auth::SidecarWriter<Arc<cse_core::auth::AuthKeys>>>>>,
+);
+
 struct WholeState {
     file: PieceFile,
     sealer: Option<Sealer>,
@@ -268,6 +284,7 @@ struct WholeState {
     left: u64,
     crc: Crc64,
     done: Arc<SyncMutex<Option<u64>>>,
+    sidecar: Option<SidecarSlot>,
 }
 
 impl WholeState {
@@ -290,6 +307,9 @@ impl WholeState {
         }
         self.left = self.left.saturating_sub(buf.len() as u64);
         self.crc.update(&buf);
+        if let Some((writer, _)) = &mut self.sidecar {
+            writer.update(&buf);
+        }
         if self.left == 0 {
             // A file that grew while it was read is not the file that was measured: refused
             // before its last piece goes, as one that shrank is.
@@ -315,6 +335,11 @@ impl WholeState {
             sealer.finish()?;
             if let Ok(mut done) = self.done.lock() {
                 *done = Some(self.crc.value());
+            }
+            if let Some((writer, slot)) = self.sidecar.take()
+                && let Ok(mut slot) = slot.lock()
+            {
+                *slot = Some(writer);
             }
         }
         Ok(())
@@ -554,7 +579,7 @@ pub(crate) async fn fingerprint_file(
 }
 
 /// The most one PutObject may carry: OSS's 5 GB (GiB) limit.
-pub(crate) const MAX_PUT_OBJECT_LEN: u64 = 5 << 30;
+pub const MAX_PUT_OBJECT_LEN: u64 = 5 << 30;
 
 /// What a [`Counted`] body saw, for the caller once the request is over.
 #[derive(Debug, Default)]
@@ -1101,6 +1126,7 @@ mod tests {
             len,
             Sealer::with_len(&material, len),
             Arc::clone(&crc),
+            None,
         )
         .await
         .unwrap();
@@ -1121,7 +1147,7 @@ mod tests {
         );
         let len = data.len() as u64 - 1;
         let crc = Arc::new(SyncMutex::new(None));
-        let body = FileBody::whole(f.path(), len, Sealer::with_len(&material, len), crc)
+        let body = FileBody::whole(f.path(), len, Sealer::with_len(&material, len), crc, None)
             .await
             .unwrap();
         match body.collect().await {
@@ -1140,7 +1166,7 @@ mod tests {
         );
         let len = data.len() as u64;
         let crc = Arc::new(SyncMutex::new(None));
-        let body = FileBody::whole(f.path(), len, Sealer::with_len(&material, len), crc)
+        let body = FileBody::whole(f.path(), len, Sealer::with_len(&material, len), crc, None)
             .await
             .unwrap();
         match body.collect().await {
