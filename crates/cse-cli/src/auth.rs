@@ -42,7 +42,7 @@ pub fn load_writer_key(path: &Path, flag: &str) -> CliResult<WriterKey> {
     };
     let text = std::str::from_utf8(&bytes).map_err(|_| bad())?;
     let key = ed25519_dalek::SigningKey::from_pkcs8_pem(text).map_err(|_| bad())?;
-    Ok(WriterKey::from_seed(&key.to_bytes()))
+    Ok(WriterKey::from_seed(&Zeroizing::new(key.to_bytes())))
 }
 
 /// Loads the trusted writers' public keys (SPKI PEM), each given as `flag`.
@@ -139,6 +139,30 @@ impl SidecarFile {
         })
     }
 
+    /// Checks that a side-car that is a regular file holds exactly `header`'s tags (a pipe is
+    /// checked as it is read, by [`whole`](Self::whole)).
+    ///
+    /// # Errors
+    /// Exit 1 for a side-car too short for its tags or with bytes after them.
+    pub fn check_len(&self, header: &SidecarHeader) -> CliResult<()> {
+        let meta = self
+            .file
+            .metadata()
+            .map_err(|e| CliError::input(&self.shown, &e))?;
+        if !meta.is_file() {
+            return Ok(());
+        }
+        match meta.len().cmp(&header.sidecar_len()) {
+            std::cmp::Ordering::Less => Err(failed(AuthError::Sidecar(
+                cse_core::auth::SidecarProblem::TooShort,
+            ))),
+            std::cmp::Ordering::Greater => Err(failed(AuthError::Sidecar(
+                cse_core::auth::SidecarProblem::TrailingBytes,
+            ))),
+            std::cmp::Ordering::Equal => Ok(()),
+        }
+    }
+
     /// The header bytes, for `check_sidecar_header`.
     pub const fn header(&self) -> &[u8; SIDECAR_HEADER_LEN] {
         &self.header
@@ -200,4 +224,71 @@ pub fn expected<'a>(
         name: None,
         trusted,
     }
+}
+
+/// Where [`each_chunk`] hands each chunk, in order, with what its work returned.
+pub type ChunkSink<'a, T> = &'a mut dyn FnMut(u64, &[u8], T) -> CliResult<()>;
+
+/// The most chunk bytes held at once by [`each_chunk`]: it bounds the threads for large chunks
+/// (a forged side-car may declare 64 MiB ones).
+const MAX_IN_FLIGHT: usize = 64 << 20;
+
+/// Reads the chunks `chunks` in order with `read`, runs `work` on them on all cores (each
+/// chunk whole, on one thread: sealing then tagging, or checking then decrypting, while the
+/// chunk is in cache), and hands them to `write` in order. `len(index)` is chunk `index`'s
+/// length, at most `chunk_size`. A failure of `work` on a chunk stops before that chunk is
+/// written: earlier chunks of the batch, which succeeded, are written first.
+///
+/// # Errors
+/// The first error of `read`, `work` or `write`, in chunk order.
+pub fn each_chunk<T: Send>(
+    chunks: Range<u64>,
+    chunk_size: usize,
+    len: &dyn Fn(u64) -> CliResult<usize>,
+    read: &mut dyn FnMut(u64, &mut [u8]) -> CliResult<()>,
+    work: &(dyn Fn(u64, &mut [u8]) -> CliResult<T> + Sync),
+    write: ChunkSink<'_, T>,
+) -> CliResult<()> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = cores.min(MAX_IN_FLIGHT / chunk_size.max(1)).max(1);
+    let mut buffers: Vec<Zeroizing<Vec<u8>>> = (0..threads)
+        .map(|_| Zeroizing::new(vec![0; chunk_size]))
+        .collect();
+    let mut next = chunks.start;
+    while next < chunks.end {
+        let mut batch = Vec::with_capacity(threads);
+        for buffer in &mut buffers {
+            if next == chunks.end {
+                break;
+            }
+            let n = len(next)?;
+            let buf = &mut buffer[..n];
+            read(next, buf)?;
+            batch.push((next, buf));
+            next += 1;
+        }
+        let results: Vec<CliResult<T>> = std::thread::scope(|s| {
+            let mut rest = batch.iter_mut();
+            let first = rest.next();
+            let handles: Vec<_> = rest
+                .map(|(index, buf)| s.spawn(|| work(*index, buf)))
+                .collect();
+            let mut results = Vec::with_capacity(handles.len() + 1);
+            if let Some((index, buf)) = first {
+                results.push(work(*index, buf));
+            }
+            for handle in handles {
+                results.push(handle.join().unwrap_or_else(|_| {
+                    Err(CliError::failed(
+                        "a chunk worker thread panicked; this is a bug",
+                    ))
+                }));
+            }
+            results
+        });
+        for ((index, buf), result) in batch.iter().zip(results) {
+            write(*index, buf, result?)?;
+        }
+    }
+    Ok(())
 }

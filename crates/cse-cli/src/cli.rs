@@ -271,9 +271,11 @@ written at --out unless decryption succeeds (standard output excepted).
 An object whose META.json announces authentication (cse-auth-version) needs
 its side-car, --auth TAGS: the key commitment is checked first, then the
 side-car (and, with --trust, its writer signature), then each chunk before
-its plaintext is written. A ranged read checks only the chunks it touches.
-Any failed check exits 1 and names it: commitment, chunk N, final tag,
-side-car missing. --require-auth also refuses objects without it.", output_rule!(), exit_codes!()))]
+its plaintext is written. A ranged read checks only the chunks it touches
+and reads only their tags (with --trust, all tags: the signature covers the
+final tag over them). Chunks are checked and decrypted on all cores. Any
+failed check exits 1 and names it: commitment, chunk N, final tag, side-car
+missing. --require-auth also refuses objects without it.", output_rule!(), exit_codes!()))]
 pub struct DecryptArgs {
     /// The master private key: PKCS#1 or PKCS#8 PEM.
     #[arg(long, value_name = "PRIV.pem")]

@@ -6,7 +6,6 @@ use cse_core::auth::{
     AuthError, AuthParams, ChunkCipher, ChunkPlan, SIDECAR_HEADER_LEN, SidecarHeader,
 };
 use cse_core::{BodyPlan, ByteRange, Error, Opener, plan_range};
-use zeroize::Zeroizing;
 
 use crate::auth::SidecarFile;
 
@@ -29,14 +28,16 @@ pub fn run(args: &DecryptArgs) -> CliResult<()> {
         .as_deref()
         .map(|text| ByteRange::parse(text).ctx(format!("--range {text}")))
         .transpose()?;
-    check_distinct(
-        &[(&args.output, "--out")],
-        &[
-            (&args.private_key, "--private-key"),
-            (&args.meta, "--meta"),
-            (&args.input, "--in"),
-        ],
-    )?;
+    let mut inputs = vec![
+        (args.private_key.as_path(), "--private-key"),
+        (args.meta.as_path(), "--meta"),
+        (args.input.as_path(), "--in"),
+    ];
+    if let Some(path) = &args.auth {
+        inputs.push((path, "--auth"));
+    }
+    inputs.extend(args.trust.iter().map(|p| (p.as_path(), "--trust")));
+    check_distinct(&[(&args.output, "--out")], &inputs)?;
     let origin = format!("--meta {}", args.meta.display());
     let headers = meta_file::read(&args.meta, "--meta")?;
     let sealed = classify(&headers, &origin)?;
@@ -200,6 +201,7 @@ impl Authenticated<'_> {
         let header = keys
             .check_sidecar_header(&digest, &expected, sidecar.header())
             .map_err(crate::auth::failed)?;
+        sidecar.check_len(&header)?;
         let plan = match range {
             Some(range) => ChunkPlan::new(range, len, header.chunk_size),
             None => ChunkPlan::whole(len, header.chunk_size),
@@ -223,30 +225,42 @@ impl Authenticated<'_> {
         }
         let release = plan.release.clone().unwrap_or(0..0);
         let bar = progress(Some(plan.body.end - plan.body.start));
-        let mut buf = Zeroizing::new(vec![0u8; header.chunk_size as usize]);
-        for index in plan.chunks.clone() {
-            let chunk = cipher.chunk_range(index).map_err(crate::auth::failed)?;
+        let chunk_range = |index| cipher.chunk_range(index).map_err(crate::auth::failed);
+        // Each chunk is checked, then decrypted, on one thread; nothing of it is written
+        // before its tag held.
+        crate::auth::each_chunk(
+            plan.chunks.clone(),
+            header.chunk_size as usize,
             // At most the chunk size, which is at most 64 MiB.
-            let n = usize::try_from(chunk.end - chunk.start).unwrap_or(usize::MAX);
-            let buf = &mut buf[..n];
-            if input.read_full(buf)? != n {
-                return Err(crate::auth::failed(AuthError::Chunk { index }));
-            }
-            let tag = header
-                .tag_at(&tags, first, index)
-                .map_err(crate::auth::failed)?;
-            cipher
-                .open_chunk(index, buf, &tag)
-                .map_err(crate::auth::failed)?;
-            let from = release.start.max(chunk.start);
-            let to = release.end.min(chunk.end);
-            if from < to {
-                // Inside this chunk, so below its length.
-                let at = |x: u64| usize::try_from(x - chunk.start).unwrap_or(n);
-                output.write_all(&buf[at(from)..at(to)])?;
-            }
-            bar.inc(n as u64);
-        }
+            &|index| chunk_range(index).map(|r| usize::try_from(r.end - r.start).unwrap_or(0)),
+            &mut |index, buf| {
+                if input.read_full(buf)? == buf.len() {
+                    Ok(())
+                } else {
+                    Err(crate::auth::failed(AuthError::Chunk { index }))
+                }
+            },
+            &|index, buf| {
+                let tag = header
+                    .tag_at(&tags, first, index)
+                    .map_err(crate::auth::failed)?;
+                cipher
+                    .open_chunk(index, buf, &tag)
+                    .map_err(crate::auth::failed)
+            },
+            &mut |index, buf, ()| {
+                let chunk = chunk_range(index)?;
+                let from = release.start.max(chunk.start);
+                let to = release.end.min(chunk.end);
+                if from < to {
+                    // Inside this chunk, so below its length.
+                    let at = |x: u64| usize::try_from(x - chunk.start).unwrap_or(buf.len());
+                    output.write_all(&buf[at(from)..at(to)])?;
+                }
+                bar.inc(buf.len() as u64);
+                Ok(())
+            },
+        )?;
         bar.finish_and_clear();
         if range.is_none() && input.read_full(&mut [0u8; 1])? != 0 {
             return Err(CliError::core(what, Error::Extended { expected: len }));

@@ -1,6 +1,6 @@
 //! `cse encrypt`: plaintext in, ciphertext and META.json out.
 
-use cse_core::auth::{AuthKeys, Binding, SidecarSigner, SidecarWriter};
+use cse_core::auth::{AuthKeys, AuthParams, Binding, ChunkSealer, SidecarSigner, SidecarWriter};
 use cse_core::{DEFAULT_PREFIX, Envelope, Error, MultipartContext, SealedEnvelope};
 
 use crate::cli::EncryptArgs;
@@ -23,10 +23,26 @@ pub fn run(args: &EncryptArgs) -> CliResult<()> {
             "--meta-out must be a file; the metadata cannot share standard output",
         ));
     }
-    check_distinct(
-        &[(&args.output, "--out"), (&args.meta_out, "--meta-out")],
-        &[(&args.public_key, "--public-key"), (&args.input, "--in")],
-    )?;
+    let mut outputs = vec![
+        (args.output.as_path(), "--out"),
+        (args.meta_out.as_path(), "--meta-out"),
+    ];
+    if let Some(path) = &args.auth_out {
+        if is_stdio(path) {
+            return Err(CliError::usage(
+                "--auth-out must be a file; the side-car cannot share standard output",
+            ));
+        }
+        outputs.push((path, "--auth-out"));
+    }
+    let mut inputs = vec![
+        (args.public_key.as_path(), "--public-key"),
+        (args.input.as_path(), "--in"),
+    ];
+    if let Some(path) = &args.sign_key {
+        inputs.push((path, "--sign-key"));
+    }
+    check_distinct(&outputs, &inputs)?;
     let mut master = load_key(&args.public_key, "--public-key")?;
     if let Some(text) = &args.matdesc {
         master = master.with_matdesc(&parse_matdesc(text)?);
@@ -90,6 +106,26 @@ pub fn run(args: &EncryptArgs) -> CliResult<()> {
         }
     };
     let envelope = plan.envelope().clone();
+    // A whole file, authenticated: chunks sealed and tagged on all cores.
+    if let (Plan::Single(sealed), Some(chunk_size), Some(len)) = (&plan, chunk_size, len) {
+        let mut outputs = vec![output];
+        let (headers, sidecar) = seal_chunks(
+            sealed,
+            chunk_size,
+            len,
+            writer.as_ref(),
+            &mut input,
+            &mut outputs[0],
+            &what,
+        )?;
+        let mut all = envelope.to_headers(DEFAULT_PREFIX).ctx("--meta-out")?;
+        all.extend(headers);
+        if let Some(mut auth_output) = auth_output {
+            auth_output.write_all(&sidecar)?;
+            outputs.push(auth_output);
+        }
+        return write_meta(meta_output, &all, outputs);
+    }
     let mut tagging = match (&keys, chunk_size) {
         (Some(keys), Some(chunk_size)) => Some(
             SidecarWriter::new(keys, &envelope, chunk_size, Binding::None)
@@ -145,6 +181,70 @@ fn write_meta(
     meta_output.write_all(meta_file::to_json(headers).as_bytes())?;
     outputs.push(meta_output);
     Output::commit_all(outputs)
+}
+
+/// An authenticated object of known length, chunk by chunk on all cores: each chunk is sealed
+/// and tagged on one thread while it is in cache ([`ChunkSealer`]). Returns the
+/// authentication headers and the side-car.
+fn seal_chunks(
+    sealed: &SealedEnvelope,
+    chunk_size: u32,
+    len: u64,
+    writer: Option<&cse_core::auth::WriterKey>,
+    input: &mut Input,
+    output: &mut Output,
+    what: &str,
+) -> CliResult<(meta_file::Headers, Vec<u8>)> {
+    let keys = AuthKeys::derive(sealed.material());
+    let params = AuthParams {
+        chunk_size,
+        commitment: keys.commitment(),
+        binding: Binding::None,
+    };
+    let sealer = ChunkSealer::new(sealed, &params, len)
+        .map_err(|e| CliError::usage(format!("--in: {e}")))?;
+    let bar = progress(Some(len));
+    let mut tags = Vec::new();
+    let mut read = 0u64;
+    crate::auth::each_chunk(
+        0..sealer.chunks(),
+        chunk_size as usize,
+        &|index| {
+            let start = index * u64::from(chunk_size);
+            // At most the chunk size.
+            Ok(usize::try_from((len - start).min(u64::from(chunk_size))).unwrap_or(0))
+        },
+        &mut |_, buf| {
+            let got = input.read_full(buf)?;
+            read += got as u64;
+            if got == buf.len() {
+                Ok(())
+            } else {
+                Err(grew(
+                    what,
+                    Error::Truncated {
+                        expected: len,
+                        actual: read,
+                    },
+                ))
+            }
+        },
+        &|index, buf| sealer.seal_chunk(index, buf).map_err(crate::auth::failed),
+        &mut |_, buf, tag| {
+            output.write_all(buf)?;
+            tags.push(tag);
+            bar.inc(buf.len() as u64);
+            Ok(())
+        },
+    )?;
+    bar.finish_and_clear();
+    if input.read_full(&mut [0u8; 1])? != 0 {
+        return Err(grew(what, Error::Extended { expected: len }));
+    }
+    let sidecar = sealer
+        .sidecar(&tags, None, writer.map(|w| w as &dyn SidecarSigner))
+        .map_err(crate::auth::failed)?;
+    Ok((crate::auth::headers(&params)?, sidecar))
 }
 
 /// One PutObject stream: the whole plaintext under one sealer. `passed` sees the ciphertext.

@@ -109,9 +109,17 @@ async fn fetch(
             }
             other => oss::error(&url, other),
         })?;
+    // HEAD said unauthenticated; an answer that says otherwise is another object now.
+    let meta = oss::user_metadata(&got.headers);
+    if crate::auth::params(&meta, &url)?.is_some() {
+        return Err(CliError::failed(format!(
+            "{url}: the object changed while it was read (it is authenticated now); run the \
+             command again"
+        )));
+    }
     if got.envelope.is_none() {
         // cse-oss reads the current envelope only; the metadata says what else this is.
-        match classify(&oss::user_metadata(&got.headers), &url)? {
+        match classify(&meta, &url)? {
             Sealed::Legacy(_) => {
                 return Err(CliError::failed(format!(
                     "{url} is in the 2018 oss2 format (x-oss-meta-oss-crypto-* metadata), \

@@ -320,7 +320,7 @@ fn every_tamper_class_fails_with_the_check_named_and_no_output() {
         m.insert(format!("{P}unencrypted-content-length"), "1000".into());
     });
     let (run, out) = open(d, &bad, "length.out", &[]);
-    refused(run, &out, &["1000"]);
+    refused(run, &out, &["its envelope declares 1000"]);
     let bad = meta_with(d, &o, "chunk", |m| {
         m.insert("x-oss-meta-cse-auth-chunk-size".into(), "131072".into());
     });
@@ -563,4 +563,115 @@ fn a_rewrap_rewrites_the_wrapping_tag_and_keeps_the_chunk_tags_and_the_signature
     assert_eq!(std::fs::read(&out).unwrap(), o.plain);
     let stale = d.join("stale.out");
     refused(open_new(&o.tags, &stale), &stale, &["wrapping tag failed"]);
+}
+
+#[test]
+fn a_truncated_stream_with_a_rewritten_sidecar_fails_whole_and_past_its_end() {
+    // Encrypted from standard input: no length header, so only the side-car and the chunks'
+    // last flags say where the object ends (design doc, section 10.4).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let plain = plaintext(LEN);
+    let (_, public) = test_keys();
+    let (cipher, meta, tags) = (d.join("s.enc"), d.join("s.meta.json"), d.join("s.tags"));
+    cse_with_stdin(
+        &[
+            "encrypt",
+            "--public-key",
+            s(&public),
+            "--in",
+            "-",
+            "--out",
+            s(&cipher),
+            "--meta-out",
+            s(&meta),
+            "--authenticate",
+            "--auth-out",
+            s(&tags),
+            "--auth-chunk-size",
+            "64KiB",
+        ],
+        &plain,
+    )
+    .ok();
+    assert!(!read_meta(&meta).contains_key(&format!("{P}unencrypted-content-length")));
+    // The attacker cuts the object to two whole chunks and rewrites the side-car to match:
+    // length and count in the header, the tags of the dropped chunks gone. The final tag it
+    // cannot recompute.
+    let cut = 2 * CS;
+    let mut data = std::fs::read(&cipher).unwrap();
+    data.truncate(cut);
+    std::fs::write(&cipher, &data).unwrap();
+    let mut side = std::fs::read(&tags).unwrap();
+    side[16..24].copy_from_slice(&(cut as u64).to_be_bytes());
+    side[24..32].copy_from_slice(&2u64.to_be_bytes());
+    side.truncate(208 + 2 * 16);
+    std::fs::write(&tags, &side).unwrap();
+    let o = Object {
+        plain,
+        cipher,
+        meta,
+        tags,
+    };
+    let (run, out) = open(d, &o, "whole.out", &[]);
+    refused(run, &out, &["final tag failed"]);
+    // Past the new end: the last chunk is checked before the range is called unsatisfiable,
+    // and it was not the last chunk when it was tagged.
+    let (run, out) = open(d, &o, "past.out", &["--range", "bytes=200000-"]);
+    refused(run, &out, &["chunk 1 failed its tag"]);
+    let (run, out) = open(d, &o, "suffix.out", &["--range", "bytes=-10"]);
+    refused(run, &out, &["chunk 1 failed its tag"]);
+    // Bytes before the cut are genuine, and a read of them succeeds.
+    let (run, out) = open(d, &o, "head.out", &["--range", "bytes=0-99"]);
+    run.ok();
+    assert_eq!(std::fs::read(out).unwrap(), &o.plain[..100]);
+}
+
+#[test]
+fn side_car_paths_are_checked_like_every_other_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let plain = plaintext(1000);
+    let input = d.join("p");
+    std::fs::write(&input, &plain).unwrap();
+    let (_, public) = test_keys();
+    let meta = d.join("m.json");
+    let enc = |auth_out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "encrypt",
+            "--public-key",
+            s(&public),
+            "--in",
+            s(&input),
+            "--out",
+            "/dev/null",
+            "--meta-out",
+            s(&meta),
+            "--authenticate",
+            "--auth-out",
+            auth_out,
+        ];
+        args.extend_from_slice(extra);
+        cse(&args)
+    };
+    enc(s(&meta), &["--force"]).fails(2, &["--auth-out", "--meta-out"]);
+    enc(s(&input), &["--force"]).fails(2, &["--auth-out", "--in"]);
+    enc("-", &[]).fails(2, &["--auth-out must be a file"]);
+    assert_eq!(std::fs::read(&input).unwrap(), plain);
+    // A side-car with a byte after its tags is refused.
+    let o = authenticated(d, "t", 1000, &[]);
+    let mut side = std::fs::read(&o.tags).unwrap();
+    side.push(0);
+    std::fs::write(&o.tags, &side).unwrap();
+    let (run, out) = open(d, &o, "t.out", &["--range", "bytes=0-9"]);
+    refused(run, &out, &["bytes follow its last tag"]);
+    // --out naming the side-car is refused before anything is read.
+    let run = decrypt(
+        &o.meta,
+        &o.cipher,
+        &o.tags,
+        &["--auth", s(&o.tags), "--force"],
+    );
+    run.fails(2, &["--out", "--auth"]);
+    assert_eq!(std::fs::read(&o.tags).unwrap(), side);
 }

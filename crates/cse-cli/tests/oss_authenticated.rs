@@ -159,6 +159,12 @@ fn a_hostile_server_is_caught_and_nothing_is_written() {
     oss.server
         .put_raw(BUCKET, "t.bin.cse-auth", other.data.clone(), &[]);
     refused(&["the side-car belongs to another object"], &[]);
+    // The genuine side-car with a byte after its tags, whole and ranged.
+    let mut longer = sidecar.data.to_vec();
+    longer.push(0);
+    oss.server.put_raw(BUCKET, "t.bin.cse-auth", longer.into(), &[]);
+    refused(&["bytes follow its last tag"], &[]);
+    refused(&["bytes follow its last tag"], &["--range", "bytes=0-9"]);
     // Back to the genuine side-car: it reads again.
     oss.server
         .put_raw(BUCKET, "t.bin.cse-auth", sidecar.data.clone(), &[]);

@@ -1104,12 +1104,7 @@ impl<K: core::borrow::Borrow<AuthKeys>> SidecarWriter<K> {
         if let Some(writer) = writer {
             writer.sign_header(&mut header);
         }
-        let mut out = alloc::vec::Vec::with_capacity(SIDECAR_HEADER_LEN + TAG_LEN * tags.len());
-        out.extend_from_slice(&header.encode());
-        for tag in &tags {
-            out.extend_from_slice(&tag.0);
-        }
-        Ok(out)
+        Ok(header.with_tags(&tags))
     }
 }
 
@@ -1272,6 +1267,8 @@ impl ChunkCipher {
 pub struct ChunkSealer {
     chunks: Chunks,
     sealed: alloc::vec::Vec<core::sync::atomic::AtomicU32>,
+    binding: Binding,
+    wrapping_tag: Tag,
 }
 
 #[cfg(feature = "alloc")]
@@ -1298,6 +1295,7 @@ impl ChunkSealer {
         len: u64,
     ) -> Result<Self, AuthError> {
         let chunks = Chunks::new(sealed.material(), sealed.envelope(), params, len)?;
+        let wrapping_tag = chunks.keys.wrapping_tag(&chunks.digest, sealed.envelope());
         // One bit a chunk; an allocation that cannot be made is an error, not an abort.
         let too_long = AuthError::TooLong { len };
         if len > MAX_OBJECT_LEN {
@@ -1307,7 +1305,12 @@ impl ChunkSealer {
         let mut sealed = alloc::vec::Vec::new();
         sealed.try_reserve_exact(words).map_err(|_| too_long)?;
         sealed.resize_with(words, || core::sync::atomic::AtomicU32::new(0));
-        Ok(Self { chunks, sealed })
+        Ok(Self {
+            chunks,
+            sealed,
+            binding: params.binding,
+            wrapping_tag,
+        })
     }
 
     /// The envelope digest (for the side-car header).
@@ -1326,6 +1329,47 @@ impl ChunkSealer {
     #[must_use]
     pub const fn chunks(&self) -> u64 {
         self.chunks.count()
+    }
+
+    /// The side-car of the object, from the tags [`seal_chunk`](Self::seal_chunk) returned, in
+    /// index order. `name` is required for a bound object; `writer` signs.
+    ///
+    /// # Errors
+    /// [`AuthError::ChunkIndex`] when `tags` does not hold exactly one tag a chunk;
+    /// [`AuthError::BindingMismatch`] for a bound object without `name`.
+    pub fn sidecar(
+        &self,
+        tags: &[Tag],
+        name: Option<(&[u8], &[u8])>,
+        writer: Option<&dyn SidecarSigner>,
+    ) -> Result<alloc::vec::Vec<u8>, AuthError> {
+        let c = &self.chunks;
+        if tags.len() as u64 != c.count() {
+            return Err(AuthError::ChunkIndex {
+                index: tags.len() as u64,
+                chunks: c.count(),
+            });
+        }
+        let binding_tag = match (self.binding, name) {
+            (Binding::None, _) => None,
+            (Binding::BucketKey, Some((bucket, key))) => {
+                Some(c.keys.binding_tag(&c.digest, bucket, key))
+            }
+            (Binding::BucketKey, None) => return Err(AuthError::BindingMismatch),
+        };
+        let mut header = SidecarHeader {
+            chunk_size: c.chunk_size,
+            len: c.len,
+            digest: c.digest,
+            final_tag: c.keys.final_tag(&c.digest, c.len, tags.iter()),
+            wrapping_tag: self.wrapping_tag,
+            binding_tag,
+            signature: None,
+        };
+        if let Some(writer) = writer {
+            writer.sign_header(&mut header);
+        }
+        Ok(header.with_tags(tags))
     }
 
     /// Encrypts chunk `index` (its whole plaintext) in place and returns its tag.
@@ -1412,6 +1456,18 @@ impl SidecarHeader {
         if let Some((key, sig)) = &self.signature {
             out[112..144].copy_from_slice(key);
             out[144..208].copy_from_slice(sig);
+        }
+        out
+    }
+
+    /// The whole side-car: this header, then `tags`.
+    #[cfg(feature = "alloc")]
+    #[must_use]
+    pub fn with_tags(&self, tags: &[Tag]) -> alloc::vec::Vec<u8> {
+        let mut out = alloc::vec::Vec::with_capacity(SIDECAR_HEADER_LEN + TAG_LEN * tags.len());
+        out.extend_from_slice(&self.encode());
+        for tag in tags {
+            out.extend_from_slice(&tag.0);
         }
         out
     }

@@ -932,6 +932,24 @@ fn chunks_sealed_on_threads_in_any_order_are_the_object_and_open_only_when_their
     tags.sort_by_key(|(i, _)| *i);
     let tags: Vec<Tag> = tags.into_iter().map(|(_, t)| t).collect();
     assert_eq!(tags, reference_tags(&keys, &digest, &buf));
+    // The side-car of the sealed chunks checks out against the object.
+    let sidecar = sealer.sidecar(&tags, None, None).unwrap();
+    let expected = Expected {
+        envelope: sealed.envelope(),
+        params: &params,
+        len,
+        name: None,
+        trusted: &[],
+    };
+    let header = keys.check_sidecar(&digest, &expected, &sidecar).unwrap();
+    assert_eq!(header.tags(&sidecar).unwrap().collect::<Vec<_>>(), tags);
+    assert_eq!(
+        sealer.sidecar(&tags[..3], None, None),
+        Err(AuthError::ChunkIndex {
+            index: 3,
+            chunks: 4
+        })
+    );
     // Each chunk is sealed once: a second seal would reuse its keystream.
     let mut again = plain[..CS as usize].to_vec();
     assert_eq!(

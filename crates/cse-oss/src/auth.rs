@@ -13,9 +13,14 @@ use cse_core::auth::{
 };
 use cse_core::{ByteRange, ContentMaterial, DEFAULT_PREFIX, Envelope, plan_range};
 use http::HeaderMap;
+use zeroize::Zeroize as _;
 
 use crate::encryption::EncryptionClient;
 use crate::error::{Error, Result};
+
+/// The most tag bytes a whole read (or a read with trusted writers) holds to check the final
+/// tag first: 64 MiB, the tags of a 4 TiB object at the default chunk size.
+const MAX_TAGS_LEN: u64 = 64 << 20;
 
 /// The name of `key`'s side-car in the same bucket.
 #[must_use]
@@ -89,7 +94,7 @@ pub struct Verify {
     /// without `cse-auth-*` metadata is not verified (`allow`).
     pub require: bool,
     /// The trusted writers' Ed25519 public keys: when any is given, an object not signed by
-    /// one of them is refused.
+    /// one of them is refused, an unauthenticated one included.
     pub trusted: Vec<[u8; 32]>,
 }
 
@@ -169,11 +174,19 @@ impl VerifiedObject {
             let release = self.plan.release.clone().unwrap_or(0..0);
             let from = release.start.max(range.start);
             let to = release.end.min(range.end);
+            let at = |x: u64| usize::try_from(x - range.start).unwrap_or(n);
+            // The widened plaintext outside the range is wiped before the chunk is handed out.
+            let (from, to) = if from < to {
+                (at(from), at(to))
+            } else {
+                (0, 0)
+            };
+            chunk[..from].zeroize();
+            chunk[to..].zeroize();
             if from < to {
-                let at = |x: u64| usize::try_from(x - range.start).unwrap_or(n);
                 let mut chunk = chunk.freeze();
-                chunk.truncate(at(to));
-                return Ok(Some(chunk.slice(at(from)..)));
+                chunk.truncate(to);
+                return Ok(Some(chunk.slice(from..)));
             }
         }
     }
@@ -213,7 +226,8 @@ impl EncryptionClient {
     ) -> Result<Option<VerifiedObject>> {
         let head = self.unencrypted().head_object(bucket, key).await?;
         let Some(params) = cse_http::decode_auth_params(&head, DEFAULT_PREFIX)? else {
-            return if verify.require {
+            // Trusting writers means refusing what no trusted writer signed.
+            return if verify.require || !verify.trusted.is_empty() {
                 Err(Error::Auth(AuthError::NotAuthenticated))
             } else {
                 Ok(None)
@@ -228,7 +242,7 @@ impl EncryptionClient {
         let cipher = ChunkCipher::new(&material, &envelope, &params, len).map_err(Error::Auth)?;
         let (keys, digest) = (cipher.keys(), cipher.digest());
         let sidecar = sidecar_key(key);
-        let header_bytes = self
+        let (header_bytes, sidecar_total) = self
             .fetch(bucket, &sidecar, 0..SIDECAR_HEADER_LEN as u64, true)
             .await?;
         let expected = Expected {
@@ -241,6 +255,19 @@ impl EncryptionClient {
         let header = keys
             .check_sidecar_header(&digest, &expected, &header_bytes)
             .map_err(Error::Auth)?;
+        // The side-car's own length, from the Content-Range total: exactly its tags, as a
+        // local side-car must be.
+        match sidecar_total.cmp(&header.sidecar_len()) {
+            std::cmp::Ordering::Less => {
+                return Err(Error::Auth(AuthError::Sidecar(SidecarProblem::TooShort)));
+            }
+            std::cmp::Ordering::Greater => {
+                return Err(Error::Auth(AuthError::Sidecar(
+                    SidecarProblem::TrailingBytes,
+                )));
+            }
+            std::cmp::Ordering::Equal => {}
+        }
         let plan = match range {
             Some(range) => ChunkPlan::new(range, len, header.chunk_size),
             None => ChunkPlan::whole(len, header.chunk_size),
@@ -248,7 +275,19 @@ impl EncryptionClient {
         .map_err(Error::Auth)?;
         let (tags, first) = if range.is_none() || !verify.trusted.is_empty() {
             let all = SidecarHeader::tag_offset(0)..header.sidecar_len();
-            let tags = self.fetch(bucket, &sidecar, all, true).await?;
+            // The whole list is held to check the final tag before any chunk: bounded, since
+            // its length comes from the server's Content-Length.
+            if all.end - all.start > MAX_TAGS_LEN {
+                return Err(Error::InvalidArgument {
+                    name: "range",
+                    problem: format!(
+                        "the object has {} chunks, more tags than a whole or trusted read holds \
+                         ({MAX_TAGS_LEN} bytes): read it in ranges, without trusted writers",
+                        header.chunks()
+                    ),
+                });
+            }
+            let (tags, _) = self.fetch(bucket, &sidecar, all, true).await?;
             let list = tags.chunks_exact(cse_core::auth::TAG_LEN).map(|t| {
                 let mut tag = [0u8; cse_core::auth::TAG_LEN];
                 tag.copy_from_slice(t);
@@ -260,7 +299,8 @@ impl EncryptionClient {
         } else {
             (
                 self.fetch(bucket, &sidecar, plan.tags.clone(), true)
-                    .await?,
+                    .await?
+                    .0,
                 plan.chunks.start,
             )
         };
@@ -285,17 +325,17 @@ impl EncryptionClient {
         }))
     }
 
-    /// The bytes `range` of the side-car `key`, all of them.
+    /// The bytes `range` of the side-car `key`, all of them, and the side-car's length.
     async fn fetch(
         &self,
         bucket: &str,
         key: &str,
         range: Range<u64>,
         sidecar: bool,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<(Vec<u8>, u64)> {
         let want = range.end - range.start;
         if want == 0 {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), 0));
         }
         let resp = match self.ranged(bucket, key, range.clone()).await {
             Err(Error::Service { error, .. }) if sidecar && error.status == 404 => {
@@ -306,7 +346,7 @@ impl EncryptionClient {
             }
             other => other?,
         };
-        let mut resp = resp;
+        let (mut resp, total) = resp;
         let mut out = Vec::new();
         while let Some(bytes) = resp.chunk().await.map_err(|e| Error::Body {
             operation: "GetObject",
@@ -320,7 +360,7 @@ impl EncryptionClient {
         if out.len() as u64 != want {
             return Err(Error::Auth(AuthError::Sidecar(SidecarProblem::TooShort)));
         }
-        Ok(out)
+        Ok((out, total))
     }
 
     /// The object's bytes `range`, as a response to stream; it must be the object HEAD saw.
@@ -331,7 +371,7 @@ impl EncryptionClient {
         range: Range<u64>,
         head: &HeaderMap,
     ) -> Result<reqwest::Response> {
-        let resp = self.ranged(bucket, key, range).await?;
+        let (resp, _) = self.ranged(bucket, key, range).await?;
         let etag = |h: &HeaderMap| h.get("etag").map(|v| v.as_bytes().to_vec());
         if etag(head).is_some() && etag(resp.headers()) != etag(head) {
             return Err(Error::UnexpectedResponse {
@@ -344,13 +384,14 @@ impl EncryptionClient {
         Ok(resp)
     }
 
-    /// A GET of exactly `range`, its answer checked by the engine's range plan.
+    /// A GET of exactly `range`, its answer checked by the engine's range plan; with the
+    /// object's length the answer gives.
     async fn ranged(
         &self,
         bucket: &str,
         key: &str,
         range: Range<u64>,
-    ) -> Result<reqwest::Response> {
+    ) -> Result<(reqwest::Response, u64)> {
         let plan = plan_range(
             ByteRange::Bounded {
                 first: range.start,
@@ -365,6 +406,11 @@ impl EncryptionClient {
             .get_object_raw(bucket, key, headers)
             .await?;
         let answer = cse_http::decode_range_response(resp.status(), resp.headers())?;
+        let total = match answer {
+            cse_core::RangeResponse::Partial(range) => range.total,
+            cse_core::RangeResponse::Whole { len } => len,
+            cse_core::RangeResponse::NotSatisfiable { len } => len.unwrap_or(0),
+        };
         let body = plan.on_response(answer)?;
         if body.body_start() != range.start || body.body_len() != range.end - range.start {
             return Err(Error::UnexpectedResponse {
@@ -378,7 +424,7 @@ impl EncryptionClient {
                 ),
             });
         }
-        Ok(resp)
+        Ok((resp, total))
     }
 }
 

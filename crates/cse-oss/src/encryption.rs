@@ -661,7 +661,9 @@ impl EncryptionClient {
         if let Some(sidecar_key) = &sidecar_key {
             check_key(sidecar_key)?;
         }
-        let sidecar = Arc::new(std::sync::Mutex::new(None));
+        // The side-car cell of the latest attempt: a late body of an earlier attempt fills
+        // only its own cell, never the one read after the answer.
+        let latest = Arc::new(std::sync::Mutex::new(None));
         let len = tokio::fs::metadata(path)
             .await
             .map_err(io_error(path))?
@@ -689,10 +691,11 @@ impl EncryptionClient {
                             DEFAULT_PREFIX,
                             &mut headers,
                         )?;
-                        if let Ok(mut slot) = sidecar.lock() {
-                            *slot = None;
+                        let cell = Arc::new(std::sync::Mutex::new(None));
+                        if let Ok(mut latest) = latest.lock() {
+                            *latest = Some(Arc::clone(&cell));
                         }
-                        Some((writer, Arc::clone(&sidecar)))
+                        Some((writer, cell))
                     }
                     None => None,
                 };
@@ -706,12 +709,13 @@ impl EncryptionClient {
         check_sent_crc("PutObject", resp.headers(), sent)?;
         let out = PutObjectOutput::from_headers(resp.headers());
         if let (Some(auth), Some(sidecar_key)) = (auth, sidecar_key) {
-            let writer = sidecar.lock().ok().and_then(|mut slot| slot.take()).ok_or(
-                Error::UnexpectedResponse {
+            let cell = latest.lock().ok().and_then(|mut latest| latest.take());
+            let writer = cell
+                .and_then(|cell| cell.lock().ok().and_then(|mut slot| slot.take()))
+                .ok_or(Error::UnexpectedResponse {
                     operation: "PutObject",
                     problem: "the server answered before the whole body was sent".to_owned(),
-                },
-            )?;
+                })?;
             let bytes = auth.finish(writer, bucket, key)?;
             self.client
                 .put_object(bucket, &sidecar_key, bytes.into(), HeaderMap::new())
