@@ -162,7 +162,8 @@ fn a_hostile_server_is_caught_and_nothing_is_written() {
     // The genuine side-car with a byte after its tags, whole and ranged.
     let mut longer = sidecar.data.to_vec();
     longer.push(0);
-    oss.server.put_raw(BUCKET, "t.bin.cse-auth", longer.into(), &[]);
+    oss.server
+        .put_raw(BUCKET, "t.bin.cse-auth", longer.into(), &[]);
     refused(&["bytes follow its last tag"], &[]);
     refused(&["bytes follow its last tag"], &["--range", "bytes=0-9"]);
     // Back to the genuine side-car: it reads again.
