@@ -5,13 +5,16 @@
 //!   signature check runs on any bytes) of any bytes returns, never panics;
 //! - a ranged read's chunk plan over any range and length stays inside the object, and any
 //!   tag index reads from any slice without a panic;
+//! - the verifier (`ChunkOpener`) over the data as a ciphertext with its genuine tags, one
+//!   maybe corrupted, any range, any piece sizes: a clean read releases exactly its range, a
+//!   corrupted chunk it reads is refused;
 //! - any header lines (`name:value`) decode to parameters that encode and decode back to
 //!   themselves, or to a typed error.
 #![no_main]
 
 use cse_core::auth::{
-    AuthKeys, AuthParams, Binding, ChunkPlan, Commitment, EnvelopeDigest, Expected,
-    SIDECAR_HEADER_LEN, SidecarHeader, chunk_count,
+    AuthKeys, AuthParams, Binding, ChunkCipher, ChunkOpener, ChunkPlan, Commitment, EnvelopeDigest,
+    Expected, SIDECAR_HEADER_LEN, SidecarHeader, Tag, chunk_count,
 };
 use cse_core::{
     ByteRange, ContentKey, ContentMaterial, CounterBlock, DEFAULT_PREFIX, DecodeOptions,
@@ -96,6 +99,91 @@ fuzz_target!(|data: &[u8]| {
             trusted,
         };
         let _ = keys.check_sidecar(&EnvelopeDigest([4; 32]), &expected, data);
+    }
+
+    // The verifier: `data` as an object's ciphertext with its genuine tags, one of them
+    // corrupted when the first byte says so, read through a chunk opener over a range from
+    // the next bytes, fed in pieces whose sizes come from the data. Never a panic; a clean
+    // object releases exactly its range; a corrupted planned chunk is refused.
+    if data.len() >= 6 {
+        let material = ContentMaterial::new(
+            ContentKey::from_bytes([1; 32]),
+            CounterBlock::from_bytes([2; 16]),
+        );
+        let params = AuthParams {
+            chunk_size: 1 << 16,
+            commitment: keys.commitment(),
+            binding: Binding::None,
+        };
+        let len = data.len() as u64;
+        let digest = keys.envelope_digest(&envelope, &params);
+        let n = chunk_count(len, 1 << 16);
+        let mut tags: Vec<Tag> = (0..n)
+            .map(|i| {
+                let from = (i << 16) as usize;
+                let to = (from + (1 << 16)).min(data.len());
+                keys.chunk_tag(&digest, i, i + 1 == n, &data[from..to])
+            })
+            .collect();
+        let corrupt = (data[0] & 1 == 1).then(|| u64::from(data[1]) % n);
+        if let Some(i) = corrupt {
+            tags[i as usize].0[0] ^= 1;
+        }
+        let header = SidecarHeader {
+            chunk_size: 1 << 16,
+            len,
+            digest,
+            final_tag: keys.final_tag(&digest, len, tags.iter()),
+            wrapping_tag: keys.wrapping_tag(&digest, &envelope),
+            binding_tag: None,
+            signature: None,
+        };
+        let a = u64::from(u16::from_le_bytes([data[2], data[3]])) * 7;
+        let range = match data[4] % 4 {
+            0 => None,
+            1 => Some(ByteRange::From { first: a }),
+            2 => Some(ByteRange::Suffix { len: a }),
+            _ => Some(ByteRange::Bounded {
+                first: a,
+                last: a + u64::from(data[5]) * 999,
+            }),
+        };
+        let plan = match range {
+            Some(r) => ChunkPlan::new(r, len, 1 << 16),
+            None => ChunkPlan::whole(len, 1 << 16),
+        }
+        .unwrap();
+        let tag_bytes: Vec<u8> = tags[plan.chunks.start as usize..plan.chunks.end as usize]
+            .iter()
+            .flat_map(|t| t.0)
+            .collect();
+        let cipher = ChunkCipher::new(&material, &envelope, &params, len).unwrap();
+        let mut opener =
+            ChunkOpener::new(cipher, header, tag_bytes, plan.chunks.start, plan.clone()).unwrap();
+        let mut body = &data[plan.body.start as usize..plan.body.end as usize];
+        let mut released = 0u64;
+        let mut failed = false;
+        let mut step = 1 + usize::from(data[5]) * 97;
+        while !body.is_empty() && !failed {
+            let piece = &body[..step.min(body.len())];
+            match opener.update(piece) {
+                Ok((used, out)) => {
+                    released += out.map_or(0, |o| o.len() as u64);
+                    body = &body[used..];
+                }
+                Err(_) => failed = true,
+            }
+            step = step * 3 % 70_001 + 1;
+        }
+        let finished = !failed && opener.finish().is_ok();
+        let want = plan.release.as_ref().map_or(0, |r| r.end - r.start);
+        match corrupt {
+            Some(i) if plan.chunks.contains(&i) => assert!(!finished),
+            _ => {
+                assert!(finished);
+                assert_eq!(released, want);
+            }
+        }
     }
 
     let text = String::from_utf8_lossy(data);

@@ -136,6 +136,8 @@ pub enum AuthError {
         /// The object's number of chunks.
         chunks: u64,
     },
+    /// The policy is `forbid`, and authentication was asked for.
+    Forbidden,
     /// A multipart part size that is not a multiple of the chunk size.
     PartSize {
         /// The part size.
@@ -221,6 +223,9 @@ impl fmt::Display for AuthError {
                 f.write_str("the side-car is signed by a writer key that is not trusted")
             }
             Self::Signature => f.write_str("writer signature failed: the side-car was changed"),
+            Self::Forbidden => f.write_str(
+                "authentication was asked for, and the policy is forbid: allow it first",
+            ),
             Self::TooLong { len } => write!(
                 f,
                 "an object of {len} bytes is too long to seal chunk by chunk here"
@@ -737,6 +742,197 @@ impl ChunkPlan {
     pub const fn unsatisfiable(&self) -> crate::Error {
         crate::Error::RangeNotSatisfiable {
             object_len: Some(self.len),
+        }
+    }
+}
+
+/// A planned authenticated read ([`ChunkPlan`]) as a state machine over the ciphertext as it
+/// arrives, in pieces of any size: each chunk is collected whole, checked against its tag,
+/// decrypted, and only then its requested bytes are given out. The chunk buffer (the chunk
+/// size, at most 64 MiB) is this opener's, wiped when it is dropped; nothing else is allocated.
+///
+/// ```text
+/// while !input.is_empty() {
+///     let (used, released) = opener.update(input)?;
+///     if let Some(plaintext) = released { write(plaintext) }
+///     input = &input[used..];
+/// }
+/// opener.finish()?;
+/// ```
+#[cfg(feature = "alloc")]
+pub struct ChunkOpener {
+    cipher: ChunkCipher,
+    header: SidecarHeader,
+    tags: alloc::vec::Vec<u8>,
+    first: u64,
+    plan: ChunkPlan,
+    next: u64,
+    buf: zeroize::Zeroizing<alloc::vec::Vec<u8>>,
+    filled: usize,
+}
+
+#[cfg(feature = "alloc")]
+impl fmt::Debug for ChunkOpener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkOpener")
+            .field("next", &self.next)
+            .field("chunks", &self.plan.chunks)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl ChunkOpener {
+    /// The opener of `plan` with `cipher` (commitment checked), the side-car `header` it
+    /// checked, and `tags`: the side-car bytes from tag `first` on, covering the plan's chunks
+    /// (all of them, `first = 0`, for a whole read; [`ChunkPlan::tags`] for a ranged one). The
+    /// ciphertext to feed is the object's bytes [`ChunkPlan::body`].
+    ///
+    /// # Errors
+    /// [`AuthError::ChunkSizeMismatch`] when `plan` was made for another chunk size;
+    /// [`AuthError::TooLong`] when the chunk buffer cannot be allocated.
+    pub fn new(
+        cipher: ChunkCipher,
+        header: SidecarHeader,
+        tags: alloc::vec::Vec<u8>,
+        first: u64,
+        plan: ChunkPlan,
+    ) -> Result<Self, AuthError> {
+        if header.chunk_size != cipher.chunks.chunk_size {
+            return Err(AuthError::ChunkSizeMismatch);
+        }
+        let size = header.chunk_size as usize;
+        let mut buf = alloc::vec::Vec::new();
+        buf.try_reserve_exact(size)
+            .map_err(|_| AuthError::TooLong { len: size as u64 })?;
+        buf.resize(size, 0);
+        Ok(Self {
+            next: plan.chunks.start,
+            cipher,
+            header,
+            tags,
+            first,
+            plan,
+            buf: zeroize::Zeroizing::new(buf),
+            filled: 0,
+        })
+    }
+
+    /// Takes ciphertext up to the end of the current chunk: returns how many bytes of
+    /// `ciphertext` it used and, when that completed a chunk whose tag held, the plaintext of
+    /// it to release (possibly empty, outside the range). Feed the rest again.
+    ///
+    /// # Errors
+    /// [`AuthError::Chunk`] for a chunk whose tag fails; [`AuthError::LengthMismatch`] for
+    /// bytes past the planned body. Nothing of a failed chunk is released.
+    pub fn update(&mut self, ciphertext: &[u8]) -> Result<(usize, Option<&[u8]>), AuthError> {
+        if self.next >= self.plan.chunks.end {
+            return if ciphertext.is_empty() {
+                Ok((0, None))
+            } else {
+                Err(AuthError::LengthMismatch {
+                    sidecar: self.plan.body.end,
+                    object: self.plan.body.end.saturating_add(ciphertext.len() as u64),
+                })
+            };
+        }
+        let range = self.cipher.chunk_range(self.next)?;
+        // A chunk is at most the chunk size, which the buffer holds.
+        let want = usize::try_from(range.end - range.start).unwrap_or(usize::MAX);
+        let take = (want - self.filled).min(ciphertext.len());
+        self.buf[self.filled..self.filled + take].copy_from_slice(&ciphertext[..take]);
+        self.filled += take;
+        if self.filled < want {
+            return Ok((take, None));
+        }
+        let index = self.next;
+        let tag = self.header.tag_at(&self.tags, self.first, index)?;
+        let chunk = &mut self.buf[..want];
+        self.cipher.open_chunk(index, chunk, &tag)?;
+        self.next += 1;
+        self.filled = 0;
+        let release = self.plan.release.clone().unwrap_or(0..0);
+        // Both ends inside the chunk, so below its length.
+        let at =
+            |x: u64| usize::try_from(x.clamp(range.start, range.end) - range.start).unwrap_or(0);
+        let (from, to) = (at(release.start), at(release.end));
+        Ok((take, Some(&self.buf[from..to.max(from)])))
+    }
+
+    /// Ends the read: every planned chunk must have arrived and verified.
+    ///
+    /// # Errors
+    /// [`AuthError::Chunk`] for the first chunk that did not arrive whole (the object was cut
+    /// short). Then, for a plan whose range was not satisfiable ([`ChunkPlan::release`] is
+    /// `None`), report [`ChunkPlan::unsatisfiable`]: its last chunk verified.
+    pub fn finish(mut self) -> Result<(), AuthError> {
+        // The one empty chunk of an empty object needs no bytes, only its check.
+        if self.next < self.plan.chunks.end && self.cipher.chunk_range(self.next)?.is_empty() {
+            self.update(&[])?;
+        }
+        if self.next < self.plan.chunks.end {
+            return Err(AuthError::Chunk { index: self.next });
+        }
+        Ok(())
+    }
+
+    /// The plan this opener follows.
+    #[must_use]
+    pub const fn plan(&self) -> &ChunkPlan {
+        &self.plan
+    }
+}
+
+/// The authentication policy (design doc, section 7), one setting for writers and readers, as
+/// the S3 Encryption Client's commitment policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Policy {
+    /// Never authenticate, never verify: objects read as before this feature.
+    Forbid,
+    /// Authenticate when asked; verify every object whose metadata announces it (any failure,
+    /// a missing side-car included, is an error); read the others unauthenticated. The
+    /// default, since every object an SDK writes has no marker.
+    #[default]
+    Allow,
+    /// Always authenticate; refuse every object that is not authenticated, and every object
+    /// without an envelope: the only setting that stops a downgrade.
+    Require,
+}
+
+impl Policy {
+    /// Whether a writer authenticates, when `asked` or not.
+    ///
+    /// # Errors
+    /// [`AuthError::Forbidden`] when asked under `forbid`.
+    pub const fn authenticates(self, asked: bool) -> Result<bool, AuthError> {
+        match (self, asked) {
+            (Self::Forbid, true) => Err(AuthError::Forbidden),
+            (Self::Forbid, false) => Ok(false),
+            (Self::Allow, asked) => Ok(asked),
+            (Self::Require, _) => Ok(true),
+        }
+    }
+
+    /// Whether a reader verifies an object whose metadata does (`announced`) or does not
+    /// announce authentication.
+    ///
+    /// # Errors
+    /// [`AuthError::NotAuthenticated`] for an object without the marker under `require`.
+    pub const fn verifies(self, announced: bool) -> Result<bool, AuthError> {
+        match (self, announced) {
+            (Self::Forbid, _) => Ok(false),
+            (Self::Allow, announced) => Ok(announced),
+            (Self::Require, true) => Ok(true),
+            (Self::Require, false) => Err(AuthError::NotAuthenticated),
+        }
+    }
+
+    /// What a reader under this policy does with an object that has no envelope at all.
+    #[must_use]
+    pub const fn missing_envelope(self) -> crate::MissingEnvelope {
+        match self {
+            Self::Require => crate::MissingEnvelope::Reject,
+            Self::Forbid | Self::Allow => crate::MissingEnvelope::PassThrough,
         }
     }
 }

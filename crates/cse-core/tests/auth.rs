@@ -1178,3 +1178,171 @@ fn a_sidecar_writer_fed_in_pieces_writes_a_sidecar_the_reader_accepts() {
     let bound = SidecarWriter::new(&keys, &envelope, CS, Binding::BucketKey).unwrap();
     assert_eq!(bound.finish(None, None), Err(AuthError::BindingMismatch));
 }
+
+#[test]
+fn the_policy_table_of_the_design() {
+    use Policy::*;
+    // Writing: (asked, not asked).
+    assert_eq!(Forbid.authenticates(true), Err(AuthError::Forbidden));
+    assert_eq!(Forbid.authenticates(false), Ok(false));
+    assert_eq!(Allow.authenticates(true), Ok(true));
+    assert_eq!(Allow.authenticates(false), Ok(false));
+    assert_eq!(Require.authenticates(false), Ok(true));
+    // Reading: (announced, not announced).
+    assert_eq!(Forbid.verifies(true), Ok(false));
+    assert_eq!(Forbid.verifies(false), Ok(false));
+    assert_eq!(Allow.verifies(true), Ok(true));
+    assert_eq!(Allow.verifies(false), Ok(false));
+    assert_eq!(Require.verifies(true), Ok(true));
+    assert_eq!(Require.verifies(false), Err(AuthError::NotAuthenticated));
+    assert_eq!(Policy::default(), Allow);
+    assert_eq!(
+        Require.missing_envelope(),
+        cse_core::MissingEnvelope::Reject
+    );
+    assert_eq!(
+        Allow.missing_envelope(),
+        cse_core::MissingEnvelope::PassThrough
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// A chunk opener fed the planned body in any pieces releases exactly the range's
+    /// plaintext; a flipped bit in a planned chunk fails that chunk and releases nothing of it.
+    #[test]
+    fn a_chunk_opener_releases_exactly_the_range_in_any_pieces(
+        len in 0usize..(3 * CS as usize + 500),
+        a in 0u64..(4 * CS as u64),
+        b in 0u64..(4 * CS as u64),
+        kind in 0u8..4,
+        cut in 1usize..70_000,
+        flip in proptest::prelude::any::<bool>(),
+    ) {
+        let (key, counter) = ([5; 32], [6; 16]);
+        let (keys, digest, params) = setup();
+        let (_, envelope) = setup_envelope();
+        let plain = object(len, 3);
+        let material = cse_testkit::keystream::material(key, counter);
+        let mut ct = cse_testkit::keystream::reference_seal(&key, &counter, &plain);
+        let tags = reference_tags(&keys, &digest, &ct);
+        let header = SidecarHeader::decode(&sidecar(&keys, &digest, len as u64, &tags)).unwrap();
+        let range = match kind {
+            0 => None,
+            1 => Some(cse_core::ByteRange::Bounded { first: a.min(b), last: a.max(b) }),
+            2 => Some(cse_core::ByteRange::From { first: a }),
+            _ => Some(cse_core::ByteRange::Suffix { len: a }),
+        };
+        let plan = match range {
+            Some(r) => ChunkPlan::new(r, len as u64, CS).unwrap(),
+            None => ChunkPlan::whole(len as u64, CS).unwrap(),
+        };
+        let tag_bytes: Vec<u8> = tags[plan.chunks.start as usize..plan.chunks.end as usize]
+            .iter()
+            .flat_map(|t| t.0)
+            .collect();
+        let flipped = (flip && plan.body.end > plan.body.start).then(|| {
+            let at = ((plan.body.start + plan.body.end) / 2) as usize;
+            ct[at] ^= 4;
+            at as u64 / u64::from(CS)
+        });
+        let cipher = ChunkCipher::new(&material, &envelope, &params, len as u64).unwrap();
+        let mut opener =
+            ChunkOpener::new(cipher, header, tag_bytes, plan.chunks.start, plan.clone()).unwrap();
+        let mut out = Vec::new();
+        let mut input = &ct[plan.body.start as usize..plan.body.end as usize];
+        let mut failed = None;
+        while !input.is_empty() {
+            let piece = &input[..cut.min(input.len())];
+            let mut rest = piece;
+            while !rest.is_empty() {
+                match opener.update(rest) {
+                    Ok((used, released)) => {
+                        if let Some(p) = released {
+                            out.extend_from_slice(p);
+                        }
+                        rest = &rest[used..];
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            if failed.is_some() {
+                break;
+            }
+            input = &input[piece.len()..];
+        }
+        match flipped {
+            Some(index) => {
+                proptest::prop_assert_eq!(failed, Some(AuthError::Chunk { index }));
+                // Only chunks before the flipped one were released.
+                let released_end = (index * u64::from(CS)).max(plan.release.clone().map_or(0, |r| r.start));
+                let want = plan.release.clone().map_or(0..0, |r| r.start..released_end.min(r.end).max(r.start));
+                proptest::prop_assert_eq!(&out[..], &plain[want.start as usize..want.end as usize]);
+            }
+            None => {
+                proptest::prop_assert_eq!(failed, None);
+                opener.finish().unwrap();
+                let want = plan.release.clone().unwrap_or(0..0);
+                proptest::prop_assert_eq!(&out[..], &plain[want.start as usize..want.end as usize]);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_chunk_opener_refuses_a_short_and_a_long_body() {
+    let (key, counter) = ([5; 32], [6; 16]);
+    let (keys, digest, params) = setup();
+    let (_, envelope) = setup_envelope();
+    let len = 2 * CS as usize;
+    let ct = cse_testkit::keystream::reference_seal(&key, &counter, &object(len, 1));
+    let tags = reference_tags(&keys, &digest, &ct);
+    let header = SidecarHeader::decode(&sidecar(&keys, &digest, len as u64, &tags)).unwrap();
+    let material = cse_testkit::keystream::material(key, counter);
+    let opener = || {
+        let cipher = ChunkCipher::new(&material, &envelope, &params, len as u64).unwrap();
+        let tag_bytes = tags.iter().flat_map(|t| t.0).collect();
+        ChunkOpener::new(
+            cipher,
+            header,
+            tag_bytes,
+            0,
+            ChunkPlan::whole(len as u64, CS).unwrap(),
+        )
+        .unwrap()
+    };
+    let mut short = opener();
+    let (used, released) = short.update(&ct[..CS as usize + 10]).unwrap();
+    assert_eq!(
+        (used, released.map(<[u8]>::len)),
+        (CS as usize, Some(CS as usize))
+    );
+    assert_eq!(
+        short.update(&ct[CS as usize..CS as usize + 10]).unwrap().0,
+        10
+    );
+    assert_eq!(short.finish(), Err(AuthError::Chunk { index: 1 }));
+    let mut long = opener();
+    let mut input = &ct[..];
+    while !input.is_empty() {
+        input = &input[long.update(input).unwrap().0..];
+    }
+    assert!(matches!(
+        long.update(&[0]),
+        Err(AuthError::LengthMismatch { .. })
+    ));
+
+    // An empty object: its one empty chunk is checked at the end, with the right tag only.
+    let empty_tags = reference_tags(&keys, &digest, &[]);
+    let header = SidecarHeader::decode(&sidecar(&keys, &digest, 0, &empty_tags)).unwrap();
+    for (tag, ok) in [(empty_tags[0], true), (Tag([1; 16]), false)] {
+        let cipher = ChunkCipher::new(&material, &envelope, &params, 0).unwrap();
+        let plan = ChunkPlan::whole(0, CS).unwrap();
+        let opener = ChunkOpener::new(cipher, header, tag.0.to_vec(), 0, plan).unwrap();
+        assert_eq!(opener.finish().is_ok(), ok);
+    }
+}
