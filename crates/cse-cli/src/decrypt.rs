@@ -3,7 +3,7 @@
 use std::ops::Range;
 
 use cse_core::auth::{
-    AuthError, AuthParams, ChunkCipher, ChunkPlan, SIDECAR_HEADER_LEN, SidecarHeader,
+    AuthError, AuthParams, ChunkCipher, ChunkPlan, Policy, SIDECAR_HEADER_LEN, SidecarHeader,
 };
 use cse_core::{BodyPlan, ByteRange, Error, Opener, plan_range};
 
@@ -156,10 +156,19 @@ fn check_policy(
              removed",
             path.display()
         ))),
-        (false, None) if args.require_auth => Err(CliError::failed(format!(
-            "authentication failed: --require-auth, and {origin} has no cse-auth-* entries: \
-             the object is not authenticated"
-        ))),
+        (false, None) => {
+            let policy = if args.require_auth {
+                Policy::Require
+            } else {
+                Policy::Allow
+            };
+            policy.verifies(false).map(|_| ()).map_err(|_| {
+                CliError::failed(format!(
+                    "authentication failed: --require-auth, and {origin} has no cse-auth-* \
+                     entries: the object is not authenticated"
+                ))
+            })
+        }
         _ => Ok(()),
     }
 }

@@ -31,7 +31,11 @@ pub fn run(args: &GetArgs) -> CliResult<()> {
     check_distinct(&[(&args.output, "--out")], &inputs)?;
     let key = load_private_key(&args.private_key, "--private-key")?;
     let verify = cse_oss::Verify {
-        require: args.require_auth,
+        policy: if args.require_auth {
+            cse_core::auth::Policy::Require
+        } else {
+            cse_core::auth::Policy::Allow
+        },
         trusted: crate::auth::load_trusted(&args.trust, "--trust")?,
     };
     let plain = oss::client(&args.oss)?;

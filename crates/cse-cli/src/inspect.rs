@@ -78,6 +78,28 @@ pub fn report(
         .filter(|(name, _)| !is_envelope_header(name.as_bytes(), DEFAULT_PREFIX))
         .count();
     line("other metadata entries", &other.to_string());
+    let pairs = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    let auth = cse_core::decode_auth_params(pairs, DEFAULT_PREFIX);
+    match &auth {
+        Ok(None) => line(
+            "authentication",
+            "none (no cse-auth-* metadata): nothing detects a changed ciphertext",
+        ),
+        Ok(Some(params)) => line(
+            "authentication",
+            &format!(
+                "version {}, chunks of {} bytes, binding {}, key commitment present; the \
+                 side-car must be given to cse decrypt --auth (cse get fetches it)",
+                cse_core::auth::AUTH_VERSION,
+                params.chunk_size,
+                match params.binding {
+                    cse_core::auth::Binding::None => "none",
+                    cse_core::auth::Binding::BucketKey => "bucket-key",
+                }
+            ),
+        ),
+        Err(e) => line("authentication", &format!("malformed: {e}")),
+    }
 
     let result = match (private_key, sealed) {
         (None, Sealed::None) => Ok(()),
@@ -101,7 +123,24 @@ pub fn report(
                 Ok(material) => {
                     line("private key", &format!("RSA-{bits}, opens the envelope"));
                     line("counter block", counter_note(&material));
-                    Ok(())
+                    // An unwrap that "succeeds" with the wrong key (implicit rejection) is
+                    // caught here on an authenticated object.
+                    match &auth {
+                        Ok(Some(params)) => {
+                            let keys = cse_core::auth::AuthKeys::derive(&material);
+                            match keys.check_commitment(&params.commitment) {
+                                Ok(()) => {
+                                    line("key commitment", "matches what the key opens");
+                                    Ok(())
+                                }
+                                Err(e) => {
+                                    line("key commitment", &format!("does NOT match: {e}"));
+                                    Err(crate::auth::failed(e))
+                                }
+                            }
+                        }
+                        _ => Ok(()),
+                    }
                 }
                 Err(e) => {
                     line(

@@ -256,7 +256,15 @@ fn authentication(
     args: &PutArgs,
     file_len: Option<u64>,
 ) -> CliResult<Option<cse_oss::Authenticate>> {
-    if !(args.authenticate || args.require_auth) {
+    let policy = if args.require_auth {
+        cse_core::auth::Policy::Require
+    } else {
+        cse_core::auth::Policy::Allow
+    };
+    if !policy
+        .authenticates(args.authenticate)
+        .map_err(|e| CliError::usage(e.to_string()))?
+    {
         for (given, flag) in [
             (args.auth_chunk_size.is_some(), "--auth-chunk-size"),
             (args.bind, "--bind"),

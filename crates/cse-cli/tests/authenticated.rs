@@ -675,3 +675,42 @@ fn side_car_paths_are_checked_like_every_other_file() {
     run.fails(2, &["--out", "--auth"]);
     assert_eq!(std::fs::read(&o.tags).unwrap(), side);
 }
+
+#[test]
+fn inspect_reports_authentication_and_checks_the_commitment() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = authenticated(d, "i", 1000, &[]);
+    let (private, _) = test_keys();
+    let run = cse(&["inspect", "--meta", s(&o.meta)]).ok();
+    assert!(
+        run.stdout_text()
+            .contains("authentication: version 1, chunks of 65536 bytes")
+    );
+    let run = cse(&[
+        "inspect",
+        "--meta",
+        s(&o.meta),
+        "--private-key",
+        s(&private),
+    ])
+    .ok();
+    assert!(run.stdout_text().contains("key commitment: matches"));
+    let other = authenticated(d, "j", 1000, &[]);
+    let bad = meta_with(d, &o, "i2", |m| {
+        let c = read_meta(&other.meta)["x-oss-meta-cse-auth-commitment"].clone();
+        m.insert("x-oss-meta-cse-auth-commitment".into(), c);
+    });
+    let run = cse(&[
+        "inspect",
+        "--meta",
+        s(&bad.meta),
+        "--private-key",
+        s(&private),
+    ]);
+    assert!(run.stdout_text().contains("key commitment: does NOT match"));
+    run.fails(1, &["commitment check failed"]);
+    let (_, plain_meta) = encrypt(d, "n", b"x", &[]);
+    let run = cse(&["inspect", "--meta", s(&plain_meta)]).ok();
+    assert!(run.stdout_text().contains("authentication: none"));
+}

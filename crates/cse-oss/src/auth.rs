@@ -5,15 +5,14 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use cse_core::auth::{
-    AuthError, AuthKeys, Binding, ChunkCipher, ChunkPlan, DEFAULT_CHUNK_SIZE, Expected,
-    SIDECAR_HEADER_LEN, SIDECAR_SUFFIX, SidecarHeader, SidecarProblem, SidecarSigner,
-    SidecarWriter, WriterKey,
+    AuthError, AuthKeys, Binding, ChunkCipher, ChunkOpener, ChunkPlan, DEFAULT_CHUNK_SIZE,
+    Expected, Policy, SIDECAR_HEADER_LEN, SIDECAR_SUFFIX, SidecarHeader, SidecarProblem,
+    SidecarSigner, SidecarWriter, WriterKey,
 };
 use cse_core::{ByteRange, ContentMaterial, DEFAULT_PREFIX, Envelope, plan_range};
 use http::HeaderMap;
-use zeroize::Zeroize as _;
 
 use crate::encryption::EncryptionClient;
 use crate::error::{Error, Result};
@@ -90,25 +89,22 @@ impl Authenticate {
 /// How a download is checked.
 #[derive(Clone, Debug, Default)]
 pub struct Verify {
-    /// Refuse objects that are not authenticated (the `require` policy); otherwise an object
-    /// without `cse-auth-*` metadata is not verified (`allow`).
-    pub require: bool,
+    /// The policy: `allow` (the default) verifies the objects whose metadata announces
+    /// authentication and reads the others as before; `require` refuses the others; `forbid`
+    /// verifies nothing.
+    pub policy: Policy,
     /// The trusted writers' Ed25519 public keys: when any is given, an object not signed by
     /// one of them is refused, an unauthenticated one included.
     pub trusted: Vec<[u8; 32]>,
 }
 
 /// An authenticated object being read: [`chunk`](Self::chunk) returns plaintext only of
-/// chunks whose tag verified, and ends with an error, not a short read, when one does not.
+/// chunks whose tag verified (the engine's [`ChunkOpener`]), and ends with an error, not a
+/// short read, when one does not.
 pub struct VerifiedObject {
-    cipher: ChunkCipher,
-    header: SidecarHeader,
-    tags: Vec<u8>,
-    first: u64,
-    chunks: Range<u64>,
-    plan: ChunkPlan,
+    opener: Option<ChunkOpener>,
     body: Option<reqwest::Response>,
-    buf: BytesMut,
+    pending: Bytes,
     len: u64,
 }
 
@@ -116,7 +112,6 @@ impl std::fmt::Debug for VerifiedObject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VerifiedObject")
             .field("len", &self.len)
-            .field("chunks", &self.chunks)
             .finish_non_exhaustive()
     }
 }
@@ -132,7 +127,10 @@ impl VerifiedObject {
     /// fails at the end instead).
     #[must_use]
     pub fn content_length(&self) -> u64 {
-        self.plan.release.as_ref().map_or(0, |r| r.end - r.start)
+        self.opener
+            .as_ref()
+            .and_then(|o| o.plan().release.as_ref())
+            .map_or(0, |r| r.end - r.start)
     }
 
     /// The next verified plaintext, or `None` at the end.
@@ -142,14 +140,12 @@ impl VerifiedObject {
     /// server cut short); [`Error::Core`] with [`cse_core::Error::RangeNotSatisfiable`] for a
     /// range past the end, once the last chunk verified; [`Error::Body`] when the body fails.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
+        use bytes::Buf as _;
         loop {
-            let Some(index) = self.chunks.clone().next() else {
-                return self.end().map(|()| None);
+            let Some(opener) = self.opener.as_mut() else {
+                return Ok(None);
             };
-            let range = self.cipher.chunk_range(index).map_err(Error::Auth)?;
-            // At most the chunk size, at most 64 MiB.
-            let n = usize::try_from(range.end - range.start).unwrap_or(usize::MAX);
-            while self.buf.len() < n {
+            if self.pending.is_empty() {
                 let next = match &mut self.body {
                     Some(body) => body.chunk().await.map_err(|e| Error::Body {
                         operation: "GetObject",
@@ -158,49 +154,32 @@ impl VerifiedObject {
                     None => None,
                 };
                 match next {
-                    Some(bytes) => self.buf.extend_from_slice(&bytes),
-                    None => return Err(Error::Auth(AuthError::Chunk { index })),
+                    Some(bytes) => self.pending = bytes,
+                    None => return self.end().map(|()| None),
                 }
             }
-            let mut chunk = self.buf.split_to(n);
-            let tag = self
-                .header
-                .tag_at(&self.tags, self.first, index)
-                .map_err(Error::Auth)?;
-            self.cipher
-                .open_chunk(index, &mut chunk, &tag)
-                .map_err(Error::Auth)?;
-            self.chunks.start += 1;
-            let release = self.plan.release.clone().unwrap_or(0..0);
-            let from = release.start.max(range.start);
-            let to = release.end.min(range.end);
-            let at = |x: u64| usize::try_from(x - range.start).unwrap_or(n);
-            // The widened plaintext outside the range is wiped before the chunk is handed out.
-            let (from, to) = if from < to {
-                (at(from), at(to))
-            } else {
-                (0, 0)
-            };
-            chunk[..from].zeroize();
-            chunk[to..].zeroize();
-            if from < to {
-                let mut chunk = chunk.freeze();
-                chunk.truncate(to);
-                return Ok(Some(chunk.slice(from..)));
+            let (used, released) = opener.update(&self.pending).map_err(Error::Auth)?;
+            let out = released
+                .filter(|p| !p.is_empty())
+                .map(Bytes::copy_from_slice);
+            self.pending.advance(used);
+            if out.is_some() {
+                return Ok(out);
             }
         }
     }
 
     fn end(&mut self) -> Result<()> {
-        if !self.buf.is_empty() {
-            return Err(Error::UnexpectedResponse {
-                operation: "GetObject",
-                problem: "the body is longer than the range asked for".to_owned(),
-            });
-        }
-        match self.plan.release {
-            Some(_) => Ok(()),
-            None => Err(Error::Core(self.plan.unsatisfiable())),
+        let Some(opener) = self.opener.take() else {
+            return Ok(());
+        };
+        let satisfiable = opener.plan().release.is_some();
+        let unsatisfiable = opener.plan().unsatisfiable();
+        opener.finish().map_err(Error::Auth)?;
+        if satisfiable {
+            Ok(())
+        } else {
+            Err(Error::Core(unsatisfiable))
         }
     }
 }
@@ -210,8 +189,9 @@ impl EncryptionClient {
     /// HEAD the object; if its metadata announces a side-car, open the envelope, check the key
     /// commitment, fetch and check the side-car header from `<key>.cse-auth` (and the final
     /// tag over all tags for a whole read, or with trusted writers), then fetch the chunks the
-    /// read needs. `Ok(None)` for an object without `cse-auth-*` metadata when
-    /// `verify.require` is off: read it as usual.
+    /// read needs. `Ok(None)` when `verify.policy` does not verify this object (no `cse-auth-*`
+    /// metadata under `allow`; anything under `forbid`) and no writer is trusted: read it as
+    /// usual.
     ///
     /// # Errors
     /// [`Error::Auth`] naming the failed check ([`AuthError::SidecarMissing`],
@@ -225,12 +205,17 @@ impl EncryptionClient {
         verify: &Verify,
     ) -> Result<Option<VerifiedObject>> {
         let head = self.unencrypted().head_object(bucket, key).await?;
-        let Some(params) = cse_http::decode_auth_params(&head, DEFAULT_PREFIX)? else {
+        let params = cse_http::decode_auth_params(&head, DEFAULT_PREFIX)?;
+        let verifies = verify
+            .policy
+            .verifies(params.is_some())
+            .map_err(Error::Auth)?;
+        let (true, Some(params)) = (verifies, params) else {
             // Trusting writers means refusing what no trusted writer signed.
-            return if verify.require || !verify.trusted.is_empty() {
-                Err(Error::Auth(AuthError::NotAuthenticated))
-            } else {
+            return if verify.trusted.is_empty() {
                 Ok(None)
+            } else {
+                Err(Error::Auth(AuthError::NotAuthenticated))
             };
         };
         let envelope = self
@@ -312,15 +297,11 @@ impl EncryptionClient {
                     .await?,
             )
         };
+        let opener = ChunkOpener::new(cipher, header, tags, first, plan).map_err(Error::Auth)?;
         Ok(Some(VerifiedObject {
-            chunks: plan.chunks.clone(),
-            cipher,
-            header,
-            tags,
-            first,
-            plan,
+            opener: Some(opener),
             body,
-            buf: BytesMut::new(),
+            pending: Bytes::new(),
             len,
         }))
     }
