@@ -11,6 +11,7 @@ from ._native import (  # noqa: F401
     RANGE_BEHAVIOR_HEADER,
     WRAP_ALG_KMS,
     WRAP_ALG_RSA,
+    AuthenticationError,
     BodyPlan,
     BufferTooSmallError,
     ContentMaterial,

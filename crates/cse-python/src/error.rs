@@ -86,6 +86,14 @@ create_exception!(
 );
 create_exception!(
     _native,
+    AuthenticationError,
+    IntegrityError,
+    "An authenticated object failed a check (key commitment, side-car, chunk N, final tag, \
+     writer signature), its side-car is missing, or authentication was required and absent. \
+     Nothing of a failed chunk was released."
+);
+create_exception!(
+    _native,
     MultipartError,
     CseError,
     "A multipart size or part number was refused, or a part was sealed twice."
@@ -109,6 +117,11 @@ create_exception!(
     "The output buffer is too small; nothing was consumed. `args[1]` is the size needed."
 );
 
+/// An authentication failure as the one exception that names the failed check.
+pub fn auth_to_py(e: cse_core::auth::AuthError) -> PyErr {
+    AuthenticationError::new_err(format!("authentication failed: {e}"))
+}
+
 /// Adds every exception type to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -128,6 +141,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ("TruncatedError", py.get_type::<TruncatedError>()),
         ("ExtendedError", py.get_type::<ExtendedError>()),
         ("IntegrityError", py.get_type::<IntegrityError>()),
+        ("AuthenticationError", py.get_type::<AuthenticationError>()),
         ("MultipartError", py.get_type::<MultipartError>()),
         ("RandomError", py.get_type::<RandomError>()),
         ("FinishedError", py.get_type::<FinishedError>()),

@@ -26,6 +26,9 @@ use crate::error::{IntoPy as _, InvalidHeaderError, InvalidKeyError, to_py};
 use crate::master::{Master, Opening};
 use crate::rng::with_os_rng;
 
+/// An authenticated object's parameters and side-car bytes.
+type Sidecar = (cse_core::auth::AuthParams, Vec<u8>);
+
 /// The chunk the files move in, as the CLI's.
 const BUF_LEN: usize = 256 * 1024;
 
@@ -171,10 +174,15 @@ fn pump(
 /// `cse encrypt --in src --out dst --meta-out meta [--part-size N]` does; returns the envelope.
 /// With `part_size`, the ciphertext is that of a multipart upload in parts of that size (the
 /// concatenation of its parts), and the metadata carries the part and data sizes.
+/// With `auth_out`, the object is authenticated (`cse encrypt --authenticate --auth-out`): the
+/// metadata gains the `cse-auth-*` entries and the side-car goes to `auth_out`, chunks of
+/// `auth_chunk_size` bytes (default 1 MiB), signed with the Ed25519 writer key whose 32-byte
+/// seed is `writer_seed` when given. The ciphertext is unchanged: the SDKs read it as before.
 /// Raises `FileExistsError` for an existing output unless `force`, `OSError` for IO,
 /// `LengthError` when `src` changes length while it is read.
 #[pyfunction]
-#[pyo3(signature = (master, src, dst, meta, *, part_size = None, force = false))]
+#[pyo3(signature = (master, src, dst, meta, *, part_size = None, force = false, auth_out = None, auth_chunk_size = None, writer_seed = None))]
+#[allow(clippy::too_many_arguments)]
 pub fn encrypt_file(
     py: Python<'_>,
     master: &Bound<'_, PyAny>,
@@ -183,6 +191,9 @@ pub fn encrypt_file(
     meta: PathBuf,
     part_size: Option<u64>,
     force: bool,
+    auth_out: Option<PathBuf>,
+    auth_chunk_size: Option<u64>,
+    writer_seed: Option<Vec<u8>>,
 ) -> PyResult<PyEnvelope> {
     let master = Master::from_py(master)?;
     let mut input = File::open(&src).map_err(|e| io_err("cannot open", &src, &e))?;
@@ -193,15 +204,71 @@ pub fn encrypt_file(
     if let Some(part_size) = part_size {
         MultipartContext::part_count_for(part_size, len).py_err()?;
     }
+    let chunk_size = match (&auth_out, auth_chunk_size, &writer_seed) {
+        (Some(_), size, _) => Some(crate::auth::chunk_size(size)?),
+        (None, None, None) => None,
+        (None, _, _) => {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "auth_chunk_size and writer_seed are for authenticated objects: give auth_out",
+            ));
+        }
+    };
+    if let (Some(part_size), Some(chunk_size)) = (part_size, chunk_size) {
+        cse_core::auth::check_part_size(part_size, chunk_size)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("part_size: {e}")))?;
+    }
+    let writer = writer_seed
+        .map(|seed| {
+            <[u8; 32]>::try_from(seed.as_slice())
+                .map(|seed| cse_core::auth::WriterKey::from_seed(&zeroize::Zeroizing::new(seed)))
+                .map_err(|_| {
+                    pyo3::exceptions::PyValueError::new_err(
+                        "writer_seed: an Ed25519 key seed is 32 bytes",
+                    )
+                })
+        })
+        .transpose()?;
     let mut output = Staged::create(&dst, force, false)?;
     let mut meta_out = Staged::create(&meta, force, false)?;
+    let mut auth_file = auth_out
+        .as_deref()
+        .map(|path| Staged::create(path, force, false))
+        .transpose()?;
     let sealed = seal(py, &master)?;
-    let envelope = py.detach(|| -> PyResult<Envelope> {
+    let keys = chunk_size.map(|_| cse_core::auth::AuthKeys::derive(sealed.material()));
+    let (envelope, sidecar) = py.detach(|| -> PyResult<(Envelope, Option<Sidecar>)> {
         let mut buf = vec![0u8; BUF_LEN];
         let grew = |e: Error| to_py(e);
+        let tagger = |envelope: &Envelope| -> PyResult<Option<_>> {
+            match (&keys, chunk_size) {
+                (Some(keys), Some(chunk_size)) => cse_core::auth::SidecarWriter::new(
+                    keys,
+                    envelope,
+                    chunk_size,
+                    cse_core::auth::Binding::None,
+                )
+                .map(Some)
+                .map_err(crate::error::auth_to_py),
+                _ => Ok(None),
+            }
+        };
+        let done = |tagger: Option<cse_core::auth::SidecarWriter<_>>| -> PyResult<Option<Sidecar>> {
+            tagger
+                .map(|t| {
+                    let params = *t.params();
+                    let signer = writer
+                        .as_ref()
+                        .map(|w| w as &dyn cse_core::auth::SidecarSigner);
+                    t.finish(None, signer)
+                        .map(|bytes| (params, bytes))
+                        .map_err(crate::error::auth_to_py)
+                })
+                .transpose()
+        };
         match part_size {
             None => {
                 let sealed = sealed.with_unencrypted_content_length(len);
+                let mut tagger = tagger(sealed.envelope())?;
                 let mut sealer = sealed.sealer();
                 loop {
                     let n = read_full(&mut input, &mut buf, &src)?;
@@ -211,13 +278,17 @@ pub fn encrypt_file(
                     sealer
                         .update_in_place(&mut buf[..n])
                         .map_err(|e| grew(e.into()))?;
+                    if let Some(t) = &mut tagger {
+                        t.update(&buf[..n]);
+                    }
                     output.write_all(&buf[..n])?;
                 }
                 sealer.finish().map_err(|e| grew(e.into()))?;
-                Ok(sealed.envelope().clone())
+                Ok((sealed.envelope().clone(), done(tagger)?))
             }
             Some(part_size) => {
                 let upload = MultipartContext::new(sealed, part_size, len).py_err()?;
+                let mut tagger = tagger(upload.envelope())?;
                 for part in 1..=upload.part_count() {
                     let mut sealer = upload.part_sealer(part).py_err()?;
                     while sealer.remaining() > 0 {
@@ -230,6 +301,9 @@ pub fn encrypt_file(
                         sealer
                             .update_in_place(&mut buf[..n])
                             .map_err(|e| grew(e.into()))?;
+                        if let Some(t) = &mut tagger {
+                            t.update(&buf[..n]);
+                        }
                         output.write_all(&buf[..n])?;
                     }
                     sealer.finish().map_err(|e| grew(e.into()))?;
@@ -237,13 +311,24 @@ pub fn encrypt_file(
                 if read_full(&mut input, &mut buf[..1], &src)? != 0 {
                     return Err(grew(Error::Extended { expected: len }));
                 }
-                Ok(upload.envelope().clone())
+                Ok((upload.envelope().clone(), done(tagger)?))
             }
         }
     })?;
-    let headers = envelope.to_headers(DEFAULT_PREFIX).py_err()?;
+    let mut headers = envelope.to_headers(DEFAULT_PREFIX).py_err()?;
+    if let (Some((params, bytes)), Some(file)) = (&sidecar, &mut auth_file) {
+        params
+            .encode_headers(DEFAULT_PREFIX, |n, v| {
+                headers.push((n.to_owned(), v.to_owned()))
+            })
+            .py_err()?;
+        file.write_all(bytes)?;
+    }
     meta_out.write_all(meta_json(&headers).as_bytes())?;
     output.commit()?;
+    if let Some(file) = auth_file {
+        file.commit()?;
+    }
     meta_out.commit()?;
     Ok(PyEnvelope { inner: envelope })
 }
@@ -255,11 +340,18 @@ pub fn encrypt_file(
 /// carries no envelope is copied unchanged with a `RuntimeWarning`, as the SDKs read it, unless
 /// `strict`, which raises `NotEncryptedError`.
 ///
+/// An object whose metadata announces authentication (`cse-auth-version`) needs its side-car,
+/// `auth`: the key commitment, the side-car and every chunk are checked before any of its
+/// plaintext is written (a ranged read checks only its chunks; with `trusted`, the Ed25519
+/// public keys of trusted writers as 32 raw bytes each, all tags and the signature).
+/// `require_auth` refuses objects that are not authenticated.
+///
 /// Raises `UnwrapError` (opaque) when the key does not open the object, `TruncatedError` /
 /// `LengthError` when the ciphertext is not the declared length, `IntegrityError` for a failed
-/// plaintext MD5, `RangeNotSatisfiableError`, `InvalidHeaderError`, `FileExistsError`, `OSError`.
+/// plaintext MD5, `AuthenticationError` for a failed authentication check (it names the check),
+/// `RangeNotSatisfiableError`, `InvalidHeaderError`, `FileExistsError`, `OSError`.
 #[pyfunction]
-#[pyo3(signature = (key, src, meta, dst, *, range = None, strict = false, force = false))]
+#[pyo3(signature = (key, src, meta, dst, *, range = None, strict = false, force = false, auth = None, require_auth = false, trusted = Vec::new()))]
 #[allow(clippy::too_many_arguments)]
 pub fn decrypt_file(
     py: Python<'_>,
@@ -270,11 +362,29 @@ pub fn decrypt_file(
     range: Option<&str>,
     strict: bool,
     force: bool,
+    auth: Option<PathBuf>,
+    require_auth: bool,
+    trusted: Vec<Vec<u8>>,
 ) -> PyResult<u64> {
     let range = range.map(ByteRange::parse).transpose().py_err()?;
     let headers = read_meta(&meta)?;
     let pairs = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
     let protection = classify_envelope(pairs, &DecodeOptions::default()).py_err()?;
+    // The policy first, before any key is used.
+    let auth_params = crate::auth::params(&headers)?;
+    let trusted = crate::auth::trusted(trusted)?;
+    let policy = if require_auth {
+        cse_core::auth::Policy::Require
+    } else {
+        cse_core::auth::Policy::Allow
+    };
+    let verify = crate::auth::decide(
+        auth_params.is_some(),
+        matches!(protection, Protection::Current(_)),
+        auth.as_deref(),
+        policy,
+        !trusted.is_empty(),
+    )?;
     let material: Option<ContentMaterial> = match &protection {
         Protection::None if strict => return Err(to_py(Error::NotEncrypted)),
         Protection::None => {
@@ -315,6 +425,52 @@ pub fn decrypt_file(
         .map_err(|e| io_err("cannot read", &src, &e))?
         .len();
     let mut output = Staged::create(&dst, force, true)?;
+    if let (true, Some(params), Protection::Current(envelope), Some(material), Some(sidecar)) =
+        (verify, &auth_params, &protection, &material, &auth)
+    {
+        envelope.check_stored_len(file_len).py_err()?;
+        let mut opener = crate::auth::opener(
+            envelope, params, material, file_len, sidecar, range, &trusted,
+        )?;
+        let written = py.detach(|| -> PyResult<u64> {
+            let body = opener.plan().body.clone();
+            input
+                .seek(SeekFrom::Start(body.start))
+                .map_err(|e| io_err("cannot read", &src, &e))?;
+            let mut left = body.end - body.start;
+            let mut buf = vec![0u8; BUF_LEN];
+            let mut written = 0u64;
+            while left > 0 {
+                let want = usize::try_from(left).map_or(BUF_LEN, |l| l.min(BUF_LEN));
+                let n = read_full(&mut input, &mut buf[..want], &src)?;
+                if n == 0 {
+                    break;
+                }
+                let mut rest = &buf[..n];
+                while !rest.is_empty() {
+                    let (used, released) = opener.update(rest).map_err(crate::error::auth_to_py)?;
+                    if let Some(plaintext) = released {
+                        output.write_all(plaintext)?;
+                        written += plaintext.len() as u64;
+                    }
+                    rest = &rest[used..];
+                }
+                left -= n as u64;
+            }
+            let unsatisfiable = opener
+                .plan()
+                .release
+                .is_none()
+                .then(|| opener.plan().unsatisfiable());
+            opener.finish().map_err(crate::error::auth_to_py)?;
+            match unsatisfiable {
+                Some(e) => Err(to_py(e)),
+                None => Ok(written),
+            }
+        })?;
+        output.commit()?;
+        return Ok(written);
+    }
     let written = py.detach(|| -> PyResult<u64> {
         let delivered = match (range, &material) {
             (None, None) => {

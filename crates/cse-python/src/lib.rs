@@ -42,6 +42,8 @@
 
 // The two modules with unsafe code: `buffer` turns Python buffers into slices, `fd` owns a
 // descriptor from `os.dup`.
+#[forbid(unsafe_code)]
+mod auth;
 #[allow(unsafe_code)]
 mod buffer;
 #[forbid(unsafe_code)]
