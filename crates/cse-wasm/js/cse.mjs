@@ -247,6 +247,96 @@ export class Cse {
     return this.#opener(this.#handle("cse_opener_ranged", bodyPlan.handle, material));
   }
 
+  // ---- authenticated objects (docs/authenticated-objects.md) ----
+
+  /**
+   * Plans an authenticated read: `headers` the object's response headers (its cse-auth-*
+   * metadata and envelope), `objectLength` its length, `range` a Range or null for the whole
+   * object, `trusted` an array of 32-byte Ed25519 public keys (or []). Fetch the side-car's
+   * header (`headerRange`), its tags (`tagsRange()`) and the object's `bodyRange()` (skip it
+   * when ""), then make the opener with them.
+   */
+  authPlan(headers, objectLength, range = null, trusted = []) {
+    const entries =
+      typeof headers.entries === "function" ? [...headers.entries()] : Object.entries(headers);
+    const lines = entries.map(([name, value]) => `${name}: ${value}\n`).join("");
+    const keys = new Uint8Array(trusted.length * 32);
+    trusted.forEach((k, i) => {
+      if (k.length !== 32) throw new CseError("trusted: a writer's public key is 32 bytes");
+      keys.set(k, i * 32);
+    });
+    const plan = (h, r) =>
+      trusted.length === 0
+        ? this.#handle("cse_auth_plan", h, objectLength, r, 0)
+        : this.#withBuffer(keys, (t) => this.#handle("cse_auth_plan", h, objectLength, r, t));
+    const handle = this.#withBuffer(lines, (h) =>
+      range == null ? plan(h, 0) : this.#withBuffer(range, (r) => plan(h, r)),
+    );
+    const cse = this;
+    return {
+      handle,
+      headerRange: "bytes=0-207",
+      tagsRange: () => cse.#string("cse_auth_plan_tags_range", handle),
+      bodyRange: () => cse.#string("cse_auth_plan_body_range", handle),
+      free: () => cse.free(handle),
+    };
+  }
+
+  /**
+   * The opener of a planned authenticated read: checks the key commitment, the side-car
+   * `header` (208 bytes) and, for a whole read or trusted writers, the final tag over `tags`.
+   * Its `update(chunk)` returns only plaintext of chunks whose tag held; `finish()` throws
+   * when a chunk is missing or the range selects nothing.
+   */
+  authOpener(plan, envelope, material, header, tags) {
+    const handle = this.#withBuffer(header, (h) =>
+      this.#withBuffer(tags, (t) =>
+        this.#handle("cse_auth_opener", plan.handle, envelope, material, h, t),
+      ),
+    );
+    const cse = this;
+    let buf = 0;
+    let cap = 0;
+    return {
+      update(chunk) {
+        if (chunk.length > cap) {
+          if (buf) cse.free(buf);
+          cap = Math.max(chunk.length, 64 * 1024);
+          buf = cse.#handle("cse_buffer_new", cap);
+        }
+        new Uint8Array(cse.#x.memory.buffer, cse.#call("cse_buffer_ptr", buf), chunk.length).set(
+          chunk,
+        );
+        const out = [];
+        for (let at = 0; at < chunk.length; ) {
+          const used = cse.#status("cse_auth_update", handle, buf, at, chunk.length - at);
+          if (used === 0) throw new CseError("the authenticated opener took no bytes");
+          at += used;
+          const len = cse.#call("cse_released_len");
+          if (len > 0) {
+            out.push(new Uint8Array(cse.#x.memory.buffer, cse.#call("cse_released_ptr"), len).slice());
+          }
+        }
+        const total = out.reduce((n, p) => n + p.length, 0);
+        const joined = new Uint8Array(total);
+        let at = 0;
+        for (const p of out) {
+          joined.set(p, at);
+          at += p.length;
+        }
+        return joined;
+      },
+      finish() {
+        try {
+          cse.#status("cse_auth_finish", handle);
+        } finally {
+          if (buf) cse.free(buf);
+          buf = 0;
+        }
+      },
+    };
+  }
+
   #opener(handle) {
     const cse = this;
     let buf = 0;

@@ -411,3 +411,224 @@ pub(crate) fn opener_finish(state: &mut State, opener: u32) -> Result<f64> {
 pub(crate) fn envelope_header_prefix() -> String {
     DEFAULT_PREFIX.to_owned()
 }
+
+fn auth_failure(e: cse_core::auth::AuthError) -> Failure {
+    Failure(format!("authentication failed: {e}"))
+}
+
+/// Plans an authenticated read of the object whose response headers are `headers` (name: value
+/// lines), `object_len` bytes long: whole (`range` 0) or the range text `range`; `trusted` is 0
+/// or a buffer of 32-byte Ed25519 public keys of trusted writers.
+pub(crate) fn auth_plan(
+    state: &mut State,
+    headers: u32,
+    object_len: f64,
+    range: u32,
+    trusted: u32,
+) -> Result<u32> {
+    let pairs = header_lines(text(state, headers, "headers")?)?;
+    let params = cse_core::decode_auth_params(pairs.iter().copied(), DEFAULT_PREFIX)?
+        .ok_or_else(|| auth_failure(cse_core::auth::AuthError::NotAuthenticated))?;
+    let len = length(object_len, "object_len")?.ok_or_else(|| bad("object_len: required"))?;
+    let range = if range == 0 {
+        None
+    } else {
+        Some(ByteRange::parse(text(state, range, "range")?)?)
+    };
+    let trusted = if trusted == 0 {
+        Vec::new()
+    } else {
+        let keys = buffer(state, trusted, "trusted")?;
+        if keys.is_empty() || keys.len() % 32 != 0 {
+            return Err(bad(
+                "trusted: a whole number of 32-byte Ed25519 public keys, at least one",
+            ));
+        }
+        keys.chunks_exact(32)
+            .map(|k| {
+                let mut key = [0u8; 32];
+                key.copy_from_slice(k);
+                key
+            })
+            .collect()
+    };
+    let plan = match range {
+        Some(range) => cse_core::auth::ChunkPlan::new(range, len, params.chunk_size),
+        None => cse_core::auth::ChunkPlan::whole(len, params.chunk_size),
+    }
+    .map_err(auth_failure)?;
+    let read = crate::table::AuthRead {
+        params,
+        len,
+        trusted,
+        whole: range.is_none(),
+        plan,
+    };
+    insert(state, Item::AuthPlan(Box::new(read)))
+}
+
+/// The Range to ask of the side-car for its tags: all of them for a whole read or with
+/// trusted writers, else those of the planned chunks. (Its first 208 bytes, the header, come
+/// with `bytes=0-207`.)
+pub(crate) fn auth_plan_tags_range(state: &State, plan: u32) -> Result<String> {
+    let read = item!(state, plan, AuthPlan, "plan", "an authenticated read plan")?;
+    let tags = tag_span(read);
+    Ok(format!("bytes={}-{}", tags.start, tags.end - 1))
+}
+
+fn tag_span(read: &crate::table::AuthRead) -> core::ops::Range<u64> {
+    if read.all_tags() {
+        let n = cse_core::auth::chunk_count(read.len, read.params.chunk_size);
+        cse_core::auth::SidecarHeader::tag_offset(0)..cse_core::auth::SidecarHeader::tag_offset(n)
+    } else {
+        read.plan.tags.clone()
+    }
+}
+
+/// The Range to ask of the object: the planned chunks' bytes, or "" when the read needs none
+/// (an empty object).
+pub(crate) fn auth_plan_body_range(state: &State, plan: u32) -> Result<String> {
+    let read = item!(state, plan, AuthPlan, "plan", "an authenticated read plan")?;
+    let body = &read.plan.body;
+    Ok(if body.is_empty() {
+        String::new()
+    } else {
+        format!("bytes={}-{}", body.start, body.end - 1)
+    })
+}
+
+/// The opener of a planned authenticated read: checks the key commitment of `material`, the
+/// side-car `header` (its first 208 bytes) against `envelope`, and, for a whole read or with
+/// trusted writers, the final tag over `tags` (the bytes of the side-car's tags range).
+pub(crate) fn auth_opener(
+    state: &mut State,
+    plan: u32,
+    envelope: u32,
+    mat: u32,
+    header: u32,
+    tags: u32,
+) -> Result<u32> {
+    use cse_core::auth::{ChunkCipher, ChunkOpener, Expected, SIDECAR_HEADER_LEN, TAG_LEN, Tag};
+    let read = item!(state, plan, AuthPlan, "plan", "an authenticated read plan")?;
+    let env = item!(state, envelope, Envelope, "envelope", "an envelope")?;
+    let cipher = ChunkCipher::new(material(state, mat)?, env, &read.params, read.len)
+        .map_err(auth_failure)?;
+    let header_bytes = buffer(state, header, "header")?;
+    if header_bytes.len() != SIDECAR_HEADER_LEN {
+        return Err(bad("header: the side-car's first 208 bytes"));
+    }
+    let expected = Expected {
+        envelope: env,
+        params: &read.params,
+        len: read.len,
+        name: None,
+        trusted: &read.trusted,
+    };
+    let (keys, digest) = (cipher.keys(), cipher.digest());
+    let sidecar = keys
+        .check_sidecar_header(&digest, &expected, header_bytes)
+        .map_err(auth_failure)?;
+    let span = tag_span(read);
+    let tag_bytes = buffer(state, tags, "tags")?;
+    if tag_bytes.len() as u64 != span.end - span.start {
+        return Err(auth_failure(cse_core::auth::AuthError::Sidecar(
+            cse_core::auth::SidecarProblem::TooShort,
+        )));
+    }
+    let first = if read.all_tags() {
+        let list = tag_bytes.chunks_exact(TAG_LEN).map(|t| {
+            let mut tag = [0u8; TAG_LEN];
+            tag.copy_from_slice(t);
+            Tag(tag)
+        });
+        keys.check_tags(&digest, &sidecar, list)
+            .map_err(auth_failure)?;
+        0
+    } else {
+        read.plan.chunks.start
+    };
+    let opener = ChunkOpener::new(
+        cipher,
+        sidecar,
+        tag_bytes.to_vec(),
+        first,
+        read.plan.clone(),
+    )
+    .map_err(auth_failure)?;
+    insert(state, Item::AuthOpener(Box::new(opener)))
+}
+
+/// Feeds `len` bytes of buffer `buf` from `offset` (the planned body, in any pieces): returns
+/// how many it used (feed the rest again) and leaves the plaintext of a chunk that verified,
+/// if one completed, at `cse_released_ptr` (`cse_released_len` bytes).
+pub(crate) fn auth_update(
+    state: &mut State,
+    opener: u32,
+    buf: u32,
+    offset: u32,
+    len: u32,
+) -> Result<u32> {
+    let start = usize::try_from(offset).map_err(|_| bad("offset: too large"))?;
+    let len = usize::try_from(len).map_err(|_| bad("len: too large"))?;
+    let State {
+        table, released, ..
+    } = state;
+    let bytes = match table.get(buf) {
+        Some(Item::Buffer(b)) => b
+            .get(
+                start
+                    ..start
+                        .checked_add(len)
+                        .ok_or_else(|| bad("offset, len: too large"))?,
+            )
+            .ok_or_else(|| bad("offset, len: outside the buffer"))?
+            .to_vec(),
+        Some(other) => {
+            return Err(Failure(format!(
+                "buf: handle {buf} is {}, not a buffer",
+                other.kind()
+            )));
+        }
+        None => return Err(Failure(format!("buf: {buf} is not a live handle"))),
+    };
+    let opener = match table.get_mut(opener) {
+        Some(Item::AuthOpener(o)) => o,
+        Some(other) => {
+            return Err(Failure(format!(
+                "opener: handle {opener} is {}, not an authenticated opener",
+                other.kind()
+            )));
+        }
+        None => return Err(Failure(format!("opener: {opener} is not a live handle"))),
+    };
+    let (used, out) = opener.update(&bytes).map_err(auth_failure)?;
+    // The previous chunk's plaintext is wiped, not just forgotten.
+    zeroize::Zeroize::zeroize(&mut **released);
+    if let Some(out) = out {
+        released.extend_from_slice(out);
+    }
+    u32::try_from(used).map_err(|_| bad("len: too large"))
+}
+
+/// Ends the read (and frees the opener): every planned chunk arrived and verified; then a
+/// range that selects nothing fails as the range error.
+pub(crate) fn auth_finish(state: &mut State, opener: u32) -> Result<()> {
+    match state.table.remove(opener) {
+        Some(Item::AuthOpener(o)) => {
+            let unsatisfiable = o.plan().release.is_none().then(|| o.plan().unsatisfiable());
+            o.finish().map_err(auth_failure)?;
+            match unsatisfiable {
+                Some(e) => Err(e.into()),
+                None => Ok(()),
+            }
+        }
+        Some(other) => {
+            let kind = other.kind();
+            state.table.put_back(opener, other);
+            Err(Failure(format!(
+                "opener: handle {opener} is {kind}, not an authenticated opener"
+            )))
+        }
+        None => Err(Failure(format!("opener: {opener} is not a live handle"))),
+    }
+}

@@ -236,3 +236,69 @@ pub extern "C" fn cse_delivered_len() -> u32 {
 pub extern "C" fn cse_opener_finish(opener: u32) -> f64 {
     call(-1.0, |s| api::opener_finish(s, opener))
 }
+
+/// Plans an authenticated read (docs/authenticated-objects.md) of the object with response
+/// headers `headers`, `object_len` bytes: whole (`range` 0) or the range text buffer `range`;
+/// `trusted` 0 or a buffer of 32-byte Ed25519 public keys.
+#[unsafe(no_mangle)]
+pub extern "C" fn cse_auth_plan(headers: u32, object_len: f64, range: u32, trusted: u32) -> u32 {
+    call(0, |s| {
+        api::auth_plan(s, headers, object_len, range, trusted)
+    })
+}
+
+/// The Range of the side-car's tags to fetch, as text (the header is `bytes=0-207`).
+#[unsafe(no_mangle)]
+pub extern "C" fn cse_auth_plan_tags_range(plan: u32) -> i32 {
+    call_text(|s| api::auth_plan_tags_range(s, plan))
+}
+
+/// The Range of the object to fetch, as text ("" when none is needed).
+#[unsafe(no_mangle)]
+pub extern "C" fn cse_auth_plan_body_range(plan: u32) -> i32 {
+    call_text(|s| api::auth_plan_body_range(s, plan))
+}
+
+/// The opener of a planned authenticated read, once the commitment, the side-car header
+/// (`header`, 208 bytes) and, when all tags are read, the final tag over `tags` checked out.
+#[unsafe(no_mangle)]
+pub extern "C" fn cse_auth_opener(
+    plan: u32,
+    envelope: u32,
+    material: u32,
+    header: u32,
+    tags: u32,
+) -> u32 {
+    call(0, |s| {
+        api::auth_opener(s, plan, envelope, material, header, tags)
+    })
+}
+
+/// Feeds `len` bytes of `buf` from `offset`: how many were used, or -1; the plaintext of a
+/// chunk that verified is at `cse_released_ptr` / `cse_released_len`.
+#[unsafe(no_mangle)]
+pub extern "C" fn cse_auth_update(opener: u32, buf: u32, offset: u32, len: u32) -> i32 {
+    call(-1, |s| {
+        let used = api::auth_update(s, opener, buf, offset, len)?;
+        i32::try_from(used).map_err(|_| Failure("len: too large".to_owned()))
+    })
+}
+
+/// Where the last `cse_auth_update` left the plaintext it released.
+#[unsafe(no_mangle)]
+pub extern "C" fn cse_released_ptr() -> *const u8 {
+    with_state(|s| s.released.as_ptr()).unwrap_or(core::ptr::null())
+}
+
+/// How many bytes the last `cse_auth_update` released.
+#[unsafe(no_mangle)]
+pub extern "C" fn cse_released_len() -> u32 {
+    with_state(|s| u32::try_from(s.released.len()).unwrap_or(0)).unwrap_or(0)
+}
+
+/// Ends an authenticated read (and frees the opener): 0, or -1 when a chunk is missing or the
+/// range selects nothing.
+#[unsafe(no_mangle)]
+pub extern "C" fn cse_auth_finish(opener: u32) -> i32 {
+    call(-1, |s| api::auth_finish(s, opener).map(|()| 0))
+}

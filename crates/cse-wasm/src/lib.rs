@@ -41,11 +41,14 @@
 //!   wrapper refuses every later call on that instance.
 //!
 //! Opening only: sealing and multipart uploads are not exposed, since a browser holding a
-//! public key has the CLI or the other bindings for that.
+//! public key has the CLI or the other bindings for that. Authenticated objects are read with
+//! `cse_auth_plan` / `cse_auth_opener` / `cse_auth_update` / `cse_auth_finish` (the engine's
+//! `auth::ChunkPlan` and `auth::ChunkOpener`): plaintext of a chunk is released only after its
+//! tag verified, into the `cse_released_ptr` register, wiped before it is reused.
 //!
 //! # Hazmat
-//! The format is unauthenticated AES-CTR, as [`cse_core`] explains: the length checks are the
-//! only integrity a body has.
+//! The format is unauthenticated AES-CTR, as [`cse_core`] explains: for an object written
+//! without authentication the length checks are the only integrity a body has.
 
 mod api;
 #[allow(unsafe_code)]

@@ -14,6 +14,26 @@ pub(crate) enum Item {
     Plan(RangePlan),
     Body(BodyPlan),
     Opener(Box<Opener>),
+    AuthPlan(Box<AuthRead>),
+    AuthOpener(Box<cse_core::auth::ChunkOpener>),
+}
+
+/// A planned authenticated read: the object's parameters, its length, the trusted writers'
+/// keys and the engine's chunk plan.
+pub(crate) struct AuthRead {
+    pub(crate) params: cse_core::auth::AuthParams,
+    pub(crate) len: u64,
+    pub(crate) trusted: Vec<[u8; 32]>,
+    pub(crate) plan: cse_core::auth::ChunkPlan,
+    pub(crate) whole: bool,
+}
+
+impl AuthRead {
+    /// Whether the read checks every tag (a whole read, or trusted writers): then the tags to
+    /// fetch are all of them.
+    pub(crate) fn all_tags(&self) -> bool {
+        self.whole || !self.trusted.is_empty()
+    }
 }
 
 impl Item {
@@ -26,6 +46,8 @@ impl Item {
             Self::Plan(_) => "a range plan",
             Self::Body(_) => "a body plan",
             Self::Opener(_) => "an opener",
+            Self::AuthPlan(_) => "an authenticated read plan",
+            Self::AuthOpener(_) => "an authenticated opener",
         }
     }
 }
@@ -84,6 +106,9 @@ pub(crate) struct State {
     pub(crate) text: String,
     /// How many bytes the last `cse_opener_update` delivered.
     pub(crate) delivered: u32,
+    /// The plaintext the last `cse_auth_update` released, read through `cse_released_ptr` /
+    /// `cse_released_len`; wiped before it is replaced.
+    pub(crate) released: zeroize::Zeroizing<Vec<u8>>,
 }
 
 thread_local! {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cse-wasm's tests outside cargo: builds the module for wasm32-unknown-unknown (release), runs
 # the Node tests (the Python SDK V2 vectors whole and ranged, a JavaScript callback key, the
-# error paths, the README example), then the browser test in headless Chromium. Chromium is
+# error paths, authenticated objects the CLI writes, the README example), then the browser test in headless Chromium. Chromium is
 # installed from Debian's packages when it is missing and this runs as root (as in CI).
 # Honours CARGO_TARGET_DIR. Exit status: non-zero on any failure.
 set -euo pipefail
@@ -15,6 +15,11 @@ cargo build -q -p cse-wasm --release --target wasm32-unknown-unknown
 export CSE_WASM="$target/wasm32-unknown-unknown/release/cse_wasm.wasm"
 echo "module: $CSE_WASM ($(wc -c <"$CSE_WASM") bytes)"
 
+# The authenticated-object tests make their objects with the CLI.
+if [ -z "${CSE_BIN:-}" ]; then
+    cargo build -q -p cse-cli
+    export CSE_BIN="$target/debug/cse"
+fi
 node --test crates/cse-wasm/tests/node/
 node crates/cse-wasm/tests/node/example.mjs
 
