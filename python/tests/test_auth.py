@@ -128,3 +128,12 @@ def test_trusted_writers_refuse_unsigned_and_foreign_objects(tmp_path):
         oss_cse.encrypt_file(KEY, tmp_path / "s.plain", tmp_path / "n.ct", tmp_path / "n.json",
                              auth_out=tmp_path / "n.tags", part_size=100_000)
     assert not (tmp_path / "n.ct").exists()
+    # One file given as two of the paths is refused before anything is written.
+    for out in ["n.ct", "n.json", "s.plain"]:
+        with pytest.raises(ValueError, match="name the same file"):
+            oss_cse.encrypt_file(KEY, tmp_path / "s.plain", tmp_path / "n.ct", tmp_path / "n.json",
+                                 auth_out=tmp_path / out, force=True)
+    assert (tmp_path / "s.plain").read_bytes() == data
+    with pytest.raises(ValueError, match="name the same file"):
+        oss_cse.decrypt_file(KEY, tmp_path / "s.ct", tmp_path / "s.meta.json", tmp_path / "s.tags",
+                             auth=tmp_path / "s.tags", force=True)

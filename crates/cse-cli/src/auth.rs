@@ -256,38 +256,48 @@ pub fn each_chunk<T: Send>(
         .collect();
     let mut next = chunks.start;
     while next < chunks.end {
+        // Read a batch; a read error ends it, after the chunks read before it are done.
         let mut batch = Vec::with_capacity(threads);
+        let mut read_error = None;
         for buffer in &mut buffers {
             if next == chunks.end {
                 break;
             }
-            let n = len(next)?;
-            let buf = &mut buffer[..n];
-            read(next, buf)?;
-            batch.push((next, buf));
+            let read_one = len(next).and_then(|n| {
+                let buf = &mut buffer[..n];
+                read(next, buf).map(|()| buf)
+            });
+            match read_one {
+                Ok(buf) => batch.push((next, buf)),
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
             next += 1;
         }
+        // Every item on a scoped thread of its own, so a panic anywhere is an error.
         let results: Vec<CliResult<T>> = std::thread::scope(|s| {
-            let mut rest = batch.iter_mut();
-            let first = rest.next();
-            let handles: Vec<_> = rest
+            let handles: Vec<_> = batch
+                .iter_mut()
                 .map(|(index, buf)| s.spawn(|| work(*index, buf)))
                 .collect();
-            let mut results = Vec::with_capacity(handles.len() + 1);
-            if let Some((index, buf)) = first {
-                results.push(work(*index, buf));
-            }
-            for handle in handles {
-                results.push(handle.join().unwrap_or_else(|_| {
-                    Err(CliError::failed(
-                        "a chunk worker thread panicked; this is a bug",
-                    ))
-                }));
-            }
-            results
+            handles
+                .into_iter()
+                .map(|handle| {
+                    handle.join().unwrap_or_else(|_| {
+                        Err(CliError::failed(
+                            "a chunk worker thread panicked; this is a bug",
+                        ))
+                    })
+                })
+                .collect()
         });
         for ((index, buf), result) in batch.iter().zip(results) {
             write(*index, buf, result?)?;
+        }
+        if let Some(e) = read_error {
+            return Err(e);
         }
     }
     Ok(())

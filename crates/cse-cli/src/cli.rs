@@ -320,10 +320,13 @@ Examples:
   cse inspect --meta photo.meta.json --private-key master-private.pem
 
 Prints the envelope's algorithms, material description, declared lengths and
-multipart sizes. With --private-key it also says whether the key opens the
-envelope and whether the counter block is canonical (bytes 8..11 zero, as
-every SDK writes it); exit status 1 if the key does not open it. Key and
-counter bytes are never printed.", exit_codes!()))]
+multipart sizes, and the authentication parameters (cse-auth-*) if any. With
+--private-key it also says whether the key opens the envelope, whether the
+counter block is canonical (bytes 8..11 zero, as every SDK writes it) and,
+for an authenticated object, whether what it opens matches the key
+commitment (a wrong RSA key can \"open\" an envelope to garbage about one time
+in 250); exit status 1 if the key does not open it or the commitment does not
+match. Key and counter bytes are never printed.", exit_codes!()))]
 pub struct InspectArgs {
     /// The object's metadata.
     #[arg(long, value_name = "META.json")]
@@ -617,9 +620,10 @@ Examples:
 
 One HeadObject: prints the plaintext length (AES-CTR ciphertext is exactly as
 long), the ETag and object type, then what cse inspect prints for the
-object's metadata. With --private-key it also says whether the key opens the
-envelope; exit status 1 if it does not. Key and counter bytes are never
-printed.", oss_credentials!(), oss_exit_codes!()))]
+object's metadata (the authentication parameters included). With
+--private-key it also says whether the key opens the envelope and, for an
+authenticated object, whether it matches the key commitment; exit status 1 if
+it does not. Key and counter bytes are never printed.", oss_credentials!(), oss_exit_codes!()))]
 pub struct HeadArgs {
     /// The object to describe.
     #[command(flatten)]

@@ -15,7 +15,8 @@ use crate::{meta_file, stdout};
 ///
 /// # Errors
 /// Exit 2 for a malformed META.json or key file; exit 1 when the given key does not open the
-/// envelope (the report is printed first).
+/// envelope or, for an authenticated object, what it opens does not match the commitment (the
+/// report is printed first).
 pub fn run(args: &InspectArgs) -> CliResult<()> {
     let origin = format!("--meta {}", args.meta.display());
     let headers = meta_file::read(&args.meta, "--meta")?;

@@ -138,6 +138,14 @@ pub enum AuthError {
     },
     /// The policy is `forbid`, and authentication was asked for.
     Forbidden,
+    /// More bytes arrived than the read planned: the object or the answer is longer than it
+    /// should be.
+    BodyTooLong {
+        /// The bytes the read planned.
+        planned: u64,
+    },
+    /// A chunk plan made for another object (another length or chunk size) than the cipher's.
+    PlanMismatch,
     /// A multipart part size that is not a multiple of the chunk size.
     PartSize {
         /// The part size.
@@ -226,6 +234,14 @@ impl fmt::Display for AuthError {
             Self::Forbidden => f.write_str(
                 "authentication was asked for, and the policy is forbid: allow it first",
             ),
+            Self::BodyTooLong { planned } => write!(
+                f,
+                "more bytes arrived than the {planned} this read planned: the object or the \
+                 answer is longer than it should be"
+            ),
+            Self::PlanMismatch => {
+                f.write_str("the read was planned for another object (length or chunk size)")
+            }
             Self::TooLong { len } => write!(
                 f,
                 "an object of {len} bytes is too long to seal chunk by chunk here"
@@ -696,6 +712,7 @@ pub struct ChunkPlan {
     /// reports [`unsatisfiable`](Self::unsatisfiable) only after it verified.
     pub release: Option<core::ops::Range<u64>>,
     len: u64,
+    chunk_size: u32,
 }
 
 impl ChunkPlan {
@@ -719,6 +736,7 @@ impl ChunkPlan {
             tags,
             release,
             len,
+            chunk_size,
         })
     }
 
@@ -734,6 +752,7 @@ impl ChunkPlan {
             tags: SidecarHeader::tag_offset(0)..SidecarHeader::tag_offset(count),
             release: Some(0..len),
             len,
+            chunk_size,
         })
     }
 
@@ -789,7 +808,8 @@ impl ChunkOpener {
     /// ciphertext to feed is the object's bytes [`ChunkPlan::body`].
     ///
     /// # Errors
-    /// [`AuthError::ChunkSizeMismatch`] when `plan` was made for another chunk size;
+    /// [`AuthError::ChunkSizeMismatch`] when `header` has another chunk size than the cipher;
+    /// [`AuthError::PlanMismatch`] when `plan` was made for another length or chunk size;
     /// [`AuthError::TooLong`] when the chunk buffer cannot be allocated.
     pub fn new(
         cipher: ChunkCipher,
@@ -800,6 +820,9 @@ impl ChunkOpener {
     ) -> Result<Self, AuthError> {
         if header.chunk_size != cipher.chunks.chunk_size {
             return Err(AuthError::ChunkSizeMismatch);
+        }
+        if plan.chunk_size != cipher.chunks.chunk_size || plan.len != cipher.chunks.len {
+            return Err(AuthError::PlanMismatch);
         }
         let size = header.chunk_size as usize;
         let mut buf = alloc::vec::Vec::new();
@@ -823,16 +846,15 @@ impl ChunkOpener {
     /// it to release (possibly empty, outside the range). Feed the rest again.
     ///
     /// # Errors
-    /// [`AuthError::Chunk`] for a chunk whose tag fails; [`AuthError::LengthMismatch`] for
+    /// [`AuthError::Chunk`] for a chunk whose tag fails; [`AuthError::BodyTooLong`] for
     /// bytes past the planned body. Nothing of a failed chunk is released.
     pub fn update(&mut self, ciphertext: &[u8]) -> Result<(usize, Option<&[u8]>), AuthError> {
         if self.next >= self.plan.chunks.end {
             return if ciphertext.is_empty() {
                 Ok((0, None))
             } else {
-                Err(AuthError::LengthMismatch {
-                    sidecar: self.plan.body.end,
-                    object: self.plan.body.end.saturating_add(ciphertext.len() as u64),
+                Err(AuthError::BodyTooLong {
+                    planned: self.plan.body.end - self.plan.body.start,
                 })
             };
         }
@@ -859,12 +881,13 @@ impl ChunkOpener {
         Ok((take, Some(&self.buf[from..to.max(from)])))
     }
 
-    /// Ends the read: every planned chunk must have arrived and verified.
+    /// Ends the read: every planned chunk must have arrived and verified. It does not report
+    /// an unsatisfiable range: for a plan whose [`ChunkPlan::release`] is `None`, the caller
+    /// reports [`ChunkPlan::unsatisfiable`] once this succeeded (the last chunk verified).
     ///
     /// # Errors
     /// [`AuthError::Chunk`] for the first chunk that did not arrive whole (the object was cut
-    /// short). Then, for a plan whose range was not satisfiable ([`ChunkPlan::release`] is
-    /// `None`), report [`ChunkPlan::unsatisfiable`]: its last chunk verified.
+    /// short).
     pub fn finish(mut self) -> Result<(), AuthError> {
         // The one empty chunk of an empty object needs no bytes, only its check.
         if self.next < self.plan.chunks.end && self.cipher.chunk_range(self.next)?.is_empty() {

@@ -1331,10 +1331,19 @@ fn a_chunk_opener_refuses_a_short_and_a_long_body() {
     while !input.is_empty() {
         input = &input[long.update(input).unwrap().0..];
     }
-    assert!(matches!(
-        long.update(&[0]),
-        Err(AuthError::LengthMismatch { .. })
-    ));
+    assert_eq!(
+        long.update(&[0]).map(|_| ()),
+        Err(AuthError::BodyTooLong {
+            planned: len as u64
+        })
+    );
+    // A plan for another object is refused.
+    let cipher = ChunkCipher::new(&material, &envelope, &params, len as u64).unwrap();
+    let other_plan = ChunkPlan::whole(len as u64 + 1, CS).unwrap();
+    assert_eq!(
+        ChunkOpener::new(cipher, header, Vec::new(), 0, other_plan).map(|_| ()),
+        Err(AuthError::PlanMismatch)
+    );
 
     // An empty object: its one empty chunk is checked at the end, with the right tag only.
     let empty_tags = reference_tags(&keys, &digest, &[]);

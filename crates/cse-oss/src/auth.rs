@@ -204,6 +204,14 @@ impl EncryptionClient {
         range: Option<ByteRange>,
         verify: &Verify,
     ) -> Result<Option<VerifiedObject>> {
+        if verify.policy == Policy::Forbid && !verify.trusted.is_empty() {
+            return Err(Error::InvalidArgument {
+                name: "verify",
+                problem: "trusted writers need a policy that verifies (allow or require), not \
+                          forbid"
+                    .to_owned(),
+            });
+        }
         let head = self.unencrypted().head_object(bucket, key).await?;
         let params = cse_http::decode_auth_params(&head, DEFAULT_PREFIX)?;
         let verifies = verify

@@ -26,6 +26,43 @@ use crate::error::{IntoPy as _, InvalidHeaderError, InvalidKeyError, to_py};
 use crate::master::{Master, Opening};
 use crate::rng::with_os_rng;
 
+/// Whether two paths name one file: the same resolved path, or (on Unix, for files that exist)
+/// the same device and inode, as a hard link is.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let resolved = |p: &Path| {
+        std::path::absolute(p)
+            .ok()
+            .map(|abs| std::fs::canonicalize(&abs).unwrap_or(abs))
+    };
+    if resolved(a).is_some() && resolved(a) == resolved(b) {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+    }
+    false
+}
+
+/// Refuses one file given as two arguments: an output twice, or an output that is an input
+/// (which `force` would replace).
+fn distinct(outputs: &[(&Path, &str)], inputs: &[(&Path, &str)]) -> PyResult<()> {
+    for (i, (a, a_name)) in outputs.iter().enumerate() {
+        for (b, b_name) in outputs[i + 1..].iter().chain(inputs) {
+            if same_file(a, b) {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "{a_name} and {b_name} name the same file ({}): give each its own path",
+                    a.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// An authenticated object's parameters and side-car bytes.
 type Sidecar = (cse_core::auth::AuthParams, Vec<u8>);
 
@@ -217,7 +254,13 @@ pub fn encrypt_file(
         cse_core::auth::check_part_size(part_size, chunk_size)
             .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("part_size: {e}")))?;
     }
+    let mut outputs = vec![(dst.as_path(), "dst"), (meta.as_path(), "meta")];
+    if let Some(path) = &auth_out {
+        outputs.push((path, "auth_out"));
+    }
+    distinct(&outputs, &[(src.as_path(), "src")])?;
     let writer = writer_seed
+        .map(zeroize::Zeroizing::new)
         .map(|seed| {
             <[u8; 32]>::try_from(seed.as_slice())
                 .map(|seed| cse_core::auth::WriterKey::from_seed(&zeroize::Zeroizing::new(seed)))
@@ -367,6 +410,11 @@ pub fn decrypt_file(
     trusted: Vec<Vec<u8>>,
 ) -> PyResult<u64> {
     let range = range.map(ByteRange::parse).transpose().py_err()?;
+    let mut inputs = vec![(src.as_path(), "src"), (meta.as_path(), "meta")];
+    if let Some(path) = &auth {
+        inputs.push((path, "auth"));
+    }
+    distinct(&[(dst.as_path(), "dst")], &inputs)?;
     let headers = read_meta(&meta)?;
     let pairs = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
     let protection = classify_envelope(pairs, &DecodeOptions::default()).py_err()?;

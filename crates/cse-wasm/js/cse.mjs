@@ -256,10 +256,23 @@ export class Cse {
    * header (`headerRange`), its tags (`tagsRange()`) and the object's `bodyRange()` (skip it
    * when ""), then make the opener with them.
    */
-  authPlan(headers, objectLength, range = null, trusted = []) {
+  /**
+   * Whether the response headers announce an authenticated object (cse-auth-*). Such an
+   * object must be read with authPlan / authOpener: the plain openers do not verify it, and
+   * reading it without its side-car is what a tampering server would want.
+   */
+  authenticated(headers) {
+    return this.#withBuffer(Cse.#headerLines(headers), (h) => this.#status("cse_auth_announced", h)) === 1;
+  }
+
+  static #headerLines(headers) {
     const entries =
       typeof headers.entries === "function" ? [...headers.entries()] : Object.entries(headers);
-    const lines = entries.map(([name, value]) => `${name}: ${value}\n`).join("");
+    return entries.map(([name, value]) => `${name}: ${value}\n`).join("");
+  }
+
+  authPlan(headers, objectLength, range = null, trusted = []) {
+    const lines = Cse.#headerLines(headers);
     const keys = new Uint8Array(trusted.length * 32);
     trusted.forEach((k, i) => {
       if (k.length !== 32) throw new CseError("trusted: a writer's public key is 32 bytes");
@@ -333,6 +346,12 @@ export class Cse {
           if (buf) cse.free(buf);
           buf = 0;
         }
+      },
+      /** Drops the read without finishing it: its chunk buffer, plaintext included, is wiped. */
+      free() {
+        cse.free(handle);
+        if (buf) cse.free(buf);
+        buf = 0;
       },
     };
   }

@@ -416,6 +416,14 @@ fn auth_failure(e: cse_core::auth::AuthError) -> Failure {
     Failure(format!("authentication failed: {e}"))
 }
 
+/// Whether the object whose response headers are `headers` (name: value lines) announces
+/// authentication (`cse-auth-*`): then it must be read with [`auth_plan`], since the plain
+/// openers do not verify it.
+pub(crate) fn auth_announced(state: &State, headers: u32) -> Result<bool> {
+    let pairs = header_lines(text(state, headers, "headers")?)?;
+    Ok(cse_core::decode_auth_params(pairs.iter().copied(), DEFAULT_PREFIX)?.is_some())
+}
+
 /// Plans an authenticated read of the object whose response headers are `headers` (name: value
 /// lines), `object_len` bytes long: whole (`range` 0) or the range text `range`; `trusted` is 0
 /// or a buffer of 32-byte Ed25519 public keys of trusted writers.
@@ -568,51 +576,58 @@ pub(crate) fn auth_update(
     offset: u32,
     len: u32,
 ) -> Result<u32> {
-    let start = usize::try_from(offset).map_err(|_| bad("offset: too large"))?;
-    let len = usize::try_from(len).map_err(|_| bad("len: too large"))?;
-    let State {
-        table, released, ..
-    } = state;
-    let bytes = match table.get(buf) {
-        Some(Item::Buffer(b)) => b
-            .get(
-                start
-                    ..start
-                        .checked_add(len)
-                        .ok_or_else(|| bad("offset, len: too large"))?,
-            )
-            .ok_or_else(|| bad("offset, len: outside the buffer"))?
-            .to_vec(),
+    // The previous chunk's plaintext is wiped first, so a failed call leaves none behind.
+    zeroize::Zeroize::zeroize(&mut *state.released);
+    if opener == buf {
+        return Err(bad("opener and buf are the same handle"));
+    }
+    // Take the buffer out for the call, so the opener and it are borrowed apart, and nothing
+    // is copied: the opener takes what it needs of the bytes, at most one chunk a call.
+    let bytes = match state.table.remove(buf) {
+        Some(Item::Buffer(b)) => b,
         Some(other) => {
+            let kind = other.kind();
+            state.table.put_back(buf, other);
             return Err(Failure(format!(
-                "buf: handle {buf} is {}, not a buffer",
-                other.kind()
+                "buf: handle {buf} is {kind}, not a buffer"
             )));
         }
         None => return Err(Failure(format!("buf: {buf} is not a live handle"))),
     };
-    let opener = match table.get_mut(opener) {
-        Some(Item::AuthOpener(o)) => o,
-        Some(other) => {
-            return Err(Failure(format!(
-                "opener: handle {opener} is {}, not an authenticated opener",
-                other.kind()
-            )));
+    let State {
+        table, released, ..
+    } = &mut *state;
+    let result = (|| {
+        let start = usize::try_from(offset).map_err(|_| bad("offset: too large"))?;
+        let len = usize::try_from(len).map_err(|_| bad("len: too large"))?;
+        let region = start
+            .checked_add(len)
+            .and_then(|end| bytes.get(start..end))
+            .ok_or_else(|| bad("offset, len: outside the buffer"))?;
+        let opener = match table.get_mut(opener) {
+            Some(Item::AuthOpener(o)) => o,
+            Some(other) => {
+                return Err(Failure(format!(
+                    "opener: handle {opener} is {}, not an authenticated opener",
+                    other.kind()
+                )));
+            }
+            None => return Err(Failure(format!("opener: {opener} is not a live handle"))),
+        };
+        let (used, out) = opener.update(region).map_err(auth_failure)?;
+        if let Some(out) = out {
+            released.extend_from_slice(out);
         }
-        None => return Err(Failure(format!("opener: {opener} is not a live handle"))),
-    };
-    let (used, out) = opener.update(&bytes).map_err(auth_failure)?;
-    // The previous chunk's plaintext is wiped, not just forgotten.
-    zeroize::Zeroize::zeroize(&mut **released);
-    if let Some(out) = out {
-        released.extend_from_slice(out);
-    }
-    u32::try_from(used).map_err(|_| bad("len: too large"))
+        u32::try_from(used).map_err(|_| bad("len: too large"))
+    })();
+    state.table.put_back(buf, Item::Buffer(bytes));
+    result
 }
 
 /// Ends the read (and frees the opener): every planned chunk arrived and verified; then a
 /// range that selects nothing fails as the range error.
 pub(crate) fn auth_finish(state: &mut State, opener: u32) -> Result<()> {
+    zeroize::Zeroize::zeroize(&mut *state.released);
     match state.table.remove(opener) {
         Some(Item::AuthOpener(o)) => {
             let unsatisfiable = o.plan().release.is_none().then(|| o.plan().unsatisfiable());

@@ -237,6 +237,13 @@ pub extern "C" fn cse_opener_finish(opener: u32) -> f64 {
     call(-1.0, |s| api::opener_finish(s, opener))
 }
 
+/// 1 when the response headers `headers` announce an authenticated object (read it with
+/// `cse_auth_plan`: the plain openers do not verify it), 0 when not, -1 for malformed ones.
+#[unsafe(no_mangle)]
+pub extern "C" fn cse_auth_announced(headers: u32) -> i32 {
+    call(-1, |s| api::auth_announced(s, headers).map(i32::from))
+}
+
 /// Plans an authenticated read (docs/authenticated-objects.md) of the object with response
 /// headers `headers`, `object_len` bytes: whole (`range` 0) or the range text buffer `range`;
 /// `trusted` 0 or a buffer of 32-byte Ed25519 public keys.

@@ -14,7 +14,7 @@
 //!   of the crate, which is a long build from crates.io on every fresh CI machine;
 //! - the module loads with `WebAssembly.instantiate` anywhere (Node, browsers, workers), with
 //!   no bundler;
-//! - the ABI is small enough to read in one sitting, and the 280-line `js/cse.mjs` gives it the
+//! - the ABI is small enough to read in one sitting, and the 370-line `js/cse.mjs` gives it the
 //!   shape a JavaScript caller wants.
 //!
 //! # The ABI

@@ -104,6 +104,16 @@ test("a flipped bit fails its chunk; reads elsewhere succeed", async () => {
     Object.entries(object.headers).filter(([n]) => !n.startsWith("x-oss-meta-cse-auth-")),
   );
   assert.throws(() => cse.authPlan(stripped, LEN), /not authenticated/);
+  assert.equal(cse.authenticated(object.headers), true);
+  assert.equal(cse.authenticated(stripped), false);
+  // A read given up halfway is freed, and the instance goes on.
+  const plan = cse.authPlan(object.headers, LEN);
+  const env = cse.envelope(object.headers);
+  const opener = cse.authOpener(plan, env, cse.open(env, cse.rsaKey(pem)),
+    object.sidecar.subarray(0, 208), object.sidecar.subarray(208));
+  assert.equal(opener.update(object.ct.subarray(0, CS + 5)).length, CS);
+  opener.free();
+  assert.throws(() => opener.finish(), /not a live handle/);
 });
 
 test("trusted writers refuse objects they did not sign", async () => {
