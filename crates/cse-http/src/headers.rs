@@ -10,6 +10,28 @@ use crate::error::{Error, Result};
 /// The Content-MD5 request header (RFC 1864), which `http` does not name.
 const CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
 
+/// The `(name, value)` pairs an engine encoder emits, as HTTP header names and values; the
+/// first one HTTP cannot carry is [`Error::UnencodableHeader`].
+fn http_pairs(
+    encode: impl FnOnce(&mut dyn FnMut(&str, &str)) -> cse_core::Result<()>,
+) -> Result<Vec<(HeaderName, HeaderValue)>> {
+    let mut pairs = Vec::new();
+    let mut unencodable = None;
+    encode(&mut |name, value| match (
+        HeaderName::from_bytes(name.as_bytes()),
+        HeaderValue::from_str(value),
+    ) {
+        (Ok(name), Ok(value)) => pairs.push((name, value)),
+        _ => {
+            unencodable.get_or_insert_with(|| name.to_owned());
+        }
+    })?;
+    match unencodable {
+        Some(name) => Err(Error::UnencodableHeader { name }),
+        None => Ok(pairs),
+    }
+}
+
 /// Writes `envelope` into `headers` under `prefix` (usually [`cse_core::DEFAULT_PREFIX`]).
 ///
 /// Every envelope header already in `headers` is removed first, so a stale field (an old
@@ -23,22 +45,7 @@ const CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
 /// [`Error::UnencodableHeader`] when a name or value is not a valid HTTP header (a prefix with
 /// characters HTTP names forbid).
 pub fn encode_envelope(envelope: &Envelope, prefix: &str, headers: &mut HeaderMap) -> Result<()> {
-    let mut pairs = Vec::new();
-    let mut unencodable = None;
-    envelope.encode_headers(prefix, |name, value| {
-        match (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            (Ok(name), Ok(value)) => pairs.push((name, value)),
-            _ => {
-                unencodable.get_or_insert_with(|| name.to_owned());
-            }
-        }
-    })?;
-    if let Some(name) = unencodable {
-        return Err(Error::UnencodableHeader { name });
-    }
+    let pairs = http_pairs(|emit| envelope.encode_headers(prefix, emit))?;
     let stale: Vec<HeaderName> = headers
         .keys()
         .filter(|name| {
@@ -66,22 +73,7 @@ pub fn encode_auth_params(
     prefix: &str,
     headers: &mut HeaderMap,
 ) -> Result<()> {
-    let mut pairs = Vec::new();
-    let mut unencodable = None;
-    params.encode_headers(prefix, |name, value| {
-        match (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            (Ok(name), Ok(value)) => pairs.push((name, value)),
-            _ => {
-                unencodable.get_or_insert_with(|| name.to_owned());
-            }
-        }
-    })?;
-    if let Some(name) = unencodable {
-        return Err(Error::UnencodableHeader { name });
-    }
+    let pairs = http_pairs(|emit| params.encode_headers(prefix, emit))?;
     for (name, value) in pairs {
         headers.insert(name, value);
     }
